@@ -1,0 +1,96 @@
+/**
+ * The versioned task protocol between the orchestrator (supervisor) and the runner inside a task's environment.
+ * In: one JSON payload on stdin (or a read-only mounted file), never argv or env.
+ * Out: stdout/stderr lines are the log; structured events are NDJSON lines on a separate channel (fd 3 locally).
+ */
+import type { Connection, DataInterval } from "../sdk/types.js";
+import type { SerializedTask } from "../sdk/serialized.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Everything a try needs; secrets it was granted travel only here. */
+export interface TaskPayload {
+  protocol: typeof PROTOCOL_VERSION;
+  dagId: string;
+  taskId: string;
+  runId: string;
+  tryNumber: number;
+  /** The task as serialized (kind, args, templated fields). */
+  operator: SerializedTask;
+  /** Compiled DAG module to import for `fn`/`branch` callables, as a path the runner can read. */
+  dagModule: string | null;
+  context: PayloadContext;
+  inputs: PayloadInputs;
+  grants: PayloadGrants;
+  /** Values to mask as *** in every line the task logs. */
+  masks: string[];
+  /** Per-try nonce used when events travel on stdout (containers). */
+  nonce: string;
+}
+
+/** Run-level context of a try. */
+export interface PayloadContext {
+  params: Record<string, unknown>;
+  conf: Record<string, unknown>;
+  logicalDate: string;
+  ds: string;
+  ts: string;
+  dataInterval: DataInterval;
+  timezone: string;
+  runType: string;
+  /** Directory the task may write to. */
+  scratchDir: string;
+  /** Environment the try runs in, if any (module resolution is confined to it). */
+  environment: { name: string; root: string } | null;
+}
+
+/** XComs of upstream tasks; large values are passed by reference to a readable file. */
+export interface PayloadInputs {
+  xcom: Record<string, XComValue>;
+}
+
+/** An XCom value inline, or a reference to a JSON file holding it. */
+export type XComValue = { inline: unknown } | { ref: string; size: number; sha256: string };
+
+/** Connections and variables the task may read (granted or named by its templates). */
+export interface PayloadGrants {
+  connections: Record<string, Connection>;
+  variables: Record<string, string>;
+}
+
+/** An error as carried by the protocol. */
+export interface ProtocolError {
+  type: string;
+  message: string;
+  stack?: string;
+}
+
+/** Events the runner emits, each with a sequence number starting at 1. */
+export type TaskEvent =
+  | { seq: number; type: "started"; pid: number; protocol: number }
+  | { seq: number; type: "log"; level: "info" | "warn" | "error"; message: string }
+  | { seq: number; type: "heartbeat"; at: number }
+  | { seq: number; type: "result"; value: XComValue; skipped?: boolean; branch?: string[] | null }
+  | { seq: number; type: "error"; error: ProtocolError; skipped?: boolean };
+
+/** Results at or above this size are written to a file and sent by reference. */
+export const INLINE_RESULT_LIMIT = 1024 * 1024;
+
+/** Encodes an event as one line; with a nonce, prefixes it so it can share stdout with the log. */
+export function encodeEvent(event: TaskEvent, nonce?: string): string {
+  const json = JSON.stringify(event);
+  return nonce ? `${EVENT_PREFIX}${nonce}:${json}\n` : `${json}\n`;
+}
+
+export const EVENT_PREFIX = "\u0000airlock:";
+
+/** Decodes one events-channel line; returns undefined for a line that is not a well-formed event. */
+export function decodeEvent(line: string): TaskEvent | undefined {
+  try {
+    const e = JSON.parse(line) as TaskEvent;
+    if (typeof e !== "object" || e === null || typeof e.seq !== "number" || typeof e.type !== "string") return undefined;
+    return e;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+import type { Duration } from "./duration.js";
+
+/** When a task may run, given the states of its direct upstream tasks (Airflow's trigger rules). */
+export type TriggerRule =
+  | "all_success" | "all_failed" | "all_done" | "one_success" | "one_failed"
+  | "none_failed" | "none_skipped" | "always";
+
+export const TRIGGER_RULES: readonly TriggerRule[] = [
+  "all_success", "all_failed", "all_done", "one_success", "one_failed", "none_failed", "none_skipped", "always",
+];
+
+/** Where a try runs; recorded on every try as its isolation level. */
+export type BackendName = "inline" | "process" | "sandbox" | "docker" | "kubernetes";
+export const BACKEND_NAMES: readonly BackendName[] = ["inline", "process", "sandbox", "docker", "kubernetes"];
+
+/** Resource limits for a sealed task. */
+export interface Resources {
+  /** Memory limit such as "256Mi", "1Gi" or bytes. */
+  memory?: string | number;
+  /** CPU share in cores, e.g. 0.5 or 2. */
+  cpu?: number;
+  /** Maximum number of processes/threads. */
+  pids?: number;
+}
+
+/** What a task may read of the orchestrator's connections and variables. */
+export interface Grants {
+  connections?: string[];
+  variables?: string[];
+}
+
+/** Options every operator accepts. */
+export interface TaskOptions {
+  /** Task id, unique in its DAG: letters, digits, `_`, `-`, `.`. */
+  id: string;
+  /** Retries after the first try. @default 0 */
+  retries?: number;
+  /** Wait before a retry. @default "5m" in Airflow; here "30s" */
+  retryDelay?: Duration;
+  /** Double the delay on each retry. @default false */
+  retryExponentialBackoff?: boolean;
+  /** Upper bound of the retry delay. */
+  maxRetryDelay?: Duration;
+  /** A try running longer is killed (its whole process tree) and fails. */
+  executionTimeout?: Duration;
+  /** @default "all_success" */
+  triggerRule?: TriggerRule;
+  /** Pool whose slots bound concurrency. @default "default" */
+  pool?: string;
+  /** Queue a worker must serve to run the task. @default "default" */
+  queue?: string;
+  /** Sealed environment (environments/<name>/). */
+  environment?: string;
+  /** Backend for this task; overrides DAG and project defaults. */
+  backend?: BackendName;
+  /** Resource limits. */
+  resources?: Resources;
+  /** Network for sealed backends. @default "none" */
+  network?: "none" | "host";
+  /** Connections and variables the task may read. */
+  grants?: Grants;
+  /** Free-form documentation shown in the UI. */
+  doc?: string;
+}
+
+/** Task options a DAG may default for all its tasks. */
+export type DefaultArgs = Omit<Partial<TaskOptions>, "id">;
+
+/** A connection as a task sees it. */
+export interface Connection {
+  id: string;
+  type?: string;
+  host?: string;
+  port?: number;
+  login?: string;
+  password?: string;
+  schema?: string;
+  extra?: Record<string, unknown>;
+}
+
+/** The data interval a run covers; its logical date is `start`. */
+export interface DataInterval {
+  start: string;
+  end: string;
+}
+
+/** Logger a task writes to; lines go to the try's log. */
+export interface TaskLogger {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** The context `fn` and `branch` callables receive. */
+export interface TaskContext<P extends Record<string, unknown> = Record<string, any>> {
+  dagId: string;
+  taskId: string;
+  runId: string;
+  tryNumber: number;
+  /** DAG params after run conf overrides. */
+  params: P;
+  /** The run's conf as given at trigger time. */
+  conf: Record<string, unknown>;
+  /** Start of the data interval, ISO 8601. */
+  logicalDate: string;
+  /** Logical date as YYYY-MM-DD in the DAG's time zone. */
+  ds: string;
+  dataInterval: DataInterval;
+  xcom: { pull<T = unknown>(taskId: string): T };
+  variables: { get(name: string): string };
+  connections: { get(id: string): Connection };
+  log: TaskLogger;
+  /** A directory the task may write to; removed after the try. */
+  scratchDir: string;
+}

@@ -1,0 +1,170 @@
+/**
+ * The storage interface the core owns. SQLite and Postgres are adapters that pass one contract suite
+ * (test/store.contract.ts). Every state change also appends a row to the change feed.
+ */
+import type { BackendName } from "../sdk/types.js";
+import type { SerializedDag } from "../sdk/serialized.js";
+import type { ProtocolError } from "../runner/protocol.js";
+import type { TryHandle } from "../backends/types.js";
+import type {
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, RunState, RunType,
+  TaskInstance, TaskState, TaskTry, TryState, VariableRow,
+} from "./types.js";
+
+export interface ListDagsQuery extends Page {
+  paused?: boolean;
+  tags?: string[];
+  /** Substring of the DAG id. */
+  search?: string;
+  includeInactive?: boolean;
+}
+
+export interface NewRun {
+  runId: string;
+  dagId: string;
+  runType: RunType;
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  conf: Record<string, unknown>;
+  params: Record<string, unknown>;
+  versionHash: string;
+  /** Task ids and their instance settings, created in state "none". */
+  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string }>;
+}
+
+export interface ListRunsQuery extends Page {
+  dagId?: string;
+  states?: RunState[];
+  runType?: RunType;
+  /** Newest logical date first (default) or oldest first. */
+  order?: "desc" | "asc";
+}
+
+/** Patch applied by a conditional task-instance transition. */
+export interface TaskPatch {
+  state: TaskState;
+  notBefore?: string | null;
+  startDate?: string | null;
+  endDate?: string | null;
+  tryNumber?: number;
+  isolation?: BackendName | null;
+  maxTries?: number;
+}
+
+/** A queued task instance handed to exactly one worker, with its new try created in state running. */
+export interface ClaimedTry {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  pool: string;
+  queue: string;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  hostname: string;
+  queues: string[];
+  limit: number;
+  /** Isolation level to record for each claimed try (decided by the caller from the DAG). */
+  isolationOf: (c: { dagId: string; runId: string; taskId: string }) => BackendName;
+  logPathOf: (c: { dagId: string; runId: string; taskId: string; tryNumber: number }) => string;
+}
+
+export interface TryOutcome {
+  state: TryState;
+  /** State the task instance moves to (success, failed, skipped, up_for_retry). */
+  taskState: TaskState;
+  exitCode: number | null;
+  error: ProtocolError | null;
+  /** XCom JSON text (already serialised), stored when the try succeeded. */
+  xcomJson?: string | null;
+  notBefore?: string | null;
+}
+
+export interface TryKeyRef {
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+}
+
+/** The store. All methods are async; implementations must be safe for several processes at once. */
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  /** Applies pending migrations (safe when two processes start at once). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // DAGs
+  /** Records a parsed DAG and its version; new DAGs start paused if `pausedOnCreation`. */
+  upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void>;
+  /** Marks DAGs of `fileloc` that are not in `dagIds` inactive. */
+  deactivateMissingDags(fileloc: string, dagIds: string[]): Promise<void>;
+  /** Marks DAGs whose file is not in `filelocs` inactive and drops those files' import errors. */
+  deactivateMissingFiles(filelocs: string[]): Promise<void>;
+  getDag(dagId: string): Promise<DagRecord | undefined>;
+  listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
+  setPaused(dagId: string, paused: boolean): Promise<boolean>;
+  setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
+  getDagVersion(hash: string): Promise<DagVersion | undefined>;
+  setImportError(fileloc: string, message: string): Promise<void>;
+  clearImportError(fileloc: string): Promise<void>;
+  listImportErrors(): Promise<ImportError[]>;
+
+  // Runs
+  /** Creates the run and its task instances atomically; false if a run with that id exists. */
+  createRun(run: NewRun): Promise<boolean>;
+  getRun(runId: string): Promise<DagRun | undefined>;
+  listRuns(query?: ListRunsQuery): Promise<{ runs: DagRun[]; total: number }>;
+  /** The run with the latest logical date among scheduled/backfill runs of a DAG. */
+  latestScheduledRun(dagId: string): Promise<DagRun | undefined>;
+  countActiveRuns(dagId: string): Promise<number>;
+  /** Conditional run transition: applies only when the run is in one of `from` (any when omitted). */
+  setRunState(runId: string, state: RunState, from?: RunState[]): Promise<boolean>;
+
+  // Task instances
+  listTaskInstances(runId: string): Promise<TaskInstance[]>;
+  listTaskInstancesByState(states: TaskState[], limit?: number): Promise<TaskInstance[]>;
+  getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined>;
+  /** Conditional transition (compare-and-set on state): true when applied. */
+  transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean>;
+  /**
+   * Moves up to `limit` queued instances of the given queues to running, bumping their try number and creating
+   * the try row, respecting pool slots. Each instance is claimed by exactly one caller.
+   */
+  claimQueued(request: ClaimRequest): Promise<ClaimedTry[]>;
+  /** Ends a running try and moves its task instance, storing its XCom; false if the try was not running. */
+  finishTry(key: TryKeyRef, outcome: TryOutcome): Promise<boolean>;
+  setTryHandle(key: TryKeyRef, handle: TryHandle): Promise<void>;
+  getTry(key: TryKeyRef): Promise<TaskTry | undefined>;
+  listTries(runId: string, taskId: string): Promise<TaskTry[]>;
+  /** Tries still running that were started on `hostname` (for adoption after a restart). */
+  listRunningTries(hostname?: string): Promise<TaskTry[]>;
+  /** XCom of the task's latest successful try. */
+  getXcom(runId: string, taskId: string): Promise<string | undefined>;
+
+  // Pools
+  listPools(): Promise<Pool[]>;
+  setPool(pool: Pool): Promise<void>;
+
+  // Connections and variables (secret fields are ciphertext here)
+  upsertConnection(row: ConnectionRow): Promise<void>;
+  getConnection(connId: string): Promise<ConnectionRow | undefined>;
+  listConnections(): Promise<ConnectionRow[]>;
+  deleteConnection(connId: string): Promise<boolean>;
+  setVariable(row: VariableRow): Promise<void>;
+  getVariable(key: string): Promise<VariableRow | undefined>;
+  listVariables(): Promise<VariableRow[]>;
+  deleteVariable(key: string): Promise<boolean>;
+
+  // Change feed
+  appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void>;
+  listChangesSince(id: number, limit?: number): Promise<ChangeEvent[]>;
+  latestChangeId(): Promise<number>;
+
+  // Coordination
+  /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+}

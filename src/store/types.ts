@@ -1,0 +1,147 @@
+import type { BackendName } from "../sdk/types.js";
+import type { SerializedDag } from "../sdk/serialized.js";
+import type { ProtocolError } from "../runner/protocol.js";
+import type { TryHandle } from "../backends/types.js";
+
+/** States of a task instance (Airflow's). */
+export type TaskState =
+  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped";
+export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped"];
+/** States a task instance does not leave on its own. */
+export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", "upstream_failed", "skipped"];
+
+/** States of a DAG run. */
+export type RunState = "queued" | "running" | "success" | "failed";
+export const RUN_STATES: readonly RunState[] = ["queued", "running", "success", "failed"];
+
+export type RunType = "scheduled" | "manual" | "backfill";
+
+/** A DAG as the store knows it. */
+export interface DagRecord {
+  dagId: string;
+  fileloc: string;
+  isPaused: boolean;
+  /** False once its file no longer defines it. */
+  isActive: boolean;
+  versionHash: string;
+  serialized: SerializedDag;
+  /** Compiled module the runner imports for callables. */
+  bundlePath: string;
+  lastParsedAt: string;
+  /** Logical date of the next scheduled run, if any (maintained by the scheduler). */
+  nextLogicalDate: string | null;
+}
+
+/** One stored version of a DAG; runs keep the version they were created with. */
+export interface DagVersion {
+  hash: string;
+  dagId: string;
+  serialized: SerializedDag;
+  bundlePath: string;
+  createdAt: string;
+}
+
+export interface ImportError {
+  fileloc: string;
+  message: string;
+  updatedAt: string;
+}
+
+export interface DagRun {
+  runId: string;
+  dagId: string;
+  runType: RunType;
+  state: RunState;
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  conf: Record<string, unknown>;
+  /** Params after conf overrides, as tasks see them. */
+  params: Record<string, unknown>;
+  versionHash: string;
+  createdAt: string;
+  startDate: string | null;
+  endDate: string | null;
+}
+
+export interface TaskInstance {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  state: TaskState;
+  /** Number of the latest try (0 before the first). */
+  tryNumber: number;
+  /** Total tries allowed (retries + 1). */
+  maxTries: number;
+  pool: string;
+  queue: string;
+  /** Isolation level of the latest try. */
+  isolation: BackendName | null;
+  /** Earliest time a try may be queued (retry delay). */
+  notBefore: string | null;
+  startDate: string | null;
+  endDate: string | null;
+  updatedAt: string;
+}
+
+export type TryState = "running" | "success" | "failed" | "skipped";
+
+export interface TaskTry {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  state: TryState;
+  isolation: BackendName;
+  workerId: string;
+  hostname: string;
+  handle: TryHandle | null;
+  logPath: string;
+  startedAt: string;
+  endedAt: string | null;
+  exitCode: number | null;
+  error: ProtocolError | null;
+}
+
+/** A connection with its secret fields encrypted (ciphertext strings). */
+export interface ConnectionRow {
+  connId: string;
+  connType: string | null;
+  host: string | null;
+  port: number | null;
+  login: string | null;
+  passwordEnc: string | null;
+  schema: string | null;
+  extraEnc: string | null;
+  description: string | null;
+}
+
+export interface VariableRow {
+  key: string;
+  valueEnc: string;
+  isSecret: boolean;
+  description: string | null;
+}
+
+/** A row of the change feed that the API streams (SSE) and other processes poll. */
+export interface ChangeEvent {
+  id: number;
+  at: string;
+  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment";
+  dagId: string | null;
+  runId: string | null;
+  taskId: string | null;
+  tryNumber: number | null;
+  state: string | null;
+}
+
+export interface Pool {
+  name: string;
+  slots: number;
+  description: string | null;
+}
+
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
