@@ -1,0 +1,198 @@
+/**
+ * Airlock configuration: every default lives here, files and environment variables are validated with a schema,
+ * and each error names the key and the fix.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
+
+/** A bearer token and what it may do. */
+export interface ApiToken {
+  token: string;
+  role: "admin" | "read";
+}
+
+/** The resolved configuration; paths are absolute. */
+export interface AirlockConfig {
+  /** Folder holding airlock.config.* (or the working directory). */
+  projectDir: string;
+  /** @default "<project>/dags" */
+  dagsFolder: string;
+  /** @default "<project>/environments" */
+  environmentsFolder: string;
+  /** Private state: store, logs, builds, keys. @default "<project>/.airlock" */
+  stateDir: string;
+  /** "sqlite:<path>" or a postgres:// URL. @default "sqlite:<stateDir>/airlock.db" */
+  store: string;
+  /** Backend for tasks that name none. @default "process" */
+  defaultBackend: BackendName;
+  /** Project name used in image names. @default the project folder's name */
+  project: string;
+  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number };
+  executor: { parallelism: number; queues: string[]; heartbeatMs: number };
+  docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
+  kubernetes: { namespace: string; context: string | null };
+  secrets: { key: string | null };
+}
+
+/** Raised for an invalid configuration file or variable; the message names the key. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const tokenSchema = z.object({ token: z.string().min(8), role: z.enum(["admin", "read"]) }).strict();
+
+const fileSchema = z.object({
+  dagsFolder: z.string().min(1),
+  environmentsFolder: z.string().min(1),
+  stateDir: z.string().min(1),
+  store: z.string().min(1),
+  defaultBackend: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]]),
+  project: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lower-case letters, digits, '.', '_' and '-'"),
+  api: z.object({
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
+    tokens: z.array(tokenSchema),
+    token: z.string().min(8),
+    maxBodyBytes: z.coerce.number().int().positive(),
+  }).strict().partial(),
+  scheduler: z.object({
+    parseIntervalMs: z.coerce.number().int().positive(),
+    pollIntervalMs: z.coerce.number().int().positive(),
+  }).strict().partial(),
+  executor: z.object({
+    parallelism: z.coerce.number().int().positive(),
+    queues: z.union([z.array(z.string()), z.string().transform((s) => s.split(",").map((q) => q.trim()).filter(Boolean))]),
+    heartbeatMs: z.coerce.number().int().positive(),
+  }).strict().partial(),
+  docker: z.object({
+    socketPath: z.string(),
+    host: z.string(),
+    registry: z.string(),
+    baseImage: z.string(),
+  }).strict().partial(),
+  kubernetes: z.object({ namespace: z.string(), context: z.string() }).strict().partial(),
+  secrets: z.object({ key: z.string().min(16) }).strict().partial(),
+}).strict().partial();
+
+type FileConfig = z.infer<typeof fileSchema>;
+
+/** Config file names looked for in the project folder, in order. */
+export const CONFIG_FILES = ["airlock.config.json", "airlock.config.ts", "airlock.config.js", "airlock.config.mjs"];
+
+/** Finds the project folder: the nearest ancestor of `cwd` with a config file, else `cwd`. */
+export function findProjectDir(cwd: string): string {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (CONFIG_FILES.some((f) => existsSync(path.join(dir, f)))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(cwd);
+  }
+}
+
+async function readConfigFile(projectDir: string): Promise<{ file: string; data: unknown } | undefined> {
+  for (const name of CONFIG_FILES) {
+    const file = path.join(projectDir, name);
+    if (!existsSync(file)) continue;
+    if (name.endsWith(".json")) {
+      try {
+        return { file, data: JSON.parse(readFileSync(file, "utf8")) };
+      } catch (err) {
+        throw new ConfigError(`${file} is not valid JSON (${(err as Error).message}); fix the syntax`, { cause: err });
+      }
+    }
+    const { loadTsModule } = await import("./load-module.js");
+    const mod = (await loadTsModule(file)) as { default?: unknown };
+    return { file, data: mod.default ?? mod };
+  }
+  return undefined;
+}
+
+/** Builds a nested object from AIRLOCK__SECTION__KEY variables (AIRLOCK__API__TOKEN → api.token). */
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown> | unknown> = {};
+  const camel = (s: string) => s.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("AIRLOCK__") || value === undefined) continue;
+    const parts = name.slice("AIRLOCK__".length).split("__").map(camel);
+    if (parts.length === 1 && parts[0]) out[parts[0]] = value;
+    else if (parts.length === 2 && parts[0] && parts[1]) {
+      const section = (out[parts[0]] ??= {}) as Record<string, unknown>;
+      section[parts[1]] = value;
+    } else throw new ConfigError(`${name}: use AIRLOCK__SECTION__KEY, e.g. AIRLOCK__API__PORT=8080`);
+  }
+  // "core" is an alias for top-level keys, as in Airflow's [core] section.
+  const core = out.core as Record<string, unknown> | undefined;
+  delete out.core;
+  return { ...core, ...out };
+}
+
+function describe(issue: z.core.$ZodIssue, source: string): string {
+  const key = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") return `${source}: unknown key(s) ${issue.keys.map((k) => `"${[...issue.path, k].join(".")}"`).join(", ")}; remove them or check the spelling`;
+  return `${source}: "${key}" ${issue.message}`;
+}
+
+function parseWith(data: unknown, source: string): FileConfig {
+  const result = fileSchema.safeParse(data);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => describe(i, source)).join("; "));
+  return result.data;
+}
+
+/** Loads the configuration of the project around `cwd`: defaults < config file < AIRLOCK__* variables. */
+export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<AirlockConfig> {
+  const env = options.env ?? process.env;
+  const projectDir = findProjectDir(options.cwd ?? process.cwd());
+  const found = await readConfigFile(projectDir);
+  const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
+  const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
+  const merged: FileConfig = { ...fromFile, ...fromEnv };
+  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "secrets"] as const) {
+    (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
+  }
+  const abs = (p: string) => path.resolve(projectDir, p);
+  const stateDir = abs(merged.stateDir ?? ".airlock");
+  const tokens: ApiToken[] = [...(merged.api?.tokens ?? [])];
+  if (merged.api?.token) tokens.push({ token: merged.api.token, role: "admin" });
+  const store = merged.store ?? `sqlite:${path.join(stateDir, "airlock.db")}`;
+  if (!store.startsWith("sqlite:") && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new ConfigError(`store "${redactUrl(store)}" is not supported: use "sqlite:<path>" or a postgres:// URL`);
+  }
+  return {
+    projectDir,
+    dagsFolder: abs(merged.dagsFolder ?? "dags"),
+    environmentsFolder: abs(merged.environmentsFolder ?? "environments"),
+    stateDir,
+    store: store.startsWith("sqlite:") ? `sqlite:${abs(store.slice("sqlite:".length))}` : store,
+    defaultBackend: merged.defaultBackend ?? "process",
+    project: merged.project ?? (path.basename(projectDir).toLowerCase().replace(/[^a-z0-9._-]/g, "-").replace(/^[^a-z0-9]+/, "") || "airlock"),
+    api: {
+      host: merged.api?.host ?? "127.0.0.1",
+      port: merged.api?.port ?? 8080,
+      tokens,
+      maxBodyBytes: merged.api?.maxBodyBytes ?? 1024 * 1024,
+    },
+    scheduler: {
+      parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
+      pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
+    },
+    executor: {
+      parallelism: merged.executor?.parallelism ?? 16,
+      queues: merged.executor?.queues ?? ["default"],
+      heartbeatMs: merged.executor?.heartbeatMs ?? 5000,
+    },
+    docker: {
+      socketPath: merged.docker?.socketPath ?? null,
+      host: merged.docker?.host ?? env.DOCKER_HOST ?? null,
+      registry: merged.docker?.registry ?? null,
+      baseImage: merged.docker?.baseImage ?? null,
+    },
+    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null },
+    secrets: { key: merged.secrets?.key ?? null },
+  };
+}
+
+/** Hides the password of a URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
+}
