@@ -1,0 +1,504 @@
+/**
+ * The Store implemented once over Kysely; the SQLite and Postgres adapters supply only a connection and an
+ * exclusive-transaction primitive. Nothing dialect-specific leaks out of this file and the two adapters.
+ */
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import type { SerializedDag } from "../sdk/serialized.js";
+import type { TryHandle } from "../backends/types.js";
+import type { BackendName } from "../sdk/types.js";
+import type { ProtocolError } from "../runner/protocol.js";
+import { MIGRATIONS } from "./migrations.js";
+import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
+import type {
+  ClaimRequest, ClaimedTry, ListDagsQuery, ListRunsQuery, NewRun, Store, TaskPatch, TryKeyRef, TryOutcome,
+} from "./store.js";
+import type {
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, RunState, RunType, TaskInstance,
+  TaskState, TaskTry, TryState, VariableRow,
+} from "./types.js";
+
+/** Database handle usable inside and outside transactions. */
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/** What a dialect adapter provides. */
+export interface DialectAdapter {
+  readonly dialect: "sqlite" | "postgres";
+  readonly db: Kysely<Database>;
+  /** Runs `fn` in a transaction that excludes every other writer (across processes). */
+  exclusive<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** Runs migration DDL; the adapter serialises concurrent migrators. */
+  runMigrations(apply: (db: Db) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const now = () => new Date().toISOString();
+const MAX_PAGE = 1000;
+const clampLimit = (limit: number | undefined, fallback: number) => Math.max(1, Math.min(MAX_PAGE, Math.floor(limit ?? fallback)));
+const clampOffset = (offset: number | undefined) => Math.max(0, Math.floor(offset ?? 0));
+
+function toRun(r: Selectable<DagRunsTable>): DagRun {
+  return {
+    runId: r.run_id, dagId: r.dag_id, runType: r.run_type as RunType, state: r.state as RunState,
+    logicalDate: r.logical_date, dataIntervalStart: r.data_interval_start, dataIntervalEnd: r.data_interval_end,
+    conf: JSON.parse(r.conf) as Record<string, unknown>, params: JSON.parse(r.params) as Record<string, unknown>,
+    versionHash: r.version_hash, createdAt: r.created_at, startDate: r.start_date, endDate: r.end_date,
+  };
+}
+
+function toTi(r: Selectable<TaskInstancesTable>): TaskInstance {
+  return {
+    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, state: r.state as TaskState, tryNumber: Number(r.try_number),
+    maxTries: Number(r.max_tries), pool: r.pool, queue: r.queue, isolation: r.isolation as BackendName | null,
+    notBefore: r.not_before, startDate: r.start_date, endDate: r.end_date, updatedAt: r.updated_at,
+  };
+}
+
+function toTry(r: Selectable<TaskTriesTable>): TaskTry {
+  return {
+    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, tryNumber: Number(r.try_number), state: r.state as TryState,
+    isolation: r.isolation as BackendName, workerId: r.worker_id, hostname: r.hostname,
+    handle: r.handle ? (JSON.parse(r.handle) as TryHandle) : null, logPath: r.log_path, startedAt: r.started_at,
+    endedAt: r.ended_at, exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    error: r.error ? (JSON.parse(r.error) as ProtocolError) : null,
+  };
+}
+
+/** The Store over a dialect adapter. */
+export class KyselyStore implements Store {
+  readonly dialect: "sqlite" | "postgres";
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly adapter: DialectAdapter) {
+    this.dialect = adapter.dialect;
+    this.db = adapter.db;
+  }
+
+  async migrate(): Promise<void> {
+    await this.adapter.runMigrations(async (db) => {
+      await sql`create table if not exists airlock_migrations (id integer primary key, name text not null, applied_at text not null)`.execute(db);
+      const applied = new Set((await db.selectFrom("airlock_migrations").select("id").execute()).map((r) => Number(r.id)));
+      const latestKnown = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;
+      const newest = Math.max(0, ...applied);
+      if (newest > latestKnown) {
+        throw new Error(`The store was migrated by a newer Airlock (migration ${newest}; this version knows up to ${latestKnown}). Upgrade Airlock on this machine.`);
+      }
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.id)) continue;
+        for (const statement of m.sql(this.dialect)) await sql.raw(statement).execute(db);
+        await db.insertInto("airlock_migrations").values({ id: m.id, name: m.name, applied_at: now() }).execute();
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.adapter.close();
+  }
+
+  private async change(db: Db, c: Omit<ChangeEvent, "id" | "at">): Promise<void> {
+    await db.insertInto("changes").values({ at: now(), kind: c.kind, dag_id: c.dagId, run_id: c.runId, task_id: c.taskId, try_number: c.tryNumber, state: c.state }).execute();
+  }
+
+  // ---- DAGs
+
+  async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void> {
+    const s = input.serialized;
+    await this.adapter.exclusive(async (db) => {
+      const version = await db.selectFrom("dag_versions").select("hash").where("hash", "=", input.versionHash).executeTakeFirst();
+      if (!version) {
+        await db.insertInto("dag_versions").values({ hash: input.versionHash, dag_id: s.id, serialized: JSON.stringify(s), bundle_path: input.bundlePath, created_at: now() }).execute();
+      }
+      const existing = await db.selectFrom("dags").select(["version_hash", "is_active", "fileloc"]).where("dag_id", "=", s.id).executeTakeFirst();
+      if (!existing) {
+        await db.insertInto("dags").values({
+          dag_id: s.id, fileloc: input.fileloc, is_paused: s.pausedOnCreation ? 1 : 0, is_active: 1,
+          version_hash: input.versionHash, last_parsed_at: now(), next_logical_date: null, tags: JSON.stringify(s.tags),
+        }).execute();
+        await this.change(db, { kind: "dag", dagId: s.id, runId: null, taskId: null, tryNumber: null, state: "added" });
+        return;
+      }
+      await db.updateTable("dags").set({ fileloc: input.fileloc, is_active: 1, version_hash: input.versionHash, last_parsed_at: now(), tags: JSON.stringify(s.tags) }).where("dag_id", "=", s.id).execute();
+      if (existing.version_hash !== input.versionHash || Number(existing.is_active) !== 1) {
+        await this.change(db, { kind: "dag", dagId: s.id, runId: null, taskId: null, tryNumber: null, state: "updated" });
+      }
+    });
+  }
+
+  async deactivateMissingDags(fileloc: string, dagIds: string[]): Promise<void> {
+    let q = this.db.updateTable("dags").set({ is_active: 0 }).where("fileloc", "=", fileloc).where("is_active", "=", 1);
+    if (dagIds.length > 0) q = q.where("dag_id", "not in", dagIds);
+    await q.execute();
+  }
+
+  async deactivateMissingFiles(filelocs: string[]): Promise<void> {
+    await this.adapter.exclusive(async (db) => {
+      let q = db.updateTable("dags").set({ is_active: 0 }).where("is_active", "=", 1);
+      if (filelocs.length > 0) q = q.where("fileloc", "not in", filelocs);
+      await q.execute();
+      let e = db.deleteFrom("import_errors");
+      if (filelocs.length > 0) e = e.where("fileloc", "not in", filelocs);
+      await e.execute();
+    });
+  }
+
+  private async dagRecords(rows: Array<Selectable<Database["dags"]>>): Promise<DagRecord[]> {
+    if (rows.length === 0) return [];
+    const versions = await this.db.selectFrom("dag_versions").selectAll().where("hash", "in", rows.map((r) => r.version_hash)).execute();
+    const byHash = new Map(versions.map((v) => [v.hash, v]));
+    return rows.flatMap((r) => {
+      const v = byHash.get(r.version_hash);
+      if (!v) return [];
+      return [{
+        dagId: r.dag_id, fileloc: r.fileloc, isPaused: Number(r.is_paused) === 1, isActive: Number(r.is_active) === 1,
+        versionHash: r.version_hash, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path,
+        lastParsedAt: r.last_parsed_at, nextLogicalDate: r.next_logical_date,
+      }];
+    });
+  }
+
+  async getDag(dagId: string): Promise<DagRecord | undefined> {
+    const row = await this.db.selectFrom("dags").selectAll().where("dag_id", "=", dagId).executeTakeFirst();
+    return row ? (await this.dagRecords([row]))[0] : undefined;
+  }
+
+  async listDags(query: ListDagsQuery = {}): Promise<{ dags: DagRecord[]; total: number }> {
+    let q = this.db.selectFrom("dags");
+    if (!query.includeInactive) q = q.where("is_active", "=", 1);
+    if (query.paused !== undefined) q = q.where("is_paused", "=", query.paused ? 1 : 0);
+    if (query.search) q = q.where("dag_id", "like", `%${query.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+    if (query.tags && query.tags.length > 0) {
+      const tags = query.tags;
+      q = q.where((eb) => eb.or(tags.map((t) => eb("tags", "like", `%${JSON.stringify(t).replace(/[%_\\]/g, (c) => `\\${c}`)}%`))));
+    }
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0);
+    const rows = await q.selectAll().orderBy("dag_id").limit(clampLimit(query.limit, 100)).offset(clampOffset(query.offset)).execute();
+    return { dags: await this.dagRecords(rows), total };
+  }
+
+  async setPaused(dagId: string, paused: boolean): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const r = await db.updateTable("dags").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: paused ? "paused" : "unpaused" });
+      return true;
+    });
+  }
+
+  async setNextLogicalDate(dagId: string, next: string | null): Promise<void> {
+    await this.db.updateTable("dags").set({ next_logical_date: next }).where("dag_id", "=", dagId).execute();
+  }
+
+  async getDagVersion(hash: string): Promise<DagVersion | undefined> {
+    const v = await this.db.selectFrom("dag_versions").selectAll().where("hash", "=", hash).executeTakeFirst();
+    return v ? { hash: v.hash, dagId: v.dag_id, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path, createdAt: v.created_at } : undefined;
+  }
+
+  async setImportError(fileloc: string, message: string): Promise<void> {
+    await this.adapter.exclusive(async (db) => {
+      const existing = await db.selectFrom("import_errors").select("message").where("fileloc", "=", fileloc).executeTakeFirst();
+      if (existing?.message === message) return;
+      if (existing) await db.updateTable("import_errors").set({ message, updated_at: now() }).where("fileloc", "=", fileloc).execute();
+      else await db.insertInto("import_errors").values({ fileloc, message, updated_at: now() }).execute();
+      await this.change(db, { kind: "import_error", dagId: null, runId: null, taskId: null, tryNumber: null, state: "error" });
+    });
+  }
+
+  async clearImportError(fileloc: string): Promise<void> {
+    await this.adapter.exclusive(async (db) => {
+      const r = await db.deleteFrom("import_errors").where("fileloc", "=", fileloc).executeTakeFirst();
+      if (Number(r.numDeletedRows) > 0) await this.change(db, { kind: "import_error", dagId: null, runId: null, taskId: null, tryNumber: null, state: "cleared" });
+    });
+  }
+
+  async listImportErrors(): Promise<ImportError[]> {
+    const rows = await this.db.selectFrom("import_errors").selectAll().orderBy("fileloc").execute();
+    return rows.map((r) => ({ fileloc: r.fileloc, message: r.message, updatedAt: r.updated_at }));
+  }
+
+  // ---- Runs
+
+  async createRun(run: NewRun): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const exists = await db.selectFrom("dag_runs").select("run_id").where("run_id", "=", run.runId).executeTakeFirst();
+      if (exists) return false;
+      const at = now();
+      await db.insertInto("dag_runs").values({
+        run_id: run.runId, dag_id: run.dagId, run_type: run.runType, state: "queued", logical_date: run.logicalDate,
+        data_interval_start: run.dataIntervalStart, data_interval_end: run.dataIntervalEnd, conf: JSON.stringify(run.conf),
+        params: JSON.stringify(run.params), version_hash: run.versionHash, created_at: at, start_date: null, end_date: null,
+      }).execute();
+      const rows = run.tasks.map((t) => ({
+        run_id: run.runId, task_id: t.taskId, dag_id: run.dagId, state: "none", try_number: 0, max_tries: t.maxTries,
+        pool: t.pool, queue: t.queue, isolation: null, not_before: null, start_date: null, end_date: null, updated_at: at,
+      }));
+      // Chunked: SQLite limits bound parameters per statement.
+      for (let i = 0; i < rows.length; i += 500) await db.insertInto("task_instances").values(rows.slice(i, i + 500)).execute();
+      await this.change(db, { kind: "run", dagId: run.dagId, runId: run.runId, taskId: null, tryNumber: null, state: "queued" });
+      return true;
+    });
+  }
+
+  async getRun(runId: string): Promise<DagRun | undefined> {
+    const r = await this.db.selectFrom("dag_runs").selectAll().where("run_id", "=", runId).executeTakeFirst();
+    return r ? toRun(r) : undefined;
+  }
+
+  async listRuns(query: ListRunsQuery = {}): Promise<{ runs: DagRun[]; total: number }> {
+    let q = this.db.selectFrom("dag_runs");
+    if (query.dagId) q = q.where("dag_id", "=", query.dagId);
+    if (query.states && query.states.length > 0) q = q.where("state", "in", query.states);
+    if (query.runType) q = q.where("run_type", "=", query.runType);
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0);
+    const dir = query.order === "asc" ? "asc" : "desc";
+    const rows = await q.selectAll().orderBy("logical_date", dir).orderBy("created_at", dir).limit(clampLimit(query.limit, 100)).offset(clampOffset(query.offset)).execute();
+    return { runs: rows.map(toRun), total };
+  }
+
+  async latestScheduledRun(dagId: string): Promise<DagRun | undefined> {
+    const r = await this.db.selectFrom("dag_runs").selectAll().where("dag_id", "=", dagId).where("run_type", "in", ["scheduled", "backfill"])
+      .orderBy("logical_date", "desc").limit(1).executeTakeFirst();
+    return r ? toRun(r) : undefined;
+  }
+
+  async countActiveRuns(dagId: string): Promise<number> {
+    const r = await this.db.selectFrom("dag_runs").select((eb) => eb.fn.countAll<number>().as("n")).where("dag_id", "=", dagId).where("state", "=", "running").executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  async setRunState(runId: string, state: RunState, from?: RunState[]): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const at = now();
+      let q = db.updateTable("dag_runs").set((eb) => ({
+        state,
+        start_date: state === "running" ? eb.fn.coalesce("start_date", sql.val(at)) : eb.ref("start_date"),
+        end_date: state === "success" || state === "failed" ? at : null,
+      })).where("run_id", "=", runId);
+      if (from && from.length > 0) q = q.where("state", "in", from);
+      const r = await q.executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      const run = await db.selectFrom("dag_runs").select("dag_id").where("run_id", "=", runId).executeTakeFirst();
+      await this.change(db, { kind: "run", dagId: run?.dag_id ?? null, runId, taskId: null, tryNumber: null, state });
+      return true;
+    });
+  }
+
+  // ---- Task instances
+
+  async listTaskInstances(runId: string): Promise<TaskInstance[]> {
+    return (await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).execute()).map(toTi);
+  }
+
+  async listTaskInstancesByState(states: TaskState[], limit = 10_000): Promise<TaskInstance[]> {
+    if (states.length === 0) return [];
+    return (await this.db.selectFrom("task_instances").selectAll().where("state", "in", states).limit(limit).execute()).map(toTi);
+  }
+
+  async getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined> {
+    const r = await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
+    return r ? toTi(r) : undefined;
+  }
+
+  async transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const set: Partial<TaskInstancesTable> = { state: patch.state, updated_at: now() };
+      if (patch.notBefore !== undefined) set.not_before = patch.notBefore;
+      if (patch.startDate !== undefined) set.start_date = patch.startDate;
+      if (patch.endDate !== undefined) set.end_date = patch.endDate;
+      if (patch.tryNumber !== undefined) set.try_number = patch.tryNumber;
+      if (patch.isolation !== undefined) set.isolation = patch.isolation;
+      if (patch.maxTries !== undefined) set.max_tries = patch.maxTries;
+      let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where("task_id", "=", taskId);
+      if (from.length > 0) q = q.where("state", "in", from);
+      const r = await q.executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      const ti = await db.selectFrom("task_instances").select(["dag_id", "try_number"]).where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
+      await this.change(db, { kind: "task", dagId: ti?.dag_id ?? null, runId, taskId, tryNumber: ti ? Number(ti.try_number) : null, state: patch.state });
+      return true;
+    });
+  }
+
+  async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
+    if (request.limit <= 0 || request.queues.length === 0) return [];
+    return this.adapter.exclusive(async (db) => {
+      const candidates = await db.selectFrom("task_instances").selectAll().where("state", "=", "queued")
+        .where("queue", "in", request.queues).orderBy("updated_at").limit(request.limit * 4).execute();
+      if (candidates.length === 0) return [];
+      const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
+      const usedRows = await db.selectFrom("task_instances").select(["pool", (eb) => eb.fn.countAll<number>().as("n")])
+        .where("state", "=", "running").groupBy("pool").execute();
+      const used = new Map(usedRows.map((r) => [r.pool, Number(r.n)]));
+      const claimed: ClaimedTry[] = [];
+      const at = now();
+      for (const c of candidates) {
+        if (claimed.length >= request.limit) break;
+        const slots = pools.get(c.pool) ?? pools.get("default") ?? 128;
+        const inUse = used.get(c.pool) ?? 0;
+        if (inUse >= slots) continue;
+        const tryNumber = Number(c.try_number) + 1;
+        const key = { dagId: c.dag_id, runId: c.run_id, taskId: c.task_id };
+        const isolation = request.isolationOf(key);
+        const r = await db.updateTable("task_instances").set({ state: "running", try_number: tryNumber, isolation, start_date: at, end_date: null, updated_at: at })
+          .where("run_id", "=", c.run_id).where("task_id", "=", c.task_id).where("state", "=", "queued").executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) continue;
+        await db.insertInto("task_tries").values({
+          run_id: c.run_id, task_id: c.task_id, try_number: tryNumber, dag_id: c.dag_id, state: "running", isolation,
+          worker_id: request.workerId, hostname: request.hostname, handle: null,
+          log_path: request.logPathOf({ ...key, tryNumber }), started_at: at, ended_at: null, exit_code: null, error: null,
+        }).execute();
+        await this.change(db, { kind: "task", dagId: c.dag_id, runId: c.run_id, taskId: c.task_id, tryNumber, state: "running" });
+        used.set(c.pool, inUse + 1);
+        claimed.push({ ...key, tryNumber, pool: c.pool, queue: c.queue });
+      }
+      return claimed;
+    });
+  }
+
+  async finishTry(key: TryKeyRef, outcome: TryOutcome): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const at = now();
+      const r = await db.updateTable("task_tries").set({
+        state: outcome.state, ended_at: at, exit_code: outcome.exitCode, error: outcome.error ? JSON.stringify(outcome.error) : null,
+      }).where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
+        .where("state", "=", "running").executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      const ended = outcome.taskState !== "up_for_retry";
+      const ti = await db.updateTable("task_instances").set({
+        state: outcome.taskState, end_date: ended ? at : null, not_before: outcome.notBefore ?? null, updated_at: at,
+      }).where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
+        .where("state", "=", "running").executeTakeFirst();
+      if (outcome.xcomJson !== undefined && outcome.xcomJson !== null) {
+        await db.insertInto("xcoms").values({ run_id: key.runId, task_id: key.taskId, try_number: key.tryNumber, value: outcome.xcomJson, size: Buffer.byteLength(outcome.xcomJson), created_at: at }).execute();
+      }
+      const row = await db.selectFrom("task_instances").select("dag_id").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).executeTakeFirst();
+      // The instance may have been cleared or marked meanwhile; the try still ends, the instance keeps its new state.
+      await this.change(db, { kind: "task", dagId: row?.dag_id ?? null, runId: key.runId, taskId: key.taskId, tryNumber: key.tryNumber, state: Number(ti.numUpdatedRows) > 0 ? outcome.taskState : outcome.state });
+      return true;
+    });
+  }
+
+  async setTryHandle(key: TryKeyRef, handle: TryHandle): Promise<void> {
+    await this.db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
+      .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute();
+  }
+
+  async getTry(key: TryKeyRef): Promise<TaskTry | undefined> {
+    const r = await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).executeTakeFirst();
+    return r ? toTry(r) : undefined;
+  }
+
+  async listTries(runId: string, taskId: string): Promise<TaskTry[]> {
+    return (await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).orderBy("try_number").execute()).map(toTry);
+  }
+
+  async listRunningTries(hostname?: string): Promise<TaskTry[]> {
+    let q = this.db.selectFrom("task_tries").selectAll().where("state", "=", "running");
+    if (hostname !== undefined) q = q.where("hostname", "=", hostname);
+    return (await q.execute()).map(toTry);
+  }
+
+  async getXcom(runId: string, taskId: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom("xcoms").select("value").where("run_id", "=", runId).where("task_id", "=", taskId).orderBy("try_number", "desc").limit(1).executeTakeFirst();
+    return r?.value;
+  }
+
+  // ---- Pools
+
+  async listPools(): Promise<Pool[]> {
+    return (await this.db.selectFrom("pools").selectAll().orderBy("name").execute()).map((p) => ({ name: p.name, slots: Number(p.slots), description: p.description }));
+  }
+
+  async setPool(pool: Pool): Promise<void> {
+    await this.adapter.exclusive(async (db) => {
+      const r = await db.updateTable("pools").set({ slots: pool.slots, description: pool.description }).where("name", "=", pool.name).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) await db.insertInto("pools").values({ name: pool.name, slots: pool.slots, description: pool.description }).execute();
+    });
+  }
+
+  // ---- Connections and variables
+
+  async upsertConnection(row: ConnectionRow): Promise<void> {
+    const values = { conn_type: row.connType, host: row.host, port: row.port, login: row.login, password_enc: row.passwordEnc, schema_name: row.schema, extra_enc: row.extraEnc, description: row.description };
+    await this.adapter.exclusive(async (db) => {
+      const r = await db.updateTable("connections").set(values).where("conn_id", "=", row.connId).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) await db.insertInto("connections").values({ conn_id: row.connId, ...values }).execute();
+    });
+  }
+
+  async getConnection(connId: string): Promise<ConnectionRow | undefined> {
+    const r = await this.db.selectFrom("connections").selectAll().where("conn_id", "=", connId).executeTakeFirst();
+    return r ? toConnection(r) : undefined;
+  }
+
+  async listConnections(): Promise<ConnectionRow[]> {
+    return (await this.db.selectFrom("connections").selectAll().orderBy("conn_id").execute()).map(toConnection);
+  }
+
+  async deleteConnection(connId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("connections").where("conn_id", "=", connId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async setVariable(row: VariableRow): Promise<void> {
+    const values = { value_enc: row.valueEnc, is_secret: row.isSecret ? 1 : 0, description: row.description };
+    await this.adapter.exclusive(async (db) => {
+      const r = await db.updateTable("variables").set(values).where("key", "=", row.key).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) await db.insertInto("variables").values({ key: row.key, ...values }).execute();
+    });
+  }
+
+  async getVariable(key: string): Promise<VariableRow | undefined> {
+    const r = await this.db.selectFrom("variables").selectAll().where("key", "=", key).executeTakeFirst();
+    return r ? { key: r.key, valueEnc: r.value_enc, isSecret: Number(r.is_secret) === 1, description: r.description } : undefined;
+  }
+
+  async listVariables(): Promise<VariableRow[]> {
+    return (await this.db.selectFrom("variables").selectAll().orderBy("key").execute()).map((r) => ({ key: r.key, valueEnc: r.value_enc, isSecret: Number(r.is_secret) === 1, description: r.description }));
+  }
+
+  async deleteVariable(key: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("variables").where("key", "=", key).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ---- Change feed
+
+  async appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void> {
+    await this.change(this.db, change);
+  }
+
+  async listChangesSince(id: number, limit = 500): Promise<ChangeEvent[]> {
+    const rows = await this.db.selectFrom("changes").selectAll().where("id", ">", id).orderBy("id").limit(clampLimit(limit, 500)).execute();
+    return rows.map((r) => ({
+      id: Number(r.id), at: r.at, kind: r.kind as ChangeEvent["kind"], dagId: r.dag_id, runId: r.run_id, taskId: r.task_id,
+      tryNumber: r.try_number === null ? null : Number(r.try_number), state: r.state,
+    }));
+  }
+
+  async latestChangeId(): Promise<number> {
+    const r = await this.db.selectFrom("changes").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
+    return Number(r?.id ?? 0);
+  }
+
+  // ---- Coordination
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const t = Date.now();
+      const row = await db.selectFrom("leases").selectAll().where("name", "=", name).executeTakeFirst();
+      if (row && row.holder !== holder && Number(row.expires_at) > t) return false;
+      if (row) await db.updateTable("leases").set({ holder, expires_at: t + ttlMs }).where("name", "=", name).execute();
+      else await db.insertInto("leases").values({ name, holder, expires_at: t + ttlMs }).execute();
+      return true;
+    });
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute();
+  }
+}
+
+function toConnection(r: Selectable<Database["connections"]>): ConnectionRow {
+  return {
+    connId: r.conn_id, connType: r.conn_type, host: r.host, port: r.port === null ? null : Number(r.port), login: r.login,
+    passwordEnc: r.password_enc, schema: r.schema_name, extraEnc: r.extra_enc, description: r.description,
+  };
+}

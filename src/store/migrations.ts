@@ -1,0 +1,57 @@
+/**
+ * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
+ * (SQLite: BEGIN IMMEDIATE; Postgres: an advisory lock), so two processes starting at once apply them once.
+ * A migration marked `breaking` needs every older process to be stopped first.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  breaking: boolean;
+  sql: (dialect: "sqlite" | "postgres") => string[];
+}
+
+const serial = (d: "sqlite" | "postgres") => (d === "sqlite" ? "integer primary key autoincrement" : "bigserial primary key");
+const bigint = (d: "sqlite" | "postgres") => (d === "sqlite" ? "integer" : "bigint");
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: "initial",
+    breaking: false,
+    sql: (d) => [
+      `create table dags (dag_id text primary key, fileloc text not null, is_paused integer not null default 0,
+        is_active integer not null default 1, version_hash text not null, last_parsed_at text not null,
+        next_logical_date text, tags text not null default '[]')`,
+      `create table dag_versions (hash text primary key, dag_id text not null, serialized text not null,
+        bundle_path text not null, created_at text not null)`,
+      `create table import_errors (fileloc text primary key, message text not null, updated_at text not null)`,
+      `create table dag_runs (run_id text primary key, dag_id text not null, run_type text not null, state text not null,
+        logical_date text not null, data_interval_start text not null, data_interval_end text not null,
+        conf text not null, params text not null, version_hash text not null, created_at text not null,
+        start_date text, end_date text)`,
+      `create index dag_runs_dag_logical on dag_runs (dag_id, logical_date)`,
+      `create index dag_runs_state on dag_runs (state)`,
+      `create table task_instances (run_id text not null, task_id text not null, dag_id text not null,
+        state text not null, try_number integer not null default 0, max_tries integer not null default 1,
+        pool text not null, queue text not null, isolation text, not_before text, start_date text, end_date text,
+        updated_at text not null, primary key (run_id, task_id))`,
+      `create index task_instances_state on task_instances (state, queue)`,
+      `create table task_tries (run_id text not null, task_id text not null, try_number integer not null,
+        dag_id text not null, state text not null, isolation text not null, worker_id text not null,
+        hostname text not null, handle text, log_path text not null, started_at text not null, ended_at text,
+        exit_code integer, error text, primary key (run_id, task_id, try_number))`,
+      `create index task_tries_running on task_tries (state, hostname)`,
+      `create table xcoms (run_id text not null, task_id text not null, try_number integer not null, value text not null,
+        size ${bigint(d)} not null, created_at text not null, primary key (run_id, task_id, try_number))`,
+      `create table connections (conn_id text primary key, conn_type text, host text, port integer, login text,
+        password_enc text, schema_name text, extra_enc text, description text)`,
+      `create table variables (key text primary key, value_enc text not null, is_secret integer not null default 0,
+        description text)`,
+      `create table pools (name text primary key, slots integer not null, description text)`,
+      `insert into pools (name, slots, description) values ('default', 128, 'Default pool')`,
+      `create table changes (id ${serial(d)}, at text not null, kind text not null, dag_id text, run_id text,
+        task_id text, try_number integer, state text)`,
+      `create table leases (name text primary key, holder text not null, expires_at ${bigint(d)} not null)`,
+    ],
+  },
+];

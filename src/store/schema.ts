@@ -1,0 +1,51 @@
+/** Table types for the query builder. Dates are ISO-8601 UTC strings; booleans are 0/1; JSON is text. */
+import type { Generated } from "kysely";
+
+export interface DagsTable { dag_id: string; fileloc: string; is_paused: number; is_active: number; version_hash: string; last_parsed_at: string; next_logical_date: string | null; tags: string }
+export interface DagVersionsTable { hash: string; dag_id: string; serialized: string; bundle_path: string; created_at: string }
+export interface ImportErrorsTable { fileloc: string; message: string; updated_at: string }
+export interface DagRunsTable {
+  run_id: string; dag_id: string; run_type: string; state: string; logical_date: string; data_interval_start: string;
+  data_interval_end: string; conf: string; params: string; version_hash: string; created_at: string;
+  start_date: string | null; end_date: string | null;
+}
+export interface TaskInstancesTable {
+  run_id: string; task_id: string; dag_id: string; state: string; try_number: number; max_tries: number; pool: string;
+  queue: string; isolation: string | null; not_before: string | null; start_date: string | null; end_date: string | null;
+  updated_at: string;
+}
+export interface TaskTriesTable {
+  run_id: string; task_id: string; try_number: number; dag_id: string; state: string; isolation: string;
+  worker_id: string; hostname: string; handle: string | null; log_path: string; started_at: string;
+  ended_at: string | null; exit_code: number | null; error: string | null;
+}
+export interface XcomsTable { run_id: string; task_id: string; try_number: number; value: string; size: number; created_at: string }
+export interface ConnectionsTable {
+  conn_id: string; conn_type: string | null; host: string | null; port: number | null; login: string | null;
+  password_enc: string | null; schema_name: string | null; extra_enc: string | null; description: string | null;
+}
+export interface VariablesTable { key: string; value_enc: string; is_secret: number; description: string | null }
+export interface PoolsTable { name: string; slots: number; description: string | null }
+export interface ChangesTable {
+  id: Generated<number>; at: string; kind: string; dag_id: string | null; run_id: string | null; task_id: string | null;
+  try_number: number | null; state: string | null;
+}
+export interface LeasesTable { name: string; holder: string; expires_at: number }
+export interface MigrationsTable { id: number; name: string; applied_at: string }
+
+/** The whole schema. */
+export interface Database {
+  dags: DagsTable;
+  dag_versions: DagVersionsTable;
+  import_errors: ImportErrorsTable;
+  dag_runs: DagRunsTable;
+  task_instances: TaskInstancesTable;
+  task_tries: TaskTriesTable;
+  xcoms: XcomsTable;
+  connections: ConnectionsTable;
+  variables: VariablesTable;
+  pools: PoolsTable;
+  changes: ChangesTable;
+  leases: LeasesTable;
+  airlock_migrations: MigrationsTable;
+}
