@@ -7,6 +7,7 @@ export {
   type BashOptions, type FnOptions, type BranchOptions, type HttpOptions, type FileSensorOptions,
   type ExternalTaskSensorOptions, type IsolationOptions, type SensorOptions,
 } from "./operators.js";
+export { container, type ContainerOptions, type ContainerMount } from "./container.js";
 export { DagDefinitionError, TaskSkipped, NotGrantedError } from "./errors.js";
 export { parseDuration, type Duration } from "./duration.js";
 export type * from "./types.js";

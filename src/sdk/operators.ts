@@ -59,7 +59,8 @@ function checkGrants(where: string, g: Grants): void {
   }
 }
 
-function define(kind: OperatorKind, factory: string, options: Record<string, unknown>, extra: readonly string[], templateFields: string[], callableKey?: string): Task {
+/** Validates a factory's options and adds its task to the DAG being defined; used by every operator factory. */
+export function define(kind: OperatorKind, factory: string, options: Record<string, unknown>, extra: readonly string[], templateFields: string[], callableKey?: string): Task {
   if (typeof options !== "object" || options === null) throw new DagDefinitionError(`${factory}(): expected an options object with an id`, "options");
   const owner = currentDag(factory);
   const where = `${factory}("${String(options.id)}") in DAG "${owner.id}"`;
