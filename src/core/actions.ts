@@ -1,0 +1,126 @@
+/** What users do to DAGs and runs (CLI and API share these): trigger, clear, mark, pause. */
+import type { SerializedDag } from "../sdk/serialized.js";
+import type { DagRun, TaskState } from "../store/types.js";
+import { FINISHED_TASK_STATES } from "../store/types.js";
+import type { AirlockContext } from "./context.js";
+import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
+import { resolveParams } from "./params.js";
+
+const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
+
+/** Context that may also wake the scheduler of this process. */
+export type ActionContext = AirlockContext & { wake?: () => void };
+
+async function requireDag(ctx: AirlockContext, dagId: string) {
+  const dag = await ctx.store.getDag(dagId);
+  if (!dag || !dag.isActive) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`; check the import errors it shows");
+  return dag;
+}
+
+async function requireRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
+  const run = await ctx.store.getRun(runId);
+  if (!run) throw new NotFoundError("Run", runId, "List runs with `airlock runs list <dag>`");
+  return run;
+}
+
+/** Task-instance rows for a new run of `dag`. */
+export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string }> {
+  return dag.order.map((id) => {
+    const t = dag.tasks[id];
+    return { taskId: id, maxTries: (t?.retries ?? 0) + 1, pool: t?.pool ?? "default", queue: t?.queue ?? "default" };
+  });
+}
+
+/** Creates a manual run with conf (validated against params); the scheduler starts it. */
+export async function triggerDagRun(ctx: ActionContext, dagId: string, options: { conf?: unknown; logicalDate?: string; runId?: string } = {}): Promise<DagRun> {
+  const dag = await requireDag(ctx, dagId);
+  const params = resolveParams(dag.serialized, options.conf);
+  let logical = new Date();
+  if (options.logicalDate !== undefined) {
+    logical = new Date(options.logicalDate);
+    if (typeof options.logicalDate !== "string" || Number.isNaN(logical.getTime())) {
+      throw new ValidationError("logicalDate", `${JSON.stringify(options.logicalDate)} is not a date`, "Use ISO 8601, e.g. 2026-01-01T00:00:00Z");
+    }
+  }
+  const iso = logical.toISOString();
+  const runId = options.runId ?? `manual__${iso}`;
+  if (typeof runId !== "string" || !RUN_ID.test(runId)) {
+    throw new ValidationError("runId", `${JSON.stringify(runId)} is not a valid run id`, "Use letters, digits and _ . : + - (at most 250)");
+  }
+  const created = await ctx.store.createRun({
+    runId, dagId, runType: "manual", logicalDate: iso, dataIntervalStart: iso, dataIntervalEnd: iso,
+    conf: (options.conf ?? {}) as Record<string, unknown>, params, versionHash: dag.versionHash, tasks: runTasks(dag.serialized),
+  });
+  if (!created) throw new ConflictError(`A run with id "${runId}" already exists`, "Choose another run id, or leave it out to get a generated one");
+  ctx.wake?.();
+  return (await ctx.store.getRun(runId)) as DagRun;
+}
+
+/** Resets task instances (and optionally everything downstream) so they run again; returns the cleared ids. */
+export async function clearTaskInstances(ctx: ActionContext, runId: string, taskIds: string[], options: { downstream?: boolean } = {}): Promise<string[]> {
+  const run = await requireRun(ctx, runId);
+  const version = await ctx.store.getDagVersion(run.versionHash);
+  if (!version) throw new NotFoundError("DAG version", run.versionHash, "The run's DAG version is gone; trigger a new run");
+  const dag = version.serialized;
+  if (!Array.isArray(taskIds)) throw new ValidationError("taskIds", "must be an array of task ids", "Pass the ids of tasks in this run");
+  const selected = new Set<string>();
+  const add = (id: string) => {
+    if (selected.has(id)) return;
+    selected.add(id);
+    if (options.downstream) for (const d of dag.tasks[id]?.downstream ?? []) add(d);
+  };
+  for (const id of taskIds.length > 0 ? taskIds : dag.order) {
+    if (typeof id !== "string" || !dag.tasks[id]) throw new NotFoundError("Task", String(id), `Tasks of DAG "${dag.id}": ${dag.order.slice(0, 20).join(", ")}`);
+    add(id);
+  }
+  const tis = new Map((await ctx.store.listTaskInstances(runId)).map((t) => [t.taskId, t]));
+  const running = [...selected].filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
+  if (running.length > 0) {
+    throw new ConflictError(`Task(s) ${running.join(", ")} are queued or running`, "Wait until they finish, or mark them failed first, then clear");
+  }
+  const cleared: string[] = [];
+  for (const id of selected) {
+    const ti = tis.get(id);
+    if (!ti) continue;
+    const retries = dag.tasks[id]?.retries ?? 0;
+    const ok = await ctx.store.transitionTask(runId, id, [ti.state], {
+      state: "none", notBefore: null, startDate: null, endDate: null, maxTries: ti.tryNumber + retries + 1,
+    });
+    if (ok) cleared.push(id);
+  }
+  if (cleared.length > 0) await ctx.store.setRunState(runId, "queued");
+  ctx.wake?.();
+  return cleared;
+}
+
+/** Marks a run success or failed; its unfinished tasks follow (success, or failed/skipped). */
+export async function markRunState(ctx: ActionContext, runId: string, state: "success" | "failed"): Promise<DagRun> {
+  if (state !== "success" && state !== "failed") throw new ValidationError("state", `"${String(state)}" cannot be set on a run`, 'Use "success" or "failed"');
+  const run = await requireRun(ctx, runId);
+  for (const ti of await ctx.store.listTaskInstances(runId)) {
+    if (FINISHED_TASK_STATES.includes(ti.state)) continue;
+    const to: TaskState = state === "success" ? "success" : ti.state === "running" || ti.state === "queued" ? "failed" : "skipped";
+    await ctx.store.transitionTask(runId, ti.taskId, [ti.state], { state: to, endDate: new Date().toISOString() });
+  }
+  await ctx.store.setRunState(run.runId, state);
+  ctx.wake?.();
+  return (await ctx.store.getRun(runId)) as DagRun;
+}
+
+/** Sets one task instance's state by hand (success, failed or skipped); a running try is stopped. */
+export async function markTaskState(ctx: ActionContext, runId: string, taskId: string, state: TaskState): Promise<void> {
+  if (!["success", "failed", "skipped"].includes(state)) throw new ValidationError("state", `"${String(state)}" cannot be set by hand`, 'Use "success", "failed" or "skipped"');
+  await requireRun(ctx, runId);
+  const ti = await ctx.store.getTaskInstance(runId, taskId);
+  if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states <dag> ${runId}\``);
+  await ctx.store.transitionTask(runId, taskId, [ti.state], { state, endDate: new Date().toISOString() });
+  await ctx.store.setRunState(runId, "running", ["success", "failed"]);
+  ctx.wake?.();
+}
+
+/** Pauses or unpauses a DAG: a paused DAG gets no new scheduled runs and starts no new tasks. */
+export async function setDagPaused(ctx: ActionContext, dagId: string, paused: boolean): Promise<void> {
+  if (typeof paused !== "boolean") throw new ValidationError("paused", "must be true or false", 'Send {"paused": true} or {"paused": false}');
+  if (!(await ctx.store.setPaused(dagId, paused))) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`");
+  ctx.wake?.();
+}

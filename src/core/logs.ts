@@ -1,0 +1,49 @@
+/** Reading a try's log by byte offset (for the CLI, the API and live follow). Logs on disk are already masked. */
+import { open } from "node:fs/promises";
+import type { AirlockContext } from "./context.js";
+import { NotFoundError, ValidationError } from "./errors.js";
+
+/** A slice of a log. */
+export interface LogChunk {
+  text: string;
+  offset: number;
+  nextOffset: number;
+  /** The try has ended and everything was read. */
+  complete: boolean;
+}
+
+/** Reads up to `maxBytes` of a try's log from `offset`, ending on a line boundary when possible. */
+export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; taskId: string; tryNumber: number }, offset: number, maxBytes: number): Promise<LogChunk> {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new ValidationError("offset", `${offset} is not a byte offset`, "Use an integer >= 0");
+  const limit = Math.max(1, Math.min(Number.isFinite(maxBytes) ? Math.floor(maxBytes) : 1 << 20, 8 << 20));
+  const t = await ctx.store.getTry(ref);
+  if (!t) {
+    throw new NotFoundError("Try", `${ref.runId}/${ref.taskId}/${ref.tryNumber}`, "List tries with `airlock tasks states <dag> <run>`; try numbers start at 1");
+  }
+  const ended = t.state !== "running";
+  let handle;
+  try {
+    handle = await open(t.logPath, "r");
+  } catch {
+    return { text: "", offset, nextOffset: offset, complete: ended };
+  }
+  try {
+    const { size } = await handle.stat();
+    if (offset >= size) return { text: "", offset, nextOffset: size, complete: ended };
+    const length = Math.min(limit, size - offset);
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, offset);
+    let end = bytesRead;
+    if (offset + bytesRead < size) {
+      const nl = buf.lastIndexOf(0x0a, bytesRead - 1);
+      if (nl >= 0) end = nl + 1;
+    } else if (!ended) {
+      // Do not hand out a half-written last line of a running try.
+      const nl = buf.lastIndexOf(0x0a, bytesRead - 1);
+      end = nl >= 0 ? nl + 1 : 0;
+    }
+    return { text: buf.subarray(0, end).toString("utf8"), offset, nextOffset: offset + end, complete: ended && offset + end >= size };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,22 @@
+/** Where the orchestrator keeps per-try files. All under the private state directory. */
+import path from "node:path";
+
+/** Identifies one try for path purposes. */
+export interface TryRef {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.:+-]/g, "_");
+
+/** Directory of a try: raw output, events, artifacts. Removed-when-done parts are inside. */
+export function tryDir(stateDir: string, t: TryRef): string {
+  return path.join(stateDir, "tries", safe(t.dagId), safe(t.runId), safe(t.taskId), String(t.tryNumber));
+}
+
+/** The try's final, masked log. */
+export function logPath(stateDir: string, t: TryRef): string {
+  return path.join(stateDir, "logs", `dag_id=${safe(t.dagId)}`, `run_id=${safe(t.runId)}`, `task_id=${safe(t.taskId)}`, `attempt=${t.tryNumber}.log`);
+}
