@@ -1,0 +1,91 @@
+/**
+ * The API's one doorway to the core: actions (trigger, clear, mark, pause), logs, connections, variables and
+ * environments. Routes call this interface, so tests and embedders can replace single functions.
+ */
+import * as actions from "../core/actions.js";
+import * as connections from "../core/connections.js";
+import { readLogChunk } from "../core/logs.js";
+import type { DagRun, TaskState } from "../store/types.js";
+import type { ApiContext } from "./services.js";
+
+/** A slice of a try's log. */
+export interface LogChunkResult {
+  text: string;
+  offset: number;
+  nextOffset: number;
+  complete: boolean;
+}
+
+/** Identifies one try of a task instance. */
+export interface TryRef {
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+}
+
+/** The core functions the API calls, with the core's signatures. */
+export interface CoreBridge {
+  triggerDagRun(dagId: string, options: { conf?: Record<string, unknown>; logicalDate?: string; runId?: string }): Promise<DagRun>;
+  clearTaskInstances(runId: string, taskIds: string[], options: { downstream?: boolean }): Promise<string[]>;
+  markRunState(runId: string, state: "success" | "failed"): Promise<DagRun>;
+  markTaskState(runId: string, taskId: string, state: TaskState): Promise<unknown>;
+  setDagPaused(dagId: string, paused: boolean): Promise<void>;
+  readLogChunk(ref: TryRef, offset: number, maxBytes: number): Promise<LogChunkResult>;
+  addConnection(input: Record<string, unknown>): Promise<unknown>;
+  listConnections(): Promise<Record<string, unknown>[]>;
+  deleteConnection(connId: string): Promise<unknown>;
+  setVariable(key: string, value: string, options: { secret?: boolean; description?: string }): Promise<unknown>;
+  listVariables(): Promise<Record<string, unknown>[]>;
+  getVariable(key: string): Promise<unknown>;
+  deleteVariable(key: string): Promise<unknown>;
+  listEnvironments(): Promise<Record<string, unknown>[]>;
+}
+
+type Fn = (...args: unknown[]) => Promise<unknown>;
+
+/** Builds the bridge for one context. `overrides` replace single functions (tests, embedding). */
+export function createCoreBridge(ctx: ApiContext, overrides: Partial<CoreBridge> = {}): CoreBridge {
+  let environments: Promise<Fn | undefined> | undefined;
+  const listEnvironmentsFn = (): Promise<Fn | undefined> => {
+    // Environments are an optional part of a build; a variable specifier keeps the type checker from requiring it.
+    const specifier: string = "../environments/index.js";
+    environments ??= import(specifier).then(
+      (m: Record<string, unknown>) => (typeof m.listEnvironments === "function" ? (m.listEnvironments as Fn) : undefined),
+      (err: unknown) => {
+        if (isModuleMissing(err)) return undefined;
+        throw err;
+      },
+    );
+    return environments;
+  };
+
+  const bridge: CoreBridge = {
+    triggerDagRun: (dagId, options) => actions.triggerDagRun(ctx, dagId, options),
+    clearTaskInstances: (runId, taskIds, options) => actions.clearTaskInstances(ctx, runId, taskIds, options),
+    markRunState: (runId, state) => actions.markRunState(ctx, runId, state),
+    markTaskState: (runId, taskId, state) => actions.markTaskState(ctx, runId, taskId, state),
+    setDagPaused: (dagId, paused) => actions.setDagPaused(ctx, dagId, paused),
+    readLogChunk: (ref, offset, maxBytes) => readLogChunk(ctx, ref, offset, maxBytes),
+    addConnection: (input) => connections.addConnection(ctx, input as unknown as connections.ConnectionInput),
+    listConnections: async () => (await connections.listConnections(ctx)) as unknown as Record<string, unknown>[],
+    deleteConnection: (connId) => connections.deleteConnection(ctx, connId),
+    setVariable: (key, value, options) => connections.setVariable(ctx, key, value, options),
+    listVariables: async () => (await connections.listVariables(ctx)) as unknown as Record<string, unknown>[],
+    getVariable: (key) => connections.getVariable(ctx, key),
+    deleteVariable: (key) => connections.deleteVariable(ctx, key),
+    listEnvironments: async () => {
+      const f = await listEnvironmentsFn();
+      // Until environments are part of the build there are none to show.
+      if (!f) return [];
+      const list = await f(ctx.config, { store: ctx.store });
+      return Array.isArray(list) ? (list as Record<string, unknown>[]) : [];
+    },
+  };
+  return { ...bridge, ...overrides };
+}
+
+function isModuleMissing(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  const message = err instanceof Error ? err.message : "";
+  return code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Failed to load url|does not exist/i.test(message);
+}

@@ -1,0 +1,107 @@
+/**
+ * A route is declared once — method, path, role, zod schemas of its inputs and output, handler — and that one
+ * declaration both registers it with fastify (validating inputs) and describes it in the OpenAPI document.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import { ValidationError } from "../core/errors.js";
+import { bearerToken, type Principal, type RouteRole, type TokenAuth } from "./auth.js";
+import type { ApiServices } from "./services.js";
+
+/** What a handler receives: validated inputs plus the server's services. */
+export interface HandlerInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  services: ApiServices;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** HTTP methods the API uses. */
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One API operation. `path` uses OpenAPI's `{param}` syntax and is relative to /api/v1. */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  role: RouteRole;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: R;
+  /** Success status. @default 200 */
+  status?: number;
+  /** The response is a text/event-stream written by the handler itself. */
+  eventStream?: boolean;
+  /** Accept the token as `?token=` too (EventSource cannot set headers). */
+  queryToken?: boolean;
+  /** Error statuses this operation can answer besides 400/401/403/413/500. */
+  errors?: number[];
+  handler(input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R> | undefined>;
+}
+
+/** A route with its types erased, as kept in the route table. */
+export type AnyRoute = RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType>;
+
+type Empty = z.ZodObject<Record<string, never>>;
+
+/** Declares a route, inferring handler types from its schemas. */
+export function defineRoute<P extends z.ZodType = Empty, Q extends z.ZodType = Empty, B extends z.ZodType = Empty, R extends z.ZodType = z.ZodType>(
+  spec: RouteSpec<P, Q, B, R>,
+): AnyRoute {
+  return spec as unknown as AnyRoute;
+}
+
+/** API prefix of every route. */
+export const API_PREFIX = "/api/v1";
+
+/** Registers routes on a fastify instance; inputs are validated with the routes' schemas. */
+export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[], services: ApiServices, auth: TokenAuth): void {
+  for (const spec of routes) {
+    app.route({
+      method: spec.method,
+      url: API_PREFIX + spec.path.replace(/\{(\w+)\}/g, ":$1"),
+      handler: async (request, reply) => {
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const token = bearerToken(request.headers.authorization) ?? (spec.queryToken && typeof query.token === "string" ? query.token : undefined);
+        const principal = auth.authorize(token, spec.role);
+        const input: HandlerInput<unknown, unknown, unknown> = {
+          params: validate(spec.params, request.params ?? {}, "path"),
+          query: validate(spec.query, query, "query"),
+          body: validate(spec.body, request.body ?? {}, "body"),
+          principal,
+          services,
+          request,
+          reply,
+        };
+        const result = await spec.handler(input as HandlerInput<never, never, never>);
+        if (spec.eventStream) return reply;
+        // A handler may have set its own status (e.g. health answering 503).
+        if (reply.statusCode === 200) reply.code(spec.status ?? 200);
+        return reply.send(result);
+      },
+    });
+  }
+}
+
+/** Parses `value` with `schema`, raising a ValidationError that names the first bad field. */
+export function validate(schema: z.ZodType | undefined, value: unknown, where: "path" | "query" | "body"): unknown {
+  if (!schema) return {};
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = [where, ...(issue?.path ?? []).map(String)].join(".");
+  let message = issue?.message ?? "is invalid";
+  if (issue?.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (issue?.code === "invalid_type" && issue.message.startsWith("Invalid input")) message = `expected ${issue.expected}`;
+  return raise(new ValidationError(field, message, `Fix ${field} and retry; /api/v1/openapi.json describes every field`));
+}
+
+function raise(err: Error): never {
+  throw err;
+}

@@ -1,0 +1,11 @@
+/** The full route table, in the order the OpenAPI document lists it. */
+import type { AnyRoute } from "../route.js";
+import { dagRoutes } from "./dags.js";
+import { eventRoutes } from "./events.js";
+import { metaRoutes } from "./meta.js";
+import { resourceRoutes } from "./resources.js";
+import { runRoutes } from "./runs.js";
+import { taskRoutes } from "./tasks.js";
+
+/** Every /api/v1 route. */
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes];

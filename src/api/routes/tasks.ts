@@ -1,0 +1,105 @@
+/** Task instance routes: list per run, get, mark, clear, tries, logs by try, XCom. */
+import { NotFoundError } from "../../core/errors.js";
+import type { Store } from "../../store/store.js";
+import type { TaskInstance } from "../../store/types.js";
+import { defineRoute, type AnyRoute } from "../route.js";
+import {
+  Cleared, ClearTaskBody, LogChunk, LogQuery, RunParams, TaskInstanceList, TaskInstanceView, TaskParams, TaskPatchBody,
+  TryList, TryParams, XcomView,
+} from "../schemas.js";
+import { taskInstanceView, tryView } from "../views.js";
+import { requireRun } from "./runs.js";
+
+/** Loads a task instance of a DAG's run or throws a 404. */
+export async function requireTask(store: Store, dagId: string, runId: string, taskId: string): Promise<TaskInstance> {
+  await requireRun(store, dagId, runId);
+  const t = await store.getTaskInstance(runId, taskId);
+  if (!t) throw new NotFoundError("Task", taskId, `List the tasks of run "${runId}" with GET /api/v1/dags/${dagId}/runs/{runId}/tasks`);
+  return t;
+}
+
+/** The task instance routes. */
+export const taskRoutes: AnyRoute[] = [
+  defineRoute({
+    method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks", operationId: "listTaskInstances", tag: "Task instances",
+    role: "read", errors: [404], summary: "Task instances of a run",
+    params: RunParams, response: TaskInstanceList,
+    async handler({ params, services: { ctx } }) {
+      const run = await requireRun(ctx.store, params.dagId, params.runId);
+      const order = (await ctx.store.getDagVersion(run.versionHash))?.serialized.order ?? [];
+      const rank = new Map(order.map((id, i) => [id, i]));
+      const tis = (await ctx.store.listTaskInstances(params.runId))
+        .sort((a, b) => (rank.get(a.taskId) ?? order.length) - (rank.get(b.taskId) ?? order.length) || a.taskId.localeCompare(b.taskId));
+      return { taskInstances: tis.map(taskInstanceView) };
+    },
+  }),
+  defineRoute({
+    method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}", operationId: "getTaskInstance", tag: "Task instances",
+    role: "read", errors: [404], summary: "A task instance", params: TaskParams, response: TaskInstanceView,
+    async handler({ params, services: { ctx } }) {
+      return taskInstanceView(await requireTask(ctx.store, params.dagId, params.runId, params.taskId));
+    },
+  }),
+  defineRoute({
+    method: "PATCH", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}", operationId: "markTaskInstance", tag: "Task instances",
+    role: "admin", errors: [404, 409], summary: "Mark a task instance success, failed or skipped",
+    params: TaskParams, body: TaskPatchBody, response: TaskInstanceView,
+    async handler({ params, body, services: { ctx, core, hub } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      await core.markTaskState(params.runId, params.taskId, body.state);
+      void hub.poll();
+      return taskInstanceView(await requireTask(ctx.store, params.dagId, params.runId, params.taskId));
+    },
+  }),
+  defineRoute({
+    method: "POST", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/clear", operationId: "clearTaskInstance",
+    tag: "Task instances", role: "admin", errors: [404], summary: "Clear a task instance (and optionally its downstream) to retry it",
+    params: TaskParams, body: ClearTaskBody, response: Cleared,
+    async handler({ params, body, services: { ctx, core, hub } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      const cleared = await core.clearTaskInstances(params.runId, [params.taskId], { downstream: body.downstream });
+      void hub.poll();
+      return { cleared };
+    },
+  }),
+  defineRoute({
+    method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/tries", operationId: "listTries", tag: "Task instances",
+    role: "read", errors: [404], summary: "Tries of a task instance, oldest first", params: TaskParams, response: TryList,
+    async handler({ params, services: { ctx } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      const tries = await ctx.store.listTries(params.runId, params.taskId);
+      return { tries: tries.sort((a, b) => a.tryNumber - b.tryNumber).map(tryView) };
+    },
+  }),
+  defineRoute({
+    method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/tries/{tryNumber}/logs", operationId: "getLog",
+    tag: "Task instances", role: "read", errors: [404],
+    summary: "A chunk of a try's log from a byte offset; follow with nextOffset until complete",
+    params: TryParams, query: LogQuery, response: LogChunk,
+    async handler({ params, query, services: { ctx, core } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      const ref = { runId: params.runId, taskId: params.taskId, tryNumber: params.tryNumber };
+      if (!(await ctx.store.getTry(ref))) {
+        throw new NotFoundError("Try", String(params.tryNumber), "List the tries with GET …/tasks/{taskId}/tries");
+      }
+      return core.readLogChunk(ref, query.offset, query.maxBytes);
+    },
+  }),
+  defineRoute({
+    method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/xcom", operationId: "getXcom", tag: "Task instances",
+    role: "read", errors: [404], summary: "The XCom (result) of the task's latest successful try",
+    params: TaskParams, response: XcomView,
+    async handler({ params, services: { ctx } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      const json = await ctx.store.getXcom(params.runId, params.taskId);
+      if (json === undefined) throw new NotFoundError("XCom of task", params.taskId, "A task has an XCom once a try succeeded");
+      let value: unknown = json;
+      try {
+        value = JSON.parse(json);
+      } catch {
+        // Stored text that is not JSON is shown as text.
+      }
+      return { value };
+    },
+  }),
+];

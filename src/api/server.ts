@@ -1,0 +1,114 @@
+/**
+ * The API server (fastify): /api/v1 routes, the OpenAPI document, SSE, and the built web UI at /.
+ * Used by `airlock api` and `airlock standalone`.
+ */
+import { readFileSync } from "node:fs";
+import Fastify from "fastify";
+import { TokenAuth } from "./auth.js";
+import { ChangeHub } from "./change-hub.js";
+import { createCoreBridge, type CoreBridge } from "./core.js";
+import { UserError } from "../core/errors.js";
+import { toHttpError } from "./errors.js";
+import { buildOpenApi } from "./openapi.js";
+import { API_PREFIX, registerRoutes } from "./route.js";
+import { allRoutes } from "./routes/index.js";
+import { openStreams } from "./routes/events.js";
+import type { ApiContext, ApiServices } from "./services.js";
+import { defaultUiDir, resolveStatic } from "./static.js";
+
+/** Options of `createApiServer`; host and port default to the config's api section. */
+export interface ApiServerOptions {
+  host?: string;
+  port?: number;
+  /** Folder of the built UI. @default the package's ui/dist */
+  uiDir?: string;
+  /** Replaces single core functions (embedding and tests). */
+  core?: Partial<CoreBridge>;
+  /** How often the change feed is polled for SSE clients. @default 250 */
+  changePollMs?: number;
+  /** Where warnings and server errors go. @default console.error */
+  log?: (message: string) => void;
+}
+
+/** A running API server. */
+export interface ApiServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Stops accepting requests, ends open streams; idempotent. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+
+/** Airlock's version from package.json. */
+export function airlockVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Starts the API server and resolves once it listens. */
+export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const auth = new TokenAuth(ctx.config.api.tokens);
+  let host = opts.host ?? ctx.config.api.host;
+  if (!auth.enabled && !LOOPBACK.has(host)) {
+    log(`warning: no API token is configured, so the API would be open to anyone on the network; binding to 127.0.0.1 instead of ${host}. Set AIRLOCK__API__TOKEN (or api.tokens) to serve on ${host}.`);
+    host = "127.0.0.1";
+  }
+  const version = airlockVersion();
+  const hub = new ChangeHub(ctx.store, opts.changePollMs);
+  const services: ApiServices = { ctx, core: createCoreBridge(ctx, opts.core), hub, version };
+  const routes = allRoutes;
+  const openapi = buildOpenApi(routes, version);
+  const uiDir = opts.uiDir ?? defaultUiDir();
+
+  const app = Fastify({
+    bodyLimit: ctx.config.api.maxBodyBytes,
+    routerOptions: { maxParamLength: 1000 },
+    forceCloseConnections: true,
+    logger: false,
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, internal } = toHttpError(err);
+    if (internal) log(`error: ${request.method} ${request.url.split("?")[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    void reply.code(status).header("cache-control", "no-store").send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const urlPath = request.url.split("?")[0] ?? "/";
+    if (request.method === "GET" && urlPath !== "/api" && !urlPath.startsWith("/api/")) {
+      const file = await resolveStatic(uiDir, urlPath);
+      if (file) return reply.code(200).header("content-type", file.type).header("cache-control", file.cacheControl).send(file.body);
+    }
+    return reply.code(404).send(toHttpError({ statusCode: 404 }).body);
+  });
+  app.get(`${API_PREFIX}/openapi.json`, async () => openapi);
+  registerRoutes(app, routes, services, auth);
+
+  let url: string;
+  try {
+    url = await app.listen({ host, port: opts.port ?? ctx.config.api.port });
+  } catch (err) {
+    hub.close();
+    const code = (err as { code?: string }).code;
+    if (code === "EADDRINUSE") {
+      throw new UserError("conflict", `Port ${opts.port ?? ctx.config.api.port} on ${host} is already in use`, "Stop the other server or choose another port with --port or AIRLOCK__API__PORT", { cause: err });
+    }
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: url.replace("[::1]", "localhost"),
+    close: () => {
+      closing ??= (async () => {
+        for (const s of openStreams.get(services) ?? []) s.close();
+        hub.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}
