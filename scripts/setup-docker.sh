@@ -32,7 +32,7 @@ fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   as_root rm -f /var/run/docker.sock /var/run/docker.pid
   echo "starting dockerd (log: $log)"
-  as_root nohup dockerd >"$log" 2>&1 </dev/null &
+  as_root setsid nohup dockerd >"$log" 2>&1 </dev/null &
 fi
 
 for _ in $(seq 1 "$wait_seconds"); do

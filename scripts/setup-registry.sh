@@ -8,7 +8,7 @@ tmp="${TMPDIR:-/tmp}"
 dir="$tmp/airlock-registry-$port"
 url="http://127.0.0.1:$port/v2/"
 
-registry_ok() { curl -fsS -o /dev/null --max-time 2 "$url"; }
+registry_ok() { curl -fs -o /dev/null --max-time 2 "$url"; }
 
 if registry_ok; then
   echo "registry already answering at 127.0.0.1:$port"
@@ -39,7 +39,8 @@ http:
   addr: 127.0.0.1:$port
 YAML
 
-nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+# Its own session: the registry outlives the shell (or test run) that started it and is reused next time.
+setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
 echo $! >"$dir/registry.pid"
 
 for _ in $(seq 1 30); do
