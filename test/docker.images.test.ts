@@ -7,7 +7,7 @@ import type Docker from "dockerode";
 import { buildEnvironmentImage, deployEnvironment, environmentImage } from "../src/environments/targets/docker.js";
 import { DockerError } from "../src/backends/docker/errors.js";
 import { MANIFEST_ACCEPT } from "../src/environments/targets/docker-registry.js";
-import { ensureDocker, ensureRegistry, removeImages, uniqueProject } from "./helpers/docker.js";
+import { TEST_LABEL, ensureDocker, ensureRegistry, removeContainers, removeImages, uniqueProject } from "./helpers/docker.js";
 import { fakeEnvironmentBuild } from "./helpers/docker-env.js";
 
 const project = uniqueProject();
@@ -21,7 +21,7 @@ async function run(image: string, cmd: string[]): Promise<string> {
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on("data", (b: Buffer) => chunks.push(b));
-  const [res] = (await docker.run(image, cmd, out, { Tty: true, HostConfig: { AutoRemove: true, NetworkMode: "none" } })) as [{ StatusCode: number }];
+  const [res] = (await docker.run(image, cmd, out, { Tty: true, Labels: { [TEST_LABEL]: project }, HostConfig: { AutoRemove: true, NetworkMode: "none" } })) as [{ StatusCode: number }];
   expect(res.StatusCode).toBe(0);
   return Buffer.concat(chunks).toString().trim();
 }
@@ -41,6 +41,7 @@ describe("docker environment images", { timeout: 600_000 }, () => {
     env = await fakeEnvironmentBuild("hello from the image");
   });
   afterAll(async () => {
+    await removeContainers(docker, `${TEST_LABEL}=${project}`);
     await removeImages(docker, created);
     await env?.cleanup();
   });
@@ -69,8 +70,8 @@ describe("docker environment images", { timeout: 600_000 }, () => {
 
   it("deploys to a real registry and verifies the manifest it serves", async () => {
     const registry = ensureRegistry(5000);
+    created.push(`${registry}/${project}/greeter:${key}`);
     const { reference, digest } = await deployEnvironment(config, "greeter", { registry, key });
-    created.push(reference);
     expect(reference).toBe(`${registry}/${project}/greeter:${key}`);
     const res = await fetch(`http://${registry}/v2/${project}/greeter/manifests/${key}`, { headers: { Accept: MANIFEST_ACCEPT } });
     expect(res.status).toBe(200);
