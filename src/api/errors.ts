@@ -62,6 +62,9 @@ function fastifyClientError(f: FastifyLikeError): ErrorBodyJson {
   if (status === 404) {
     return { error: { code: "not_found", message: "No such API route", hint: "See /api/v1/openapi.json for the routes this server offers" } };
   }
+  if (status === 414) {
+    return { error: { code: "invalid_input", message: "A part of the URL is too long", hint: "Ids are at most 250 characters; check the URL" } };
+  }
   if (status === 405) {
     return { error: { code: "invalid_input", message: "Method not allowed on this route", hint: "See /api/v1/openapi.json for the methods of each route" } };
   }

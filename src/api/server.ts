@@ -71,6 +71,13 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
     routerOptions: { maxParamLength: 1000 },
     forceCloseConnections: true,
     logger: false,
+    // Router-level errors (bad URL encoding, over-long path segments) get the same JSON error body.
+    frameworkErrors: (err, _request, reply) => {
+      const given = (err as { statusCode?: number }).statusCode ?? 400;
+      const status = given >= 400 && given < 500 ? given : 400;
+      const plain = reply as unknown as { code(n: number): { send(body: unknown): unknown } };
+      plain.code(status).send(toHttpError({ statusCode: status, code: err.code, message: err.message }).body);
+    },
   });
   app.setErrorHandler((err, request, reply) => {
     const { status, body, internal } = toHttpError(err);
