@@ -1,0 +1,38 @@
+/** `airlock env init <name>`: a new environment folder with a package.json and a commented environment.yaml. */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { AirlockConfig } from "../config/config.js";
+import { ConflictError } from "../core/errors.js";
+import { checkEnvironmentName } from "./spec.js";
+
+/** Options of `scaffoldEnvironment`. */
+export interface ScaffoldOptions {
+  /** Dependencies to declare, e.g. { lodash: "^4.17.21" }. @default {} */
+  dependencies?: Record<string, string>;
+  /** Node version to request (environment.yaml `node`). @default none (the orchestrator's Node) */
+  node?: string;
+}
+
+/** Creates environments/<name>/; returns the files written. Refuses to overwrite an existing environment. */
+export function scaffoldEnvironment(config: Pick<AirlockConfig, "environmentsFolder">, name: string, options: ScaffoldOptions = {}): string[] {
+  checkEnvironmentName(name);
+  const dir = path.join(config.environmentsFolder, name);
+  if (existsSync(path.join(dir, "package.json"))) {
+    throw new ConflictError(`environment "${name}" already exists in ${dir}`, `edit its files, or choose another name`);
+  }
+  mkdirSync(dir, { recursive: true });
+  const packageJson = path.join(dir, "package.json");
+  writeFileSync(packageJson, `${JSON.stringify({ name: `environment-${name}`, private: true, dependencies: options.dependencies ?? {} }, null, 2)}\n`);
+  const yamlFile = path.join(dir, "environment.yaml");
+  writeFileSync(yamlFile, [
+    `# Sealed environment "${name}". Tasks use it with isolated(task, { environment: "${name}" }).`,
+    "# Dependencies go in package.json; \"airlock env build\" writes package-lock.json (commit it).",
+    options.node ? `node: "${options.node}"` : '# node: "22"            # a major or an exact version; default: the orchestrator\'s Node',
+    "# network: none         # none (default) or host",
+    '# resources: { memory: "512Mi", cpu: 1, pids: 256 }   # defaults for its tasks',
+    "# base: debian:bookworm-slim   # base image of docker builds",
+    "# allowScripts: false   # run install scripts of dependencies",
+    "",
+  ].join("\n"));
+  return [packageJson, yamlFile];
+}
