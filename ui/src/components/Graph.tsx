@@ -1,0 +1,78 @@
+import dagre from "@dagrejs/dagre";
+import { memo, useMemo } from "react";
+import type { DagDetail, GridRun } from "../types";
+
+const NODE_W = 170;
+const NODE_H = 34;
+
+interface Layout {
+  width: number;
+  height: number;
+  nodes: Array<{ id: string; x: number; y: number; kind: string }>;
+  edges: Array<{ from: string; to: string; points: Array<{ x: number; y: number }> }>;
+}
+
+function layoutOf(dag: DagDetail): Layout {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 16, marginy: 16 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const t of dag.tasks) g.setNode(t.taskId, { width: NODE_W, height: NODE_H });
+  for (const t of dag.tasks) for (const d of t.downstream) if (g.hasNode(d)) g.setEdge(t.taskId, d);
+  dagre.layout(g);
+  const graph = g.graph();
+  return {
+    width: (graph.width ?? 0) + 2,
+    height: (graph.height ?? 0) + 2,
+    nodes: dag.tasks.map((t) => {
+      const n = g.node(t.taskId);
+      return { id: t.taskId, x: n?.x ?? 0, y: n?.y ?? 0, kind: t.kind };
+    }),
+    edges: g.edges().map((e) => ({ from: e.v, to: e.w, points: g.edge(e)?.points ?? [] })),
+  };
+}
+
+/** The DAG's tasks laid out left to right (dagre), coloured by the states of one run. */
+export const Graph = memo(function Graph({ dag, run, selectedTask, onSelectTask }: {
+  dag: DagDetail;
+  run: GridRun | undefined;
+  selectedTask: string | null;
+  onSelectTask: (taskId: string) => void;
+}) {
+  const layout = useMemo(() => layoutOf(dag), [dag]);
+  return (
+    <div className="graph-wrap" data-testid="graph">
+      <div className="graph-caption muted small">
+        {run ? <>Showing run <code>{run.runId}</code></> : "No run selected: showing the structure"}
+      </div>
+      <svg width={layout.width} height={layout.height} className="graph" role="img" aria-label={`Graph of ${dag.dagId}`}>
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" className="arrow" />
+          </marker>
+        </defs>
+        {layout.edges.map((e) => (
+          <polyline key={`${e.from}->${e.to}`} className="edge" markerEnd="url(#arrow)" points={e.points.map((p) => `${p.x},${p.y}`).join(" ")} />
+        ))}
+        {layout.nodes.map((n) => {
+          const state = run?.cells[n.id]?.state ?? "none";
+          return (
+            <g
+              key={n.id}
+              className={`node st-${state} ${n.id === selectedTask ? "sel" : ""}`}
+              data-state={state}
+              data-task={n.id}
+              transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}
+              onClick={() => onSelectTask(n.id)}
+            >
+              <rect width={NODE_W} height={NODE_H} rx="5" />
+              <rect className="node-state" width="5" height={NODE_H} rx="2" />
+              <text x="14" y="15" className="node-id">{n.id.length > 22 ? `${n.id.slice(0, 21)}…` : n.id}</text>
+              <text x="14" y="28" className="node-kind">{n.kind} · {state.replace(/_/g, " ")}</text>
+              <title>{`${n.id} (${n.kind}): ${state}`}</title>
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+});

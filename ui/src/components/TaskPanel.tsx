@@ -1,0 +1,77 @@
+import { api, seg } from "../api";
+import { useResource } from "../data";
+import { formatDate, formatDuration } from "../format";
+import { setQuery } from "../router";
+import type { TaskInstance, Try } from "../types";
+import { ActionButton } from "./Action";
+import { LogViewer } from "./LogViewer";
+import { StateBadge } from "./State";
+
+/** A task instance: state, tries, clear/mark actions and the log of the chosen try. */
+export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryParam: string | null;
+  onClose: () => void;
+}) {
+  const base = `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}`;
+  const relevant = (c: { runId: string | null; taskId: string | null }) => c.runId === runId && (c.taskId === taskId || c.taskId === null);
+  const ti = useResource<TaskInstance>(base, relevant);
+  const tries = useResource<{ tries: Try[] }>(`${base}/tries`, relevant);
+  const t = ti.data;
+  const latest = t?.tryNumber ?? 0;
+  const chosen = Number(tryParam) || latest;
+  const tryInfo = tries.data?.tries.find((x) => x.tryNumber === chosen);
+  return (
+    <div className="panel" data-testid="task-panel">
+      <div className="panel-head">
+        <h2 className="ellipsis" title={taskId}>{taskId}</h2>
+        {t && <StateBadge state={t.state} className="task-state" />}
+        <div className="spacer" />
+        <button className="btn ghost small" onClick={onClose} aria-label="Close">✕</button>
+      </div>
+      <div className="mono small ellipsis muted" title={runId}>{runId}</div>
+      {ti.error && <div className="error-box">{ti.error.message}</div>}
+      {t && (
+        <>
+          <dl className="kv">
+            <dt>Try</dt><dd>{t.tryNumber} of {t.maxTries}</dd>
+            <dt>Isolation</dt><dd>{t.isolation ?? "—"}</dd>
+            <dt>Started</dt><dd>{formatDate(t.startDate)}</dd>
+            <dt>Duration</dt><dd>{formatDuration(t.startDate, t.endDate)}</dd>
+            {t.notBefore && t.state === "up_for_retry" && (<><dt>Retry at</dt><dd>{formatDate(t.notBefore)}</dd></>)}
+          </dl>
+          <div className="actions">
+            <ActionButton label="Clear" action="clear-task" run={() => api(`${base}/clear`, { method: "POST", body: {} })} />
+            <ActionButton label="Clear + downstream" action="clear-task-downstream" run={() => api(`${base}/clear`, { method: "POST", body: { downstream: true } })} />
+            <ActionButton label="Mark success" action="mark-task-success" run={() => api(base, { method: "PATCH", body: { state: "success" } })} />
+            <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(base, { method: "PATCH", body: { state: "failed" } })} />
+          </div>
+          {tryInfo?.error && (
+            <div className="error-box">
+              <strong>{tryInfo.error.type}</strong>: {tryInfo.error.message}
+            </div>
+          )}
+          {latest > 0 ? (
+            <>
+              <div className="try-tabs" role="tablist">
+                {Array.from({ length: latest }, (_, i) => i + 1).map((n) => {
+                  const info = tries.data?.tries.find((x) => x.tryNumber === n);
+                  return (
+                    <button key={n} role="tab" aria-selected={n === chosen} className={n === chosen ? "on" : ""} data-try={n} data-state={info?.state ?? "none"} onClick={() => setQuery({ try: n === latest ? null : String(n) })}>
+                      Try {n}
+                    </button>
+                  );
+                })}
+              </div>
+              <LogViewer key={`${runId}|${taskId}|${chosen}`} dagId={dagId} runId={runId} taskId={taskId} tryNumber={chosen} />
+            </>
+          ) : (
+            <div className="muted empty">Not started yet: the log appears here when the first try starts.</div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,97 @@
+import { StrictMode, useCallback, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { adoptUrlToken, api, ApiFailure, onUnauthorized, setToken } from "./api";
+import { Link } from "./components/Link";
+import { Login, Logo } from "./components/Login";
+import { connectLive, disconnectLive, useLiveStatus } from "./live";
+import { DagListPage } from "./pages/DagListPage";
+import { DagPage } from "./pages/DagPage";
+import { EnvironmentsPage } from "./pages/EnvironmentsPage";
+import { useLocation } from "./router";
+import { SessionContext, type Session } from "./session";
+import "./styles.css";
+
+function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [needLogin, setNeedLogin] = useState(false);
+  const [fatal, setFatal] = useState<string | null>(null);
+
+  const check = useCallback(async () => {
+    try {
+      const s = await api<Session>("/auth");
+      setSession(s);
+      setNeedLogin(false);
+      connectLive();
+    } catch (e) {
+      if (e instanceof ApiFailure && e.status === 401) setNeedLogin(true);
+      else setFatal(`Cannot reach the Airlock API: ${(e as Error).message}`);
+    }
+  }, []);
+
+  useEffect(() => {
+    adoptUrlToken();
+    void check();
+    return onUnauthorized(() => {
+      disconnectLive();
+      setNeedLogin(true);
+    });
+  }, [check]);
+
+  if (fatal) return <div className="fatal">{fatal}</div>;
+  if (needLogin) return <Login onLogin={() => void check()} />;
+  if (!session) return <div className="boot">Loading…</div>;
+  return (
+    <SessionContext.Provider value={session}>
+      <Shell
+        session={session}
+        onLogout={() => {
+          setToken(null);
+          disconnectLive();
+          setSession(null);
+          setNeedLogin(true);
+        }}
+      />
+    </SessionContext.Provider>
+  );
+}
+
+function Shell({ session, onLogout }: { session: Session; onLogout: () => void }) {
+  const loc = useLocation();
+  const live = useLiveStatus();
+  const dagMatch = /^\/dags\/([^/]+)\/?$/.exec(loc.path);
+  let page;
+  if (dagMatch?.[1]) page = <DagPage dagId={decodeURIComponent(dagMatch[1])} query={loc.query} />;
+  else if (loc.path === "/environments") page = <EnvironmentsPage />;
+  else page = <DagListPage query={loc.query} />;
+  const section = loc.path.startsWith("/environments") ? "env" : "dags";
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Link to="/" className="brand">
+          <Logo /> Airlock
+        </Link>
+        <nav>
+          <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
+          <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
+        </nav>
+        <div className="spacer" />
+        <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>
+          {live ? "Live" : "Offline"}
+        </span>
+        <span className="role" title="Role of the token in use">{session.authEnabled ? session.role : "local"}</span>
+        {session.authEnabled && (
+          <button className="btn ghost small" onClick={onLogout}>
+            Sign out
+          </button>
+        )}
+      </header>
+      <main className="content">{page}</main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById("root") as HTMLElement).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

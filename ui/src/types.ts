@@ -1,0 +1,39 @@
+// Shapes of the API's answers, taken from the server's own schemas so the UI cannot drift from the API.
+import type { z } from "zod";
+import type * as S from "../../src/api/schemas";
+
+export type DagSummary = z.output<typeof S.DagSummary>;
+export type DagDetail = z.output<typeof S.DagDetail>;
+export type DagList = z.output<typeof S.DagList>;
+export type RunBrief = z.output<typeof S.RunBrief>;
+export type Run = z.output<typeof S.RunView>;
+export type Grid = z.output<typeof S.Grid>;
+export type GridRun = Grid["runs"][number];
+export type TaskInstance = z.output<typeof S.TaskInstanceView>;
+export type Try = z.output<typeof S.TryView>;
+export type ImportError = z.output<typeof S.ImportErrorView>;
+export type Environment = z.output<typeof S.EnvironmentView>;
+export type TaskView = z.output<typeof S.TaskView>;
+
+/** A row of the change feed as streamed over SSE. */
+export interface Change {
+  id: number;
+  at: string;
+  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment";
+  dagId: string | null;
+  runId: string | null;
+  taskId: string | null;
+  tryNumber: number | null;
+  state: string | null;
+}
+
+/** A log chunk streamed over SSE. */
+export interface LogEvent {
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  text: string;
+  offset: number;
+  nextOffset: number;
+  complete: boolean;
+}
