@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRun, startApi, type ApiFixture } from "./helpers/api-fixture.js";
 
@@ -163,10 +165,14 @@ describe("connections, variables, environments, meta", () => {
     expect((await api.call("DELETE", "connections/warehouse")).status).toBe(404);
   });
 
-  it("lists environments and 404s an unknown one", async () => {
+  it("lists environments with their state and the tasks using them, and 404s an unknown one", async () => {
+    mkdirSync(path.join(api.dir, "environments", "pandas2"), { recursive: true });
+    writeFileSync(path.join(api.dir, "environments", "pandas2", "package.json"), JSON.stringify({ name: "pandas2", private: true, dependencies: {} }));
     const res = await api.call("GET", "environments");
     expect(res.status).toBe(200);
-    expect(Array.isArray(res.json.environments)).toBe(true);
+    const env = res.json.environments.find((e: { name: string }) => e.name === "pandas2");
+    expect(env).toMatchObject({ name: "pandas2", state: "not built", sizeBytes: null });
+    expect((await api.call("GET", "environments/pandas2")).json.name).toBe("pandas2");
     expect((await api.call("GET", "environments/does-not-exist")).status).toBe(404);
   });
 

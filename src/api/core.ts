@@ -5,6 +5,7 @@
 import * as actions from "../core/actions.js";
 import * as connections from "../core/connections.js";
 import { readLogChunk } from "../core/logs.js";
+import { listEnvironments } from "../environments/catalog.js";
 import type { DagRun, TaskState } from "../store/types.js";
 import type { ApiContext } from "./services.js";
 
@@ -41,24 +42,8 @@ export interface CoreBridge {
   listEnvironments(): Promise<Record<string, unknown>[]>;
 }
 
-type Fn = (...args: unknown[]) => Promise<unknown>;
-
 /** Builds the bridge for one context. `overrides` replace single functions (tests, embedding). */
 export function createCoreBridge(ctx: ApiContext, overrides: Partial<CoreBridge> = {}): CoreBridge {
-  let environments: Promise<Fn | undefined> | undefined;
-  const listEnvironmentsFn = (): Promise<Fn | undefined> => {
-    // Environments are an optional part of a build; a variable specifier keeps the type checker from requiring it.
-    const specifier: string = "../environments/index.js";
-    environments ??= import(specifier).then(
-      (m: Record<string, unknown>) => (typeof m.listEnvironments === "function" ? (m.listEnvironments as Fn) : undefined),
-      (err: unknown) => {
-        if (isModuleMissing(err)) return undefined;
-        throw err;
-      },
-    );
-    return environments;
-  };
-
   const bridge: CoreBridge = {
     triggerDagRun: (dagId, options) => actions.triggerDagRun(ctx, dagId, options),
     clearTaskInstances: (runId, taskIds, options) => actions.clearTaskInstances(ctx, runId, taskIds, options),
@@ -73,19 +58,7 @@ export function createCoreBridge(ctx: ApiContext, overrides: Partial<CoreBridge>
     listVariables: async () => (await connections.listVariables(ctx)) as unknown as Record<string, unknown>[],
     getVariable: (key) => connections.getVariable(ctx, key),
     deleteVariable: (key) => connections.deleteVariable(ctx, key),
-    listEnvironments: async () => {
-      const f = await listEnvironmentsFn();
-      // Until environments are part of the build there are none to show.
-      if (!f) return [];
-      const list = await f(ctx.config, { store: ctx.store });
-      return Array.isArray(list) ? (list as Record<string, unknown>[]) : [];
-    },
+    listEnvironments: async () => (await listEnvironments(ctx.config, { store: ctx.store })) as unknown as Record<string, unknown>[],
   };
   return { ...bridge, ...overrides };
-}
-
-function isModuleMissing(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  const message = err instanceof Error ? err.message : "";
-  return code === "ERR_MODULE_NOT_FOUND" || /Cannot find module|Failed to load url|does not exist/i.test(message);
 }

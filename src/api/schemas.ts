@@ -12,7 +12,7 @@ export const RunId = z.string().min(1).max(250).regex(/^[^\x00-\x1f/\\]+$/, "mus
 
 export const TaskStateSchema = z.enum(TASK_STATES as [TaskState, ...TaskState[]]);
 export const RunStateSchema = z.enum(RUN_STATES as [RunState, ...RunState[]]);
-export const RunTypeSchema = z.enum(["scheduled", "manual", "backfill"]);
+export const RunTypeSchema = z.enum(["scheduled", "manual", "backfill", "test"]);
 const Timestamp = z.string().describe("ISO 8601 date-time");
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -188,7 +188,11 @@ export const EnvironmentView = z.object({
   state: z.string(),
   sizeBytes: z.number().nullable(),
   lastUsedAt: Timestamp.nullable(),
+  /** Requested Node version (null = the orchestrator's). */
+  node: z.string().nullable(),
   tasks: z.array(z.object({ dagId: z.string(), taskId: z.string() })),
+  /** Why the spec is invalid, when it is. */
+  error: z.string().nullable(),
 });
 export const EnvironmentList = z.object({ environments: z.array(EnvironmentView) });
 

@@ -122,6 +122,8 @@ export function environmentView(e: Record<string, unknown>): z.input<typeof Envi
     state: str(e.state) ?? "unknown",
     sizeBytes: num(e.sizeBytes ?? e.size),
     lastUsedAt: last instanceof Date ? last.toISOString() : str(last),
+    node: str(e.node),
+    error: str(e.error),
     tasks: tasks.flatMap((t: unknown) => {
       const o = obj(t);
       if (o) return [{ dagId: str(o.dagId) ?? "", taskId: str(o.taskId) ?? "" }];

@@ -17,14 +17,18 @@ export function EnvironmentsPage() {
       {res.error && <div className="error-box">{res.error.message}</div>}
       <table className="table" data-testid="environments">
         <thead>
-          <tr><th>Name</th><th>Key</th><th>State</th><th>Size</th><th>Last used</th><th>Used by</th></tr>
+          <tr><th>Name</th><th>Node</th><th>Key</th><th>State</th><th>Size</th><th>Last used</th><th>Used by</th></tr>
         </thead>
         <tbody>
           {envs.map((e) => (
             <tr key={e.name} data-env={e.name}>
               <td><strong>{e.name}</strong></td>
+              <td>{e.node ?? <span className="muted">host</span>}</td>
               <td><code title={e.key ?? ""}>{e.key ? e.key.slice(0, 12) : "—"}</code></td>
-              <td><span className={`badge env-${e.state}`} data-env-state={e.state}>{e.state}</span></td>
+              <td>
+                <span className={`badge env-${e.state.replace(/\W+/g, "-")}`} data-env-state={e.state}>{e.state}</span>
+                {e.error && <div className="inline-error" title={e.error}>{e.error.slice(0, 120)}</div>}
+              </td>
               <td className="num">{formatBytes(e.sizeBytes)}</td>
               <td>{relative(e.lastUsedAt)}</td>
               <td>
@@ -37,7 +41,7 @@ export function EnvironmentsPage() {
             </tr>
           ))}
           {res.data && envs.length === 0 && (
-            <tr><td colSpan={6} className="empty">No environments yet. Create one with <code>airlock env init &lt;name&gt;</code>.</td></tr>
+            <tr><td colSpan={7} className="empty">No environments yet. Create one with <code>airlock env init &lt;name&gt;</code>.</td></tr>
           )}
         </tbody>
       </table>
