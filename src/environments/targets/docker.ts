@@ -4,6 +4,9 @@
  * registry, verifying the manifest is there before reporting success.
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
@@ -189,4 +192,21 @@ export async function deployEnvironment(
     throw new DockerError("image_missing", `no image of environment "${name}"${key ? ` with key ${key}` : ""} exists; run \`airlock env build ${name} --target docker\` first`);
   }
   return pushAndVerify(docker, { source: `${repository}:${key}`, registry: options.registry, repository, tag: key, log, ...(options.auth ? { auth: options.auth } : {}) });
+}
+
+/** The image of tasks without an environment: the base image plus the orchestrator's own Node, built once. */
+export async function ensureRuntimeImage(config: Pick<AirlockConfig, "docker">, options: TargetOptions = {}): Promise<string> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "airlock-runtime-"));
+  try {
+    await writeFile(path.join(root, "package.json"), JSON.stringify({ name: "airlock-runtime", private: true }));
+    const key = `node-${process.versions.node}${config.docker.baseImage ? `-${createHashOf(config.docker.baseImage)}` : ""}`;
+    const { image } = await buildEnvironmentImage({ project: "airlock", docker: config.docker }, { name: "runtime", packages: [] }, { name: "runtime", key, root, nodeBinary: null }, options);
+    return image;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function createHashOf(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
