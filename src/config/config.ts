@@ -35,6 +35,8 @@ export interface AirlockConfig {
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   kubernetes: { namespace: string; context: string | null };
   secrets: { key: string | null };
+  /** Where CLI commands send requests when set (a remote server) instead of opening the store. */
+  cli: { apiUrl: string | null; token: string | null };
 }
 
 /** Raised for an invalid configuration file or variable; the message names the key. */
@@ -75,6 +77,7 @@ const fileSchema = z.object({
   }).strict().partial(),
   kubernetes: z.object({ namespace: z.string(), context: z.string() }).strict().partial(),
   secrets: z.object({ key: z.string().min(16) }).strict().partial(),
+  cli: z.object({ apiUrl: z.string().url(), token: z.string().min(1) }).strict().partial(),
 }).strict().partial();
 
 type FileConfig = z.infer<typeof fileSchema>;
@@ -147,7 +150,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
   const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
   const merged: FileConfig = { ...fromFile, ...fromEnv };
-  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "secrets"] as const) {
+  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "secrets", "cli"] as const) {
     (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
   }
   const abs = (p: string) => path.resolve(projectDir, p);
@@ -189,6 +192,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
     },
     kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null },
     secrets: { key: merged.secrets?.key ?? null },
+    cli: { apiUrl: merged.cli?.apiUrl ?? null, token: merged.cli?.token ?? null },
   };
 }
 

@@ -297,23 +297,36 @@ export class KyselyStore implements Store {
     return r ? toTi(r) : undefined;
   }
 
+  private async applyTransition(db: Db, runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
+    const set: Partial<TaskInstancesTable> = { state: patch.state, updated_at: now() };
+    if (patch.notBefore !== undefined) set.not_before = patch.notBefore;
+    if (patch.startDate !== undefined) set.start_date = patch.startDate;
+    if (patch.endDate !== undefined) set.end_date = patch.endDate;
+    if (patch.tryNumber !== undefined) set.try_number = patch.tryNumber;
+    if (patch.isolation !== undefined) set.isolation = patch.isolation;
+    if (patch.maxTries !== undefined) set.max_tries = patch.maxTries;
+    if (patch.queue !== undefined) set.queue = patch.queue;
+    let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where("task_id", "=", taskId);
+    if (from.length > 0) q = q.where("state", "in", from);
+    const r = await q.executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
+    const ti = await db.selectFrom("task_instances").select(["dag_id", "try_number"]).where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
+    await this.change(db, { kind: "task", dagId: ti?.dag_id ?? null, runId, taskId, tryNumber: ti ? Number(ti.try_number) : null, state: patch.state });
+    return true;
+  }
+
   async transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
-    return this.adapter.exclusive(async (db) => {
-      const set: Partial<TaskInstancesTable> = { state: patch.state, updated_at: now() };
-      if (patch.notBefore !== undefined) set.not_before = patch.notBefore;
-      if (patch.startDate !== undefined) set.start_date = patch.startDate;
-      if (patch.endDate !== undefined) set.end_date = patch.endDate;
-      if (patch.tryNumber !== undefined) set.try_number = patch.tryNumber;
-      if (patch.isolation !== undefined) set.isolation = patch.isolation;
-      if (patch.maxTries !== undefined) set.max_tries = patch.maxTries;
-      let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where("task_id", "=", taskId);
-      if (from.length > 0) q = q.where("state", "in", from);
-      const r = await q.executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      const ti = await db.selectFrom("task_instances").select(["dag_id", "try_number"]).where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
-      await this.change(db, { kind: "task", dagId: ti?.dag_id ?? null, runId, taskId, tryNumber: ti ? Number(ti.try_number) : null, state: patch.state });
-      return true;
-    });
+    return this.adapter.exclusive((db) => this.applyTransition(db, runId, taskId, from, patch));
+  }
+
+  async transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>): Promise<string[]> {
+    const applied: string[] = [];
+    for (let i = 0; i < items.length; i += 1000) {
+      await this.adapter.exclusive(async (db) => {
+        for (const it of items.slice(i, i + 1000)) if (await this.applyTransition(db, runId, it.taskId, it.from, it.patch)) applied.push(it.taskId);
+      });
+    }
+    return applied;
   }
 
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
@@ -335,7 +348,7 @@ export class KyselyStore implements Store {
         if (inUse >= slots) continue;
         const tryNumber = Number(c.try_number) + 1;
         const key = { dagId: c.dag_id, runId: c.run_id, taskId: c.task_id };
-        const isolation = request.isolationOf(key);
+        const isolation = (c.isolation ?? "process") as BackendName;
         const r = await db.updateTable("task_instances").set({ state: "running", try_number: tryNumber, isolation, start_date: at, end_date: null, updated_at: at })
           .where("run_id", "=", c.run_id).where("task_id", "=", c.task_id).where("state", "=", "queued").executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) continue;
@@ -346,7 +359,7 @@ export class KyselyStore implements Store {
         }).execute();
         await this.change(db, { kind: "task", dagId: c.dag_id, runId: c.run_id, taskId: c.task_id, tryNumber, state: "running" });
         used.set(c.pool, inUse + 1);
-        claimed.push({ ...key, tryNumber, pool: c.pool, queue: c.queue });
+        claimed.push({ ...key, tryNumber, pool: c.pool, queue: c.queue, isolation });
       }
       return claimed;
     });
@@ -398,6 +411,16 @@ export class KyselyStore implements Store {
   async getXcom(runId: string, taskId: string): Promise<string | undefined> {
     const r = await this.db.selectFrom("xcoms").select("value").where("run_id", "=", runId).where("task_id", "=", taskId).orderBy("try_number", "desc").limit(1).executeTakeFirst();
     return r?.value;
+  }
+
+  async getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < taskIds.length; i += 500) {
+      const rows = await this.db.selectFrom("xcoms").select(["task_id", "try_number", "value"]).where("run_id", "=", runId)
+        .where("task_id", "in", taskIds.slice(i, i + 500)).orderBy("try_number", "asc").execute();
+      for (const r of rows) out.set(r.task_id, r.value);
+    }
+    return out;
   }
 
   // ---- Pools
@@ -489,6 +512,11 @@ export class KyselyStore implements Store {
       else await db.insertInto("leases").values({ name, holder, expires_at: t + ttlMs }).execute();
       return true;
     });
+  }
+
+  async leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
+    const row = await this.db.selectFrom("leases").selectAll().where("name", "=", name).executeTakeFirst();
+    return row && Number(row.expires_at) > Date.now() ? { holder: row.holder, expiresAt: Number(row.expires_at) } : undefined;
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {

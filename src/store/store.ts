@@ -44,6 +44,7 @@ export interface ListRunsQuery extends Page {
 /** Patch applied by a conditional task-instance transition. */
 export interface TaskPatch {
   state: TaskState;
+  queue?: string;
   notBefore?: string | null;
   startDate?: string | null;
   endDate?: string | null;
@@ -54,6 +55,8 @@ export interface TaskPatch {
 
 /** A queued task instance handed to exactly one worker, with its new try created in state running. */
 export interface ClaimedTry {
+  /** Isolation level decided when the instance was queued. */
+  isolation: BackendName;
   dagId: string;
   runId: string;
   taskId: string;
@@ -67,8 +70,6 @@ export interface ClaimRequest {
   hostname: string;
   queues: string[];
   limit: number;
-  /** Isolation level to record for each claimed try (decided by the caller from the DAG). */
-  isolationOf: (c: { dagId: string; runId: string; taskId: string }) => BackendName;
   logPathOf: (c: { dagId: string; runId: string; taskId: string; tryNumber: number }) => string;
 }
 
@@ -129,6 +130,8 @@ export interface Store {
   getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined>;
   /** Conditional transition (compare-and-set on state): true when applied. */
   transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean>;
+  /** Applies many conditional transitions of one run in one transaction; returns the task ids applied. */
+  transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>): Promise<string[]>;
   /**
    * Moves up to `limit` queued instances of the given queues to running, bumping their try number and creating
    * the try row, respecting pool slots. Each instance is claimed by exactly one caller.
@@ -143,6 +146,8 @@ export interface Store {
   listRunningTries(hostname?: string): Promise<TaskTry[]>;
   /** XCom of the task's latest successful try. */
   getXcom(runId: string, taskId: string): Promise<string | undefined>;
+  /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
+  getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
 
   // Pools
   listPools(): Promise<Pool[]>;
@@ -167,4 +172,6 @@ export interface Store {
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** The current holder of a lease, if unexpired. */
+  leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
 }

@@ -14,7 +14,8 @@ export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", 
 export type RunState = "queued" | "running" | "success" | "failed";
 export const RUN_STATES: readonly RunState[] = ["queued", "running", "success", "failed"];
 
-export type RunType = "scheduled" | "manual" | "backfill";
+/** "test" runs belong to `airlock dags test`, which drives them itself; the scheduler leaves them alone. */
+export type RunType = "scheduled" | "manual" | "backfill" | "test";
 
 /** A DAG as the store knows it. */
 export interface DagRecord {

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Builds Airlock: type-checks and compiles src/ to dist/, bundles the self-contained runner (which runs inside
+// sealed environments, possibly on another Node version), and builds the web UI when it is present.
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const step = (name) => process.stdout.write(`build: ${name}\n`);
+
+step("tsc");
+execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.json")], { stdio: "inherit" });
+
+step("runner bundle");
+const common = {
+  bundle: true, platform: "node", format: "esm", target: "node18", logLevel: "warning", sourcemap: false,
+  // CommonJS dependencies (nunjucks) call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __airlockRequire } from 'node:module'; const require = __airlockRequire(import.meta.url);" },
+  external: ["chokidar", "fsevents"],
+};
+await build({ ...common, entryPoints: [path.join(root, "src/runner/main.ts")], outfile: path.join(root, "dist/runner.mjs") });
+await build({ ...common, entryPoints: [path.join(root, "src/runner/hooks.ts")], outfile: path.join(root, "dist/runner-hooks.mjs") });
+
+const vite = path.join(root, "ui/vite.config.ts");
+if (existsSync(vite) && process.env.AIRLOCK_SKIP_UI !== "1") {
+  step("web UI");
+  execFileSync(process.execPath, [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--config", vite, "--logLevel", "warn"], { stdio: "inherit", cwd: path.join(root, "ui") });
+}
+step("done");

@@ -1,0 +1,103 @@
+/**
+ * Launching a try as a detached process group whose output goes straight to files, so it survives (and can be
+ * adopted after) an orchestrator crash. Shared by the process and sandbox backends.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import type { BackendName } from "../../sdk/types.js";
+import type { ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
+import { isSameProcess, killTree, processStartTime } from "./proc.js";
+
+/** Options of `spawnTry`. */
+export interface SpawnOptions {
+  env: Record<string, string>;
+  cwd: string;
+  request: LaunchRequest;
+  backend: BackendName;
+  /** Extra identity stored in the handle (e.g. a cgroup path). */
+  extraHandle?: Record<string, unknown>;
+  /** Called once the process has ended (e.g. to read a cgroup's OOM counter); may add detail. */
+  onExit?: (info: ExitInfo) => ExitInfo | Promise<ExitInfo>;
+  /** Called from kill() before the tree is killed (e.g. to kill a whole cgroup). */
+  onKill?: () => void | Promise<void>;
+  /** Runs in the child between fork and exec is not possible in Node; instead, called with the pid right after spawn. */
+  onSpawn?: (pid: number) => void | Promise<void>;
+}
+
+/** The process identity stored for adoption. */
+export interface ProcessHandle extends TryHandle {
+  pid: number;
+  pgid: number;
+  startTime: number;
+}
+
+/** Spawns `command args` for a try: payload on stdin, fds 1+2 → raw log, fd 3 → events file. */
+export async function spawnTry(command: string, args: string[], o: SpawnOptions): Promise<RunningTry> {
+  const r = o.request;
+  mkdirSync(r.tryDir, { recursive: true, mode: 0o700 });
+  mkdirSync(r.scratchDir, { recursive: true });
+  const logFd = openSync(r.rawLogPath, "a", 0o600);
+  const eventsFd = openSync(r.eventsPath, "a", 0o600);
+  let child;
+  try {
+    child = spawn(command, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd] });
+  } finally {
+    closeSync(logFd);
+    closeSync(eventsFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    const err = await new Promise<Error>((resolve) => child.once("error", resolve));
+    throw new Error(`could not start ${command}: ${err.message}`, { cause: err });
+  }
+  const exitedRaw = new Promise<ExitInfo>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("error", (err) => resolve({ code: null, signal: null, detail: err.message }));
+  });
+  const startTime = processStartTime(pid) ?? 0;
+  await o.onSpawn?.(pid);
+  // The payload (with any granted secrets) goes only through this pipe.
+  child.stdin?.on("error", () => undefined);
+  child.stdin?.end(JSON.stringify(r.payload));
+  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...o.extraHandle };
+  let killed: string | null = null;
+  const exited = exitedRaw.then(async (info) => {
+    // Whatever the task left behind in its group (background jobs) ends with it.
+    killTree(pid, pid);
+    const withReason = killed ? { ...info, detail: info.detail ?? killed } : info;
+    return o.onExit ? o.onExit(withReason) : withReason;
+  });
+  return {
+    handle,
+    exited,
+    async kill(reason: string) {
+      killed ??= reason;
+      await o.onKill?.();
+      killTree(pid, pid);
+    },
+  };
+}
+
+/** Re-attaches to a process started by an earlier orchestrator; null if it is no longer running. */
+export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onExit"]; onKill?: SpawnOptions["onKill"]; pollMs?: number } = {}): RunningTry | null {
+  const h = handle as ProcessHandle;
+  if (typeof h.pid !== "number" || typeof h.startTime !== "number" || !isSameProcess(h.pid, h.startTime)) return null;
+  let killed: string | null = null;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    const timer = setInterval(() => {
+      if (isSameProcess(h.pid, h.startTime)) return;
+      clearInterval(timer);
+      killTree(h.pid, h.pgid);
+      resolve({ code: null, signal: null, detail: killed ?? "adopted after a restart: exit code unknown" });
+    }, o.pollMs ?? 100);
+  }).then((info) => (o.onExit ? o.onExit(info) : info));
+  return {
+    handle,
+    exited,
+    async kill(reason: string) {
+      killed ??= reason;
+      await o.onKill?.();
+      killTree(h.pid, h.pgid);
+    },
+  };
+}

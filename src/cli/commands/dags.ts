@@ -1,0 +1,220 @@
+/** `airlock dags list|show|pause|unpause|test|trigger|backfill`. */
+import { Command, Option } from "commander";
+import { setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
+import type { AirlockContext } from "../../core/context.js";
+import { NotFoundError } from "../../core/errors.js";
+import { resolveParams } from "../../core/params.js";
+import { readLogChunk } from "../../core/logs.js";
+import { DagFileProcessor } from "../../dagfiles/processor.js";
+import { intervalsBetween } from "../../scheduler/timetable.js";
+import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
+import { startOrchestrator } from "../../services/orchestrator.js";
+import { summarizeRun, testDag, type RunSummary } from "../../services/test-run.js";
+import type { DagRun } from "../../store/types.js";
+import { guarded, withContext } from "../context.js";
+import { EXIT_CODES, parseConf, printJson, printTable, UsageError } from "../output.js";
+import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
+
+const backendOption = () => new Option("--backend <backend>", "run every task on this backend").choices(BACKEND_NAMES as string[]);
+
+async function requireDag(ctx: AirlockContext, dagId: string) {
+  const dag = await ctx.store.getDag(dagId);
+  if (!dag || !dag.isActive) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list` (it also shows import errors)");
+  return dag;
+}
+
+function printSummary(s: RunSummary): void {
+  process.stdout.write(`run ${s.runId} of ${s.dagId}: ${s.state}\n`);
+  printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
+}
+
+/** Waits for a run to end, watching the store. */
+async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
+  for (let warned = false; ; ) {
+    const run = (await ctx.store.getRun(runId)) as DagRun;
+    if (run.state === "success" || run.state === "failed") return run;
+    if (!warned && !(await ctx.store.leaseHolder("scheduler"))) {
+      warned = true;
+      process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The `dags` command group. */
+export function dagsCommand(): Command {
+  const dags = new Command("dags").description("list, inspect, pause, test and trigger DAGs");
+
+  remoteOptions(dags.command("list").description("DAGs with their schedule, state and last run; import errors too").option("--json", "print JSON"))
+    .action(async (o: { json?: boolean } & RemoteOptions) => {
+      const client = await remoteClient(o);
+      if (client) {
+        await guarded(Boolean(o.json), async () => {
+          const [list, errors] = await Promise.all([client.listDags({ limit: 1000 }), client.listImportErrors()]);
+          if (o.json) printJson({ dags: list.dags, importErrors: errors.importErrors });
+          else {
+            printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, next: d.nextLogicalDate ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next", "file"]);
+            for (const e of errors.importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
+          }
+        });
+        return;
+      }
+      await withContext(Boolean(o.json), async (ctx) => {
+        await new DagFileProcessor(ctx).refresh();
+        const { dags: list } = await ctx.store.listDags({ limit: 1000 });
+        const importErrors = await ctx.store.listImportErrors();
+        const lastRuns = new Map<string, DagRun | undefined>();
+        for (const d of list) lastRuns.set(d.dagId, (await ctx.store.listRuns({ dagId: d.dagId, limit: 1 })).runs[0]);
+        if (o.json) {
+          printJson({
+            dags: list.map((d) => ({
+              dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused,
+              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate,
+              lastRun: lastRuns.get(d.dagId) ? { runId: lastRuns.get(d.dagId)?.runId, state: lastRuns.get(d.dagId)?.state } : null,
+            })),
+            importErrors: importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })),
+          });
+        } else {
+          printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "file"]);
+          for (const e of importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
+        }
+      });
+    });
+
+  dags.command("show <dag>").description("a DAG's tasks, dependencies and options").option("--json", "print JSON")
+    .action(async (dagId: string, o: { json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        await new DagFileProcessor(ctx).refresh();
+        const dag = await requireDag(ctx, dagId);
+        if (o.json) return printJson({ dagId, fileloc: dag.fileloc, isPaused: dag.isPaused, ...dag.serialized });
+        const s = dag.serialized;
+        process.stdout.write(`${s.id}${s.description ? ` — ${s.description}` : ""}\nfile: ${dag.fileloc}\nschedule: ${s.schedule ?? "manual"} (${s.timezone})${dag.isPaused ? " [paused]" : ""}\n\n`);
+        printTable(s.order.map((id) => {
+          const t = s.tasks[id];
+          return { task: id, operator: t?.kind, upstream: t?.upstream.join(",") ?? "", rule: t?.triggerRule, retries: t?.retries, environment: t?.environment ?? "", backend: t?.backend ?? "" };
+        }), ["task", "operator", "upstream", "rule", "retries", "environment", "backend"]);
+      });
+    });
+
+  for (const [name, paused] of [["pause", true], ["unpause", false]] as const) {
+    dags.command(`${name} <dag>`).description(paused ? "stop scheduling new runs and starting new tasks" : "resume scheduling").action(async (dagId: string) => {
+      await withContext(false, async (ctx) => {
+        await new DagFileProcessor(ctx).refresh();
+        await setDagPaused(ctx, dagId, paused);
+        process.stdout.write(`${dagId} ${paused ? "paused" : "unpaused"}\n`);
+      });
+    });
+  }
+
+  dags.command("test <dag>").description("run one run to completion in this process, without the scheduler; exit 0 iff it succeeds")
+    .option("--conf <json>", "run conf (overrides params)").addOption(backendOption()).option("--json", "print the run summary as JSON")
+    .action(async (dagId: string, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        const conf = parseConf(o.conf);
+        const summary = await testDag(ctx, dagId, {
+          conf, backend: o.backend ?? null,
+          onTaskEnd: async (ti) => {
+            if (o.json) return;
+            process.stdout.write(`--- ${ti.taskId}: ${ti.state}${ti.tryNumber > 0 ? ` (try ${ti.tryNumber}, ${ti.isolation})` : ""}\n`);
+            for (let n = 1; n <= ti.tryNumber; n++) {
+              const chunk = await readLogChunk(ctx, { runId: ti.runId, taskId: ti.taskId, tryNumber: n }, 0, 1 << 20).catch(() => null);
+              if (chunk?.text) process.stdout.write(chunk.text.replace(/^/gm, `${ti.taskId} | `).replace(/\| $/, ""));
+            }
+          },
+        });
+        if (o.json) printJson(summary);
+        else printSummary(summary);
+        return summary.state === "success" ? EXIT_CODES.ok : EXIT_CODES.failed;
+      });
+    });
+
+  remoteOptions(dags.command("trigger <dag>").description("create a run for the scheduler; prints its run id")
+    .option("--conf <json>", "run conf (overrides params)").option("--run-id <id>", "choose the run id")
+    .option("--logical-date <iso>", "logical date of the run").option("--wait", "wait for the run to end; exit 0 iff it succeeded").option("--json", "print JSON"))
+    .action(async (dagId: string, o: { conf?: string; runId?: string; logicalDate?: string; wait?: boolean; json?: boolean } & RemoteOptions) => {
+      const client = await remoteClient(o);
+      if (client) {
+        await guarded(Boolean(o.json), async () => {
+          const run = await client.triggerDagRun(dagId, { conf: parseConf(o.conf), runId: o.runId, logicalDate: o.logicalDate });
+          if (!o.wait) {
+            if (o.json) printJson(run);
+            else process.stdout.write(`${run.runId}\n`);
+            return EXIT_CODES.ok;
+          }
+          const done = await client.waitForRun(dagId, run.runId);
+          const tis = await client.listTaskInstances(dagId, run.runId);
+          const summary: RunSummary = { dagId, runId: done.runId, state: done.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null })) };
+          if (o.json) printJson(summary);
+          else printSummary(summary);
+          return done.state === "success" ? EXIT_CODES.ok : EXIT_CODES.failed;
+        });
+        return;
+      }
+      await withContext(Boolean(o.json), async (ctx) => {
+        await new DagFileProcessor(ctx).refresh();
+        const run = await triggerDagRun(ctx, dagId, { conf: parseConf(o.conf), runId: o.runId, logicalDate: o.logicalDate });
+        if (!o.wait) {
+          if (o.json) printJson({ dagId, runId: run.runId, state: run.state });
+          else process.stdout.write(`${run.runId}\n`);
+          return EXIT_CODES.ok;
+        }
+        if (!o.json) process.stderr.write(`triggered ${run.runId}; waiting\n`);
+        const done = await waitForRun(ctx, run.runId);
+        const summary = await summarizeRun(ctx, done);
+        if (o.json) printJson(summary);
+        else printSummary(summary);
+        return done.state === "success" ? EXIT_CODES.ok : EXIT_CODES.failed;
+      });
+    });
+
+  dags.command("backfill <dag>").description("create and run the runs of every interval between two dates (inclusive)")
+    .requiredOption("--start <date>", "first logical date, e.g. 2026-01-01").requiredOption("--end <date>", "last logical date")
+    .option("--json", "print JSON")
+    .action(async (dagId: string, o: { start: string; end: string; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        const start = new Date(o.start);
+        const end = new Date(o.end);
+        if (Number.isNaN(start.getTime())) throw new UsageError(`--start "${o.start}" is not a date`, "Use ISO 8601, e.g. 2026-01-01");
+        if (Number.isNaN(end.getTime())) throw new UsageError(`--end "${o.end}" is not a date`, "Use ISO 8601, e.g. 2026-01-31");
+        if (end < start) throw new UsageError("--end is before --start", "Swap the dates");
+        await new DagFileProcessor(ctx).refresh();
+        const dag = await requireDag(ctx, dagId);
+        const intervals = intervalsBetween(dag.serialized, start, end);
+        const runIds: string[] = [];
+        for (const iv of intervals) {
+          const runId = `backfill__${iv.logicalDate}`;
+          const existing = await ctx.store.getRun(`scheduled__${iv.logicalDate}`) ?? await ctx.store.getRun(runId);
+          if (existing) {
+            runIds.push(existing.runId);
+            continue;
+          }
+          await ctx.store.createRun({
+            runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
+            dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
+            tasks: runTasks(dag.serialized),
+          });
+          runIds.push(runId);
+        }
+        if (!o.json) process.stderr.write(`backfill of ${dagId}: ${runIds.length} run(s) from ${o.start} to ${o.end}\n`);
+        // Without a running scheduler the backfill drives its runs itself.
+        const own = (await ctx.store.leaseHolder("scheduler")) ? null : await startOrchestrator({ ...ctx }, { parse: false, scheduler: true, executor: true, api: false });
+        const finished: DagRun[] = [];
+        try {
+          for (const id of runIds) finished.push(await waitForRun(ctx, id));
+        } finally {
+          if (own) await stopKeepingStore(own);
+        }
+        const summary = { dagId, runs: finished.map((r) => ({ runId: r.runId, logicalDate: r.logicalDate, state: r.state })) };
+        if (o.json) printJson(summary);
+        else printTable(summary.runs, ["runId", "logicalDate", "state"]);
+        return finished.every((r) => r.state === "success") ? EXIT_CODES.ok : EXIT_CODES.failed;
+      });
+    });
+
+  return dags;
+}
+
+async function stopKeepingStore(o: { scheduler: { stop(): Promise<void> } | null; executor: { stop(): Promise<void> } | null }): Promise<void> {
+  await o.scheduler?.stop();
+  await o.executor?.stop();
+}

@@ -1,0 +1,103 @@
+/** `airlock runs list` and `airlock tasks states|logs`. */
+import { Command } from "commander";
+import type { AirlockContext } from "../../core/context.js";
+import { NotFoundError } from "../../core/errors.js";
+import { readLogChunk } from "../../core/logs.js";
+import { summarizeRun, type RunSummary } from "../../services/test-run.js";
+import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
+import { guarded, withContext } from "../context.js";
+import { printJson, printTable, UsageError } from "../output.js";
+import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
+
+async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
+  const run = runId === "latest" ? (await ctx.store.listRuns({ dagId, limit: 1 })).runs[0] : await ctx.store.getRun(runId);
+  if (!run || run.dagId !== dagId) throw new NotFoundError("Run", runId, `List runs with \`airlock runs list ${dagId}\` (or use "latest")`);
+  return run;
+}
+
+/** The `runs` command group. */
+export function runsCommand(): Command {
+  const runs = new Command("runs").description("DAG runs");
+  runs.command("list <dag>").description("runs of a DAG, newest first").option("--state <state>", `only runs in this state (${RUN_STATES.join(", ")})`)
+    .option("--limit <n>", "at most this many", "25").option("--json", "print JSON")
+    .action(async (dagId: string, o: { state?: string; limit: string; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        if (o.state && !RUN_STATES.includes(o.state as RunState)) throw new UsageError(`--state "${o.state}" is unknown`, `Use one of ${RUN_STATES.join(", ")}`);
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit "${o.limit}" is not a positive integer`, "e.g. --limit 50");
+        if (!(await ctx.store.getDag(dagId))) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`");
+        const { runs: list, total } = await ctx.store.listRuns({ dagId, states: o.state ? [o.state as RunState] : undefined, limit });
+        if (o.json) return printJson({ runs: list, total });
+        printTable(list.map((r) => ({ run: r.runId, type: r.runType, state: r.state, logical: r.logicalDate, started: r.startDate ?? "", ended: r.endDate ?? "" })), ["run", "type", "state", "logical", "started", "ended"]);
+      });
+    });
+  return runs;
+}
+
+/** The `tasks` command group. */
+export function tasksCommand(): Command {
+  const tasks = new Command("tasks").description("task instances and their logs");
+
+  remoteOptions(tasks.command("states <dag> <run>").description('states of a run\'s tasks ("latest" for the newest run)').option("--json", "print JSON"))
+    .action(async (dagId: string, runId: string, o: { json?: boolean } & RemoteOptions) => {
+      const client = await remoteClient(o);
+      const print = (s: RunSummary) => {
+        if (o.json) return printJson(s);
+        process.stdout.write(`run ${s.runId}: ${s.state}\n`);
+        printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "" })), ["task", "state", "try", "isolation"]);
+      };
+      if (client) {
+        await guarded(Boolean(o.json), async () => {
+          const run = await client.getRun(dagId, runId);
+          const tis = await client.listTaskInstances(dagId, run.runId);
+          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null })) });
+        });
+        return;
+      }
+      await withContext(Boolean(o.json), async (ctx) => print(await summarizeRun(ctx, await findRun(ctx, dagId, runId))));
+    });
+
+  remoteOptions(tasks.command("logs <dag> <run> <task>").description("a try's log (the latest try unless --try)").option("--try <n>", "try number")
+    .option("-f, --follow", "keep printing as the log grows until the try ends"))
+    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; follow?: boolean } & RemoteOptions) => {
+      const tryArg = o.try === undefined ? undefined : Number(o.try);
+      if (tryArg !== undefined && (!Number.isInteger(tryArg) || tryArg < 1)) {
+        process.exitCode = 2;
+        process.stderr.write(`error: --try "${o.try}" is not a try number\nhint: try numbers start at 1\n`);
+        return;
+      }
+      const client = await remoteClient(o);
+      if (client) {
+        await guarded(false, async () => {
+          const run = await client.getRun(dagId, runId);
+          const ti = await client.getTaskInstance(dagId, run.runId, taskId);
+          const n = tryArg ?? Math.max(1, ti.tryNumber);
+          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n)) process.stdout.write(text);
+          else process.stdout.write((await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20)).text);
+        });
+        return;
+      }
+      await withContext(false, async (ctx) => {
+        const run = await findRun(ctx, dagId, runId);
+        const ti = await ctx.store.getTaskInstance(run.runId, taskId);
+        if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
+        let n = tryArg ?? ti.tryNumber;
+        // Following a task that has not started yet waits for its first try.
+        while (o.follow && n === 0) {
+          await new Promise((r) => setTimeout(r, 250));
+          n = (await ctx.store.getTaskInstance(run.runId, taskId))?.tryNumber ?? 0;
+        }
+        if (n === 0) throw new NotFoundError("Try", `${taskId} try 1`, `The task has not run yet (state ${ti.state}); use --follow to wait for it`);
+        let offset = 0;
+        for (;;) {
+          const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, tryNumber: n }, offset, 1 << 20);
+          process.stdout.write(chunk.text);
+          const more = chunk.nextOffset > offset;
+          offset = chunk.nextOffset;
+          if (chunk.complete || !o.follow) break;
+          if (!more) await new Promise((r) => setTimeout(r, 200));
+        }
+      });
+    });
+  return tasks;
+}

@@ -1,0 +1,12 @@
+/** Where this Airlock installation's built files are (the runner, its hooks and the SDK). */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package root (holds package.json, dist/, ui/). Works from src/ (tests) and dist/. */
+export const AIRLOCK_ROOT = path.resolve(here, "..", "..");
+/** The built `dist` folder: runner.mjs, runner-hooks.mjs and sdk/. Mounted read-only into sealed backends. */
+export const AIRLOCK_DIST = path.join(AIRLOCK_ROOT, "dist");
+/** The runner program. */
+export const RUNNER_PATH = path.join(AIRLOCK_DIST, "runner.mjs");

@@ -1,0 +1,50 @@
+/** Compiles a DAG file (TypeScript, with its relative imports) into one ES module keyed by content. */
+import { build, type Plugin } from "esbuild";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+/** The compiled module and its content hash. */
+export interface CompiledDagFile {
+  bundlePath: string;
+  bundleHash: string;
+}
+
+/** Raised when esbuild cannot compile the file; the message has file:line:column of each error. */
+export class DagCompileError extends Error {
+  override name = "DagCompileError";
+}
+
+// "airlock" stays a bare import: the runner's resolution hook maps it to the SDK wherever the runner lives.
+const keepAirlockExternal: Plugin = {
+  name: "airlock-external",
+  setup(b) {
+    b.onResolve({ filter: /^airlock$/ }, () => ({ path: "airlock", external: true }));
+  },
+};
+
+/** Compiles `file` into `<outDir>/<hash>.mjs` (written atomically, reused when identical). */
+export async function compileDagFile(file: string, outDir: string): Promise<CompiledDagFile> {
+  let result;
+  try {
+    result = await build({
+      entryPoints: [file], bundle: true, write: false, platform: "node", format: "esm", target: "node18",
+      packages: "external", plugins: [keepAirlockExternal], logLevel: "silent", sourcemap: "inline",
+      sourcesContent: false,
+    });
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
+    const text = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)).join("\n");
+    throw new DagCompileError(text || (err as Error).message, { cause: err });
+  }
+  const code = result.outputFiles[0]?.text ?? "";
+  const bundleHash = createHash("sha256").update(code).digest("hex");
+  mkdirSync(outDir, { recursive: true });
+  const bundlePath = path.join(outDir, `${bundleHash.slice(0, 32)}.mjs`);
+  if (!existsSync(bundlePath)) {
+    const tmp = `${bundlePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, code, { mode: 0o644 });
+    renameSync(tmp, bundlePath);
+  }
+  return { bundlePath, bundleHash };
+}

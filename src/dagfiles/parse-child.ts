@@ -1,0 +1,64 @@
+/**
+ * Child process that parses one DAG file: compile, import, serialize, validate schedules. Runs outside the
+ * scheduler so that a file that throws, hangs or exhausts memory cannot harm it. Reads {file, outDir} on stdin,
+ * writes one JSON result on fd 3 (stdout/stderr are the file's own output).
+ */
+import { writeSync } from "node:fs";
+import { register } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { isDag, type Dag } from "../sdk/dag.js";
+import { serializeDag, type SerializedDag } from "../sdk/serialized.js";
+import { AIRLOCK_DIST } from "../core/install.js";
+import { validateSchedule } from "../scheduler/timetable.js";
+import { compileDagFile } from "./compile.js";
+
+/** What the child reports for a file. */
+export type ParseResult =
+  | { ok: true; bundlePath: string; bundleHash: string; dags: SerializedDag[] }
+  | { ok: false; error: string };
+
+function formatError(err: unknown, file: string): string {
+  if (!(err instanceof Error)) return String(err);
+  const where = (err.stack ?? "").split("\n").find((l) => l.includes(path.basename(file)));
+  return `${err.name}: ${err.message}${where ? `\n${where.trim()}` : ""}`;
+}
+
+async function parse(file: string, outDir: string): Promise<ParseResult> {
+  const compiled = await compileDagFile(file, outDir);
+  register(pathToFileURL(path.join(AIRLOCK_DIST, "runner-hooks.mjs")).href, {
+    data: { sdkUrl: pathToFileURL(path.join(AIRLOCK_DIST, "sdk", "index.js")).href, envRoot: null, envName: null },
+  });
+  const mod = (await import(pathToFileURL(compiled.bundlePath).href)) as Record<string, unknown>;
+  const found: Dag[] = [];
+  const consider = (v: unknown) => {
+    for (const d of Array.isArray(v) ? v : [v]) if (isDag(d) && !found.includes(d)) found.push(d);
+  };
+  consider(mod.default);
+  for (const [k, v] of Object.entries(mod)) if (k !== "default") consider(v);
+  if (found.length === 0) {
+    return { ok: false, error: `${path.basename(file)} defines no DAG: add \`export default dag({ id: "...", ... }, () => { ... })\`` };
+  }
+  const ids = new Set<string>();
+  const dags: SerializedDag[] = [];
+  for (const d of found) {
+    if (ids.has(d.id)) return { ok: false, error: `${path.basename(file)} defines DAG "${d.id}" twice: DAG ids must be unique` };
+    ids.add(d.id);
+    const s = serializeDag(d);
+    validateSchedule(s.schedule, s.timezone, s.startDate, s.endDate);
+    dags.push(s);
+  }
+  return { ok: true, ...compiled, dags };
+}
+
+const chunks: Buffer[] = [];
+for await (const c of process.stdin) chunks.push(c as Buffer);
+const { file, outDir } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { file: string; outDir: string };
+let result: ParseResult;
+try {
+  result = await parse(file, outDir);
+} catch (err) {
+  result = { ok: false, error: formatError(err, file) };
+}
+writeSync(3, JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,35 @@
+/**
+ * externalTaskSensor runs in the orchestrator (it reads only the store, no user code): it pokes until a task (or
+ * the whole run) of another DAG reaches an allowed state for the same logical date.
+ */
+import { parseDuration } from "../sdk/duration.js";
+import type { SerializedTask } from "../sdk/serialized.js";
+import type { AirlockContext } from "../core/context.js";
+import type { DagRun } from "../store/types.js";
+import type { TryResult } from "./outcome.js";
+
+/** Pokes the store; `alive()` turning false (marked/cleared) stops it. */
+export async function pokeExternalTask(ctx: AirlockContext, run: DagRun, task: SerializedTask, log: (line: string) => void, alive: () => Promise<boolean>): Promise<TryResult> {
+  const a = task.args as { externalDagId: string; externalTaskId?: string; allowedStates?: string[]; failedStates?: string[]; pokeInterval?: string | number; timeout?: string | number; softFail?: boolean };
+  const allowed = a.allowedStates ?? ["success"];
+  const failed = a.failedStates ?? ["failed", "upstream_failed"];
+  const interval = parseDuration(a.pokeInterval ?? "30s", "pokeInterval");
+  const timeout = parseDuration(a.timeout ?? "7d", "timeout");
+  const deadline = Date.now() + timeout;
+  const target = `${a.externalDagId}${a.externalTaskId ? `.${a.externalTaskId}` : ""} at ${run.logicalDate}`;
+  for (;;) {
+    const { runs } = await ctx.store.listRuns({ dagId: a.externalDagId, limit: 1000 });
+    const match = runs.find((r) => r.logicalDate === run.logicalDate);
+    let state: string | null = null;
+    if (match) state = a.externalTaskId ? (await ctx.store.getTaskInstance(match.runId, a.externalTaskId))?.state ?? null : match.state;
+    log(`poking ${target}: ${state ?? "no run yet"}`);
+    if (state && allowed.includes(state)) return { kind: "success", xcomJson: JSON.stringify({ runId: match?.runId, state }), branch: null };
+    if (state && failed.includes(state)) return { kind: "failed", error: { type: "ExternalTaskFailed", message: `${target} is ${state}` } };
+    if (Date.now() >= deadline) {
+      const message = `${target} did not reach ${allowed.join("/")} within ${Math.round(timeout / 1000)} s`;
+      return a.softFail ? { kind: "skipped", reason: `${message} (soft fail)` } : { kind: "failed", error: { type: "SensorTimeout", message } };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(10, deadline - Date.now()))));
+    if (!(await alive())) return { kind: "failed", error: { type: "TaskKilled", message: "the sensor was marked or cleared while it waited" } };
+  }
+}

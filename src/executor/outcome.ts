@@ -1,0 +1,64 @@
+/** Reads a finished try's events and decides how it ended. Only the events channel can declare a result. */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { decodeEvent, type ProtocolError, type TaskEvent } from "../runner/protocol.js";
+import type { ExitInfo } from "../backends/types.js";
+
+/** How a try ended, before retries are considered. */
+export type TryResult =
+  | { kind: "success"; xcomJson: string; branch: string[] | null }
+  | { kind: "skipped"; reason: string }
+  | { kind: "failed"; error: ProtocolError };
+
+/** Parses the events file; malformed lines and out-of-order sequence numbers are ignored. */
+export function readEvents(eventsPath: string): TaskEvent[] {
+  let text = "";
+  try {
+    text = readFileSync(eventsPath, "utf8");
+  } catch {
+    return [];
+  }
+  const out: TaskEvent[] = [];
+  let last = 0;
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const e = decodeEvent(line);
+    if (!e || e.seq <= last) continue;
+    last = e.seq;
+    out.push(e);
+  }
+  return out;
+}
+
+/** Decides the result of a try from its events, its exit, and whether the orchestrator killed it. */
+export function decide(input: { events: TaskEvent[]; exit: ExitInfo; scratchDir: string; killedFor: string | null; memoryLimitMiB?: number | null }): TryResult {
+  const { events, exit } = input;
+  if (input.killedFor) {
+    const type = input.killedFor.startsWith("execution timeout") ? "TaskTimeout" : input.killedFor.includes("shut down") ? "OrchestratorShutdown" : "TaskKilled";
+    return { kind: "failed", error: { type, message: input.killedFor } };
+  }
+  if (exit.oomKilled) {
+    return { kind: "failed", error: { type: "MemoryLimitExceeded", message: `memory limit exceeded${input.memoryLimitMiB ? ` (${input.memoryLimitMiB} MiB)` : ""}: the task was killed; raise resources.memory or use less${exit.detail ? ` (${exit.detail})` : ""}` } };
+  }
+  const error = events.find((e) => e.type === "error");
+  const result = events.find((e) => e.type === "result");
+  const exitedBadly = exit.code !== null && exit.code !== 0;
+  if (error && error.type === "error") return { kind: "failed", error: error.error };
+  if (result && result.type === "result" && !exitedBadly) {
+    if (result.skipped) return { kind: "skipped", reason: "the task asked to be skipped" };
+    const v = result.value;
+    if ("inline" in v) return { kind: "success", xcomJson: JSON.stringify(v.inline ?? null), branch: result.branch ?? null };
+    const file = path.resolve(input.scratchDir, v.ref);
+    if (!file.startsWith(path.resolve(input.scratchDir) + path.sep) || !existsSync(file)) {
+      return { kind: "failed", error: { type: "ResultMissing", message: `the task's result file ${v.ref} is missing from its scratch directory` } };
+    }
+    const json = readFileSync(file, "utf8");
+    if (createHash("sha256").update(json).digest("hex") !== v.sha256) {
+      return { kind: "failed", error: { type: "ResultCorrupt", message: `the task's result file ${v.ref} does not match its checksum` } };
+    }
+    return { kind: "success", xcomJson: json, branch: result.branch ?? null };
+  }
+  const how = exit.signal ? `was killed by ${exit.signal}` : exit.code === null ? "ended" : `exited with code ${exit.code}`;
+  return { kind: "failed", error: { type: "TaskExited", message: `the task ${how} without reporting a result${exit.detail ? ` (${exit.detail})` : ""}` } };
+}

@@ -1,0 +1,105 @@
+/** Assembles a try's payload: run context, upstream XComs, and only the connections/variables it may read. */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import path from "node:path";
+import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
+import type { Connection } from "../sdk/types.js";
+import type { AirlockContext } from "../core/context.js";
+import { connectionSecrets, resolveConnection, resolveVariable } from "../core/connections.js";
+import { formatDs } from "../scheduler/timetable.js";
+import { extractReferences, templateStrings } from "../templating/index.js";
+import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type TaskPayload, type XComValue } from "../runner/protocol.js";
+import type { DagRun } from "../store/types.js";
+
+/** Every task upstream of `taskId`, transitively. */
+export function ancestors(dag: SerializedDag, taskId: string): string[] {
+  const out = new Set<string>();
+  const stack = [...(dag.tasks[taskId]?.upstream ?? [])];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (out.has(id)) continue;
+    out.add(id);
+    stack.push(...(dag.tasks[id]?.upstream ?? []));
+  }
+  return [...out];
+}
+
+/** The payload plus what the orchestrator needs to run it safely. */
+export interface BuiltPayload {
+  payload: TaskPayload;
+  /** Files the task must be able to read (compiled DAG module, XCom references). */
+  readablePaths: string[];
+}
+
+/** Builds the payload of one try. */
+export async function buildPayload(ctx: AirlockContext, input: {
+  run: DagRun; dag: SerializedDag; task: SerializedTask; bundlePath: string; tryNumber: number; scratchDir: string;
+  environment: { name: string; root: string } | null;
+}): Promise<BuiltPayload> {
+  const { run, dag, task } = input;
+  const refs = extractReferences(templateStrings(task.args, task.templateFields));
+  const upstream = [...new Set([...ancestors(dag, task.id), ...refs.xcomTasks.filter((t) => dag.tasks[t])])];
+  const readablePaths: string[] = [];
+  const xcom: Record<string, XComValue> = {};
+  const stored = await ctx.store.getXcoms(run.runId, upstream);
+  for (const [taskId, json] of stored) {
+    if (json.length < INLINE_RESULT_LIMIT) {
+      xcom[taskId] = { inline: JSON.parse(json) as unknown };
+      continue;
+    }
+    // Large values go by reference to a read-only file, written once per content.
+    const sha256 = createHash("sha256").update(json).digest("hex");
+    const file = path.join(ctx.config.stateDir, "xcom", `${sha256}.json`);
+    if (!existsSync(file)) {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(`${file}.tmp`, json, { mode: 0o644 });
+      renameSync(`${file}.tmp`, file);
+    }
+    readablePaths.push(file);
+    xcom[taskId] = { ref: file, size: Buffer.byteLength(json), sha256 };
+  }
+  const connections: Record<string, Connection> = {};
+  const variables: Record<string, string> = {};
+  const masks: string[] = [];
+  for (const id of new Set([...task.grants.connections, ...refs.connections])) {
+    const c = await resolveConnection(ctx, id);
+    if (!c) continue;
+    connections[id] = c;
+    masks.push(...connectionSecrets(c));
+  }
+  for (const name of new Set([...task.grants.variables, ...refs.variables])) {
+    const v = await resolveVariable(ctx, name);
+    if (!v) continue;
+    variables[name] = v.value;
+    if (v.isSecret) masks.push(v.value);
+  }
+  const needsModule = task.kind === "fn" || task.kind === "branch";
+  if (needsModule) readablePaths.push(input.bundlePath);
+  const payload: TaskPayload = {
+    protocol: PROTOCOL_VERSION,
+    dagId: dag.id,
+    taskId: task.id,
+    runId: run.runId,
+    tryNumber: input.tryNumber,
+    operator: task,
+    dagModule: needsModule ? input.bundlePath : null,
+    context: {
+      params: run.params,
+      conf: run.conf,
+      logicalDate: run.logicalDate,
+      ds: formatDs(run.logicalDate, dag.timezone),
+      ts: run.logicalDate,
+      dataInterval: { start: run.dataIntervalStart, end: run.dataIntervalEnd },
+      timezone: dag.timezone,
+      runType: run.runType,
+      scratchDir: input.scratchDir,
+      environment: input.environment,
+    },
+    inputs: { xcom },
+    grants: { connections, variables },
+    masks,
+    nonce: randomBytes(16).toString("hex"),
+  };
+  return { payload, readablePaths };
+}

@@ -1,0 +1,194 @@
+/**
+ * Supervises one try from launch (or adoption after a restart) to its recorded end: streams its log with secrets
+ * masked, enforces its timeout, stops it when it is marked or cleared from outside, decides its outcome from the
+ * events channel, applies retries, and hands branch decisions and completion to the scheduler.
+ */
+import { rmSync } from "node:fs";
+import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
+import type { AirlockContext } from "../core/context.js";
+import { logPath as finalLogPath, tryDir as tryDirOf } from "../core/paths.js";
+import { Masker } from "../secrets/masker.js";
+import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment, RunningTry } from "../backends/types.js";
+import type { BackendName } from "../sdk/types.js";
+import type { DagRun, TaskState } from "../store/types.js";
+import type { TryOutcome } from "../store/store.js";
+import { buildPayload } from "./payload.js";
+import { LogPump } from "./log-pump.js";
+import { decide, readEvents, type TryResult } from "./outcome.js";
+import { pokeExternalTask } from "./external-sensor.js";
+import { renderContainerArgs } from "./container-args.js";
+import { memoryMiB } from "./resources.js";
+import path from "node:path";
+
+/** What a supervisor needs from its executor. */
+export interface SupervisorDeps {
+  ctx: AirlockContext;
+  backend(name: BackendName): Promise<Backend>;
+  environment(name: string, log: (line: string) => void): Promise<ResolvedEnvironment>;
+  /** Called after the try's end is recorded (the scheduler evaluates the run at once). */
+  onFinished(runId: string): void;
+  /** Milliseconds between log pumps. */
+  pumpMs?: number;
+  /** Aborted when the orchestrator shuts down and running tries must be stopped. */
+  shutdown?: AbortSignal;
+}
+
+/** The try to supervise. */
+export interface TryTarget {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  isolation: BackendName;
+}
+
+/** Retry delay of the try after `tryNumber` (exponential when asked, capped). */
+export function retryDelayMs(task: SerializedTask, tryNumber: number): number {
+  let delay = task.retryDelayMs;
+  if (task.retryExponentialBackoff) delay = delay * 2 ** Math.max(0, tryNumber - 1);
+  if (task.maxRetryDelayMs !== null) delay = Math.min(delay, task.maxRetryDelayMs);
+  return Math.min(delay, 365 * 86_400_000);
+}
+
+interface Loaded {
+  run: DagRun;
+  dag: SerializedDag;
+  task: SerializedTask;
+  bundlePath: string;
+}
+
+async function load(ctx: AirlockContext, t: TryTarget): Promise<Loaded> {
+  const run = await ctx.store.getRun(t.runId);
+  if (!run) throw new Error(`run ${t.runId} vanished from the store`);
+  const version = await ctx.store.getDagVersion(run.versionHash);
+  const task = version?.serialized.tasks[t.taskId];
+  if (!version || !task) throw new Error(`task ${t.taskId} is not in the DAG version of run ${t.runId}`);
+  return { run, dag: version.serialized, task, bundlePath: version.bundlePath };
+}
+
+/** Runs (or adopts) one try to its recorded end. Never throws: failures become the try's outcome. */
+export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { handle: Record<string, unknown> | null } | null = null): Promise<void> {
+  const { ctx } = deps;
+  const dir = tryDirOf(ctx.config.stateDir, t);
+  const scratchDir = path.join(dir, "scratch");
+  const rawLogPath = path.join(dir, "output.log");
+  const eventsPath = path.join(dir, "events.ndjson");
+  const logFile = finalLogPath(ctx.config.stateDir, t);
+  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null });
+  let loaded: Loaded | undefined;
+  let result: TryResult;
+  let exitCode: number | null = null;
+  try {
+    loaded = await load(ctx, t);
+    const { task } = loaded;
+    if (task.kind === "external_task_sensor") {
+      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t));
+    } else {
+      const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
+        ? await deps.environment(task.environment, (line) => pump.note(line))
+        : null;
+      const dockerEnvironment = task.environment && (t.isolation === "docker" || t.isolation === "kubernetes")
+        ? await deps.environment(task.environment, (line) => pump.note(line)) : null;
+      const built = await buildPayload(ctx, {
+        run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
+        environment: environment ? { name: environment.name, root: environment.root } : null,
+      });
+      const masks = [...built.payload.masks];
+      if (task.kind === "container") {
+        const rendered = renderContainerArgs(built.payload);
+        built.payload.operator = { ...task, args: rendered.args };
+        masks.push(...rendered.secrets);
+        built.payload.masks = masks;
+      }
+      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: adopt !== null });
+      const backend = await deps.backend(t.isolation);
+      const request: LaunchRequest = {
+        key: t, payload: built.payload, tryDir: dir, rawLogPath, eventsPath, scratchDir,
+        environment: environment ?? dockerEnvironment, resources: task.resources, network: task.network,
+        readablePaths: built.readablePaths,
+      };
+      let running: RunningTry | null;
+      if (adopt) {
+        running = await backend.adopt({ backend: t.isolation, tryDir: dir, ...(adopt.handle ?? {}) }, request);
+      } else {
+        pump.note(`[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`);
+        running = await backend.launch(request);
+        await ctx.store.setTryHandle(t, running.handle);
+      }
+      const { exit, killedFor } = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null };
+      exitCode = exit.code;
+      pump.finish();
+      result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryMiB(task.resources?.memory) });
+    }
+  } catch (err) {
+    result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
+  }
+  await record(deps, t, loaded, result, exitCode, pump);
+  rmSync(dir, { recursive: true, force: true });
+  deps.onFinished(t.runId);
+}
+
+async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
+  const ti = await ctx.store.getTaskInstance(t.runId, t.taskId);
+  return ti?.state === "running" && ti.tryNumber === t.tryNumber;
+}
+
+async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump): Promise<{ exit: ExitInfo; killedFor: string | null }> {
+  const tryRow = await deps.ctx.store.getTry(t);
+  const startedAt = tryRow ? Date.parse(tryRow.startedAt) : Date.now();
+  let killedFor: string | null = null;
+  let ended = false;
+  const every = deps.pumpMs ?? 100;
+  let ticks = 0;
+  const loop = (async () => {
+    while (!ended) {
+      await new Promise((r) => setTimeout(r, every));
+      if (ended) break;
+      pump.pump();
+      ticks++;
+      if (killedFor) continue;
+      if (deps.shutdown?.aborted) {
+        killedFor = "the orchestrator shut down while the try ran";
+        await running.kill(killedFor);
+      } else if (task.executionTimeoutMs !== null && Date.now() - startedAt > task.executionTimeoutMs) {
+        killedFor = `execution timeout of ${task.executionTimeoutMs / 1000} s exceeded: the task and every process it started were killed`;
+        await running.kill(killedFor);
+      } else if (ticks % Math.max(1, Math.round(1000 / every)) === 0 && !(await stillOurs(deps.ctx, t))) {
+        killedFor = "the task instance was marked or cleared while it ran: the try was stopped";
+        await running.kill(killedFor);
+      }
+    }
+  })();
+  const exit = await running.exited;
+  ended = true;
+  await loop;
+  return { exit, killedFor };
+}
+
+async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump): Promise<void> {
+  const { store } = deps.ctx;
+  const ti = await store.getTaskInstance(t.runId, t.taskId);
+  let outcome: TryOutcome;
+  if (result.kind === "success") {
+    outcome = { state: "success", taskState: "success", exitCode, error: null, xcomJson: result.xcomJson };
+    pump.note(`[airlock] try ${t.tryNumber} succeeded`);
+  } else if (result.kind === "skipped") {
+    outcome = { state: "skipped", taskState: "skipped", exitCode, error: null };
+    pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
+  } else {
+    // A try stopped by hand (marked/cleared) is not retried; one stopped by a shutdown is.
+    const canRetry = loaded !== undefined && ti !== undefined && t.tryNumber < ti.maxTries && result.error.type !== "TaskKilled";
+    const delay = loaded && canRetry ? retryDelayMs(loaded.task, t.tryNumber) : 0;
+    const taskState: TaskState = canRetry ? "up_for_retry" : "failed";
+    const masker = (text: string) => pump.mask(text);
+    const error = { type: result.error.type, message: masker(result.error.message), stack: result.error.stack ? masker(result.error.stack) : undefined };
+    outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
+    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${Math.round(delay / 1000)} s)` : ""}`);
+  }
+  await store.finishTry(t, outcome);
+  if (result.kind === "success" && result.branch && loaded) {
+    for (const next of loaded.task.downstream) {
+      if (!result.branch.includes(next)) await store.transitionTask(t.runId, next, ["none", "scheduled"], { state: "skipped", endDate: new Date().toISOString() });
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/** Builds what a task sees from its payload: only granted connections, variables and upstream XComs. */
+import { readFileSync } from "node:fs";
+import { format } from "node:util";
+import { NotGrantedError } from "../sdk/errors.js";
+import type { Connection, TaskContext } from "../sdk/types.js";
+import type { TaskPayload, XComValue } from "./protocol.js";
+
+/** Reads an XCom value that came inline or by reference. */
+export function readXcom(v: XComValue): unknown {
+  if ("inline" in v) return v.inline;
+  return JSON.parse(readFileSync(v.ref, "utf8")) as unknown;
+}
+
+/** Accessors shared by the task context and the template context. */
+export interface Grants {
+  xcomPull(taskId: string): unknown;
+  variable(name: string): string;
+  connection(id: string): Connection;
+}
+
+/** Grant-checked accessors over the payload. */
+export function grantsOf(p: TaskPayload): Grants {
+  const where = `task "${p.taskId}" of DAG "${p.dagId}"`;
+  return {
+    xcomPull(taskId) {
+      const v = p.inputs.xcom[taskId];
+      if (v !== undefined) return readXcom(v);
+      if (p.operator.upstream.includes(taskId) || taskId in p.inputs.xcom) return null;
+      throw new NotGrantedError(`${where} cannot pull the XCom of "${taskId}": only upstream tasks' results are passed in; make "${taskId}" run before "${p.taskId}" (${taskId}.then(${p.taskId}))`);
+    },
+    variable(name) {
+      const v = p.grants.variables[name];
+      if (v === undefined) throw new NotGrantedError(`variable "${name}" was not granted to ${where}: add grants: { variables: ["${name}"] } to the task (or isolated() options), and make sure the variable exists (airlock variables set ${name} ...)`);
+      return v;
+    },
+    connection(id) {
+      const c = p.grants.connections[id];
+      if (c === undefined) throw new NotGrantedError(`connection "${id}" was not granted to ${where}: add grants: { connections: ["${id}"] } to the task (or isolated() options), and make sure it exists (airlock connections add ${id} ...)`);
+      return c;
+    },
+  };
+}
+
+/** The context handed to fn/branch callables. */
+export function taskContext(p: TaskPayload, g: Grants): TaskContext {
+  const line = (level: string) => (...args: unknown[]) => process.stdout.write(`${level} ${format(...args)}\n`);
+  return {
+    dagId: p.dagId,
+    taskId: p.taskId,
+    runId: p.runId,
+    tryNumber: p.tryNumber,
+    params: p.context.params,
+    conf: p.context.conf,
+    logicalDate: p.context.logicalDate,
+    ds: p.context.ds,
+    dataInterval: p.context.dataInterval,
+    xcom: { pull: <T>(taskId: string) => g.xcomPull(taskId) as T },
+    variables: { get: (name: string) => g.variable(name) },
+    connections: { get: (id: string) => g.connection(id) },
+    log: { info: line("INFO"), warn: line("WARN"), error: line("ERROR") },
+    scratchDir: p.context.scratchDir,
+  };
+}

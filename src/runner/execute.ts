@@ -1,0 +1,120 @@
+/** Runs one task from its payload and reports through an event channel (used by the runner and `inline`). */
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { register } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { isDag } from "../sdk/dag.js";
+import { buildTemplateContext, renderFields } from "../templating/index.js";
+import type { TaskContext } from "../sdk/types.js";
+import { EventChannel } from "./channel.js";
+import { grantsOf, taskContext } from "./context.js";
+import { runBash } from "./operators/bash.js";
+import { runFileSensor } from "./operators/file-sensor.js";
+import { runHttp } from "./operators/http.js";
+import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type ProtocolError, type TaskPayload, type XComValue } from "./protocol.js";
+
+/** Exit codes of the runner. */
+export const EXIT = { ok: 0, failed: 1, badPayload: 2 } as const;
+
+function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof Error) return { type: err.name || "Error", message: err.message, stack: err.stack };
+  return { type: "Error", message: typeof err === "string" ? err : JSON.stringify(err) ?? String(err) };
+}
+
+/** Imports the compiled DAG module and returns the callable of this task. */
+async function loadCallable(p: TaskPayload): Promise<(ctx: TaskContext) => unknown> {
+  if (!p.dagModule) throw new Error(`task "${p.taskId}" needs its DAG module, but the payload names none`);
+  const mod = (await import(pathToFileURL(p.dagModule).href)) as Record<string, unknown>;
+  const d = Object.values(mod).flat().find((v) => isDag(v) && v.id === p.dagId);
+  if (!isDag(d)) throw new Error(`the DAG module no longer defines DAG "${p.dagId}"`);
+  const callable = d.task(p.taskId)?.spec.callable;
+  if (typeof callable !== "function") throw new Error(`task "${p.taskId}" is not an fn/branch task in the DAG module of "${p.dagId}"`);
+  return callable as (ctx: TaskContext) => unknown;
+}
+
+function encodeResult(p: TaskPayload, value: unknown): XComValue {
+  const json = JSON.stringify(value === undefined ? null : value);
+  if (json === undefined) return { inline: null };
+  if (Buffer.byteLength(json) < INLINE_RESULT_LIMIT) return { inline: JSON.parse(json) as unknown };
+  // Large results go by reference: a file in the scratch directory that the supervisor collects.
+  const rel = path.join(".airlock", `result-${p.tryNumber}.json`);
+  mkdirSync(path.join(p.context.scratchDir, ".airlock"), { recursive: true });
+  writeFileSync(path.join(p.context.scratchDir, rel), json);
+  return { ref: rel, size: Buffer.byteLength(json), sha256: createHash("sha256").update(json).digest("hex") };
+}
+
+let hooksRegistered = false;
+
+/** Registers the module-resolution hooks once per process; `dist` holds runner-hooks.mjs and sdk/. */
+export function registerHooks(dist: string, environment: { name: string; root: string } | null): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(pathToFileURL(path.join(dist, "runner-hooks.mjs")).href, {
+    data: { sdkUrl: pathToFileURL(path.join(dist, "sdk", "index.js")).href, envRoot: environment?.root ?? null, envName: environment?.name ?? null },
+  });
+}
+
+async function execute(p: TaskPayload, channel: EventChannel, dist: string): Promise<void> {
+  if (p.operator.kind === "fn" || p.operator.kind === "branch" || p.context.environment !== null) registerHooks(dist, p.context.environment);
+  const grants = grantsOf(p);
+  const tctx = buildTemplateContext({
+    dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
+    conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
+    timezone: p.context.timezone, xcomPull: grants.xcomPull, variable: grants.variable, connection: grants.connection,
+  });
+  const args = renderFields(p.operator.args, p.operator.templateFields, tctx, { dagId: p.dagId, taskId: p.taskId });
+  const kind = p.operator.kind;
+  let value: unknown;
+  let branchTo: string[] | null = null;
+  switch (kind) {
+    case "bash":
+      value = await runBash(p, args);
+      break;
+    case "fn":
+      value = await (await loadCallable(p))(taskContext(p, grants));
+      break;
+    case "branch": {
+      const chosen = await (await loadCallable(p))(taskContext(p, grants));
+      branchTo = chosen === null || chosen === undefined ? [] : ([] as unknown[]).concat(chosen).map(String);
+      const unknown = branchTo.filter((id) => !p.operator.downstream.includes(id));
+      if (unknown.length > 0) throw new Error(`branch "${p.taskId}" returned ${unknown.join(", ")}, which ${unknown.length > 1 ? "are not direct successors" : "is not a direct successor"}; return one of ${p.operator.downstream.join(", ") || "(none)"}`);
+      value = branchTo;
+      break;
+    }
+    case "http":
+      value = await runHttp(args, grants.connection(String(args.connection)));
+      break;
+    case "file_sensor":
+      value = await runFileSensor(args);
+      break;
+    case "empty":
+      value = null;
+      break;
+    case "external_task_sensor":
+    case "container":
+      throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
+    default:
+      throw new Error(`operator "${String(kind)}" is unknown to this runner (protocol ${PROTOCOL_VERSION})`);
+  }
+  channel.emit({ type: "result", value: encodeResult(p, value), branch: branchTo });
+}
+
+/** Runs the task and emits its result or error; returns the exit code the runner should end with. */
+export async function runTask(payload: TaskPayload, channel: EventChannel, dist: string): Promise<number> {
+  channel.emit({ type: "started", pid: process.pid, protocol: PROTOCOL_VERSION });
+  try {
+    await execute(payload, channel, dist);
+    return EXIT.ok;
+  } catch (err) {
+    const error = toProtocolError(err);
+    if (error.type === "TaskSkipped") {
+      process.stdout.write(`${error.message}\n`);
+      channel.emit({ type: "result", value: { inline: null }, skipped: true });
+      return EXIT.ok;
+    }
+    process.stderr.write(`${error.stack ?? `${error.type}: ${error.message}`}\n`);
+    channel.emit({ type: "error", error });
+    return EXIT.failed;
+  }
+}

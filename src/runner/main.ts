@@ -1,0 +1,36 @@
+/**
+ * The runner: the one program that runs inside a task's environment. It reads the payload from stdin, runs the
+ * operator, and reports through the events channel. It never talks to the store, the API or the config.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { EventChannel } from "./channel.js";
+import { EXIT, runTask } from "./execute.js";
+import { PROTOCOL_VERSION, type TaskPayload } from "./protocol.js";
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function main(): Promise<void> {
+  let payload: TaskPayload;
+  try {
+    payload = JSON.parse(await readStdin()) as TaskPayload;
+  } catch (err) {
+    process.stderr.write(`airlock runner: the payload on stdin is not JSON (${(err as Error).message}); the runner is started by the orchestrator, not by hand\n`);
+    process.exit(EXIT.badPayload);
+  }
+  if (payload?.protocol !== PROTOCOL_VERSION) {
+    process.stderr.write(`airlock runner: payload protocol ${String(payload?.protocol)} is not supported (this runner speaks ${PROTOCOL_VERSION}); rebuild the environment with this Airlock version\n`);
+    process.exit(EXIT.badPayload);
+  }
+  const channel = new EventChannel(payload.nonce);
+  setInterval(() => channel.emit({ type: "heartbeat", at: Date.now() }), 10_000).unref();
+  // The bundle sits in dist/ next to runner-hooks.mjs and sdk/.
+  const code = await runTask(payload, channel, path.dirname(fileURLToPath(import.meta.url)));
+  process.exit(code);
+}
+
+await main();

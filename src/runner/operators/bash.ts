@@ -1,0 +1,41 @@
+/** bash: runs the command; the last stdout line is the XCom; exit 99 skips. */
+import { spawn } from "node:child_process";
+import { TaskSkipped } from "../../sdk/errors.js";
+import type { TaskPayload } from "../protocol.js";
+
+/** Exit code that marks the task skipped (as in Airflow). */
+export const SKIP_EXIT_CODE = 99;
+
+/** Raised when the command exits non-zero. */
+export class BashCommandError extends Error {
+  override name = "BashCommandError";
+}
+
+/** Runs a rendered bash command with the task's allowlisted environment. */
+export async function runBash(p: TaskPayload, args: Record<string, unknown>): Promise<string | null> {
+  const command = String(args.command);
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  for (const [k, v] of Object.entries((args.env as Record<string, unknown> | undefined) ?? {})) env[k] = String(v);
+  const cwd = typeof args.cwd === "string" && args.cwd ? args.cwd : p.context.scratchDir;
+  const child = spawn("bash", ["-c", command], { cwd, env, stdio: ["ignore", "pipe", "inherit"] });
+  let last: string | null = null;
+  let pending = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    const text = pending + chunk.toString("utf8");
+    const lines = text.split("\n");
+    pending = lines.pop() ?? "";
+    for (const l of lines) last = l;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+  });
+  if (pending) {
+    last = pending;
+    process.stdout.write("\n");
+  }
+  if (code === SKIP_EXIT_CODE) throw new TaskSkipped(`bash command exited with ${SKIP_EXIT_CODE}: task skipped`);
+  if (code !== 0) throw new BashCommandError(`bash command failed with exit code ${code}`);
+  return last === null ? null : last.replace(/\r$/, "");
+}

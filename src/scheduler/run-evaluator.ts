@@ -1,0 +1,91 @@
+/**
+ * Evaluates one running DAG run: applies trigger rules to waiting tasks, queues the ready ones (or completes
+ * `empty` tasks at once), re-queues retries whose delay has passed, and ends the run when every task has ended.
+ */
+import type { SerializedDag } from "../sdk/serialized.js";
+import type { AirlockContext } from "../core/context.js";
+import type { BackendName } from "../sdk/types.js";
+import type { TaskPatch } from "../store/store.js";
+import { FINISHED_TASK_STATES, type DagRun, type TaskInstance, type TaskState } from "../store/types.js";
+import { isolationFor } from "./isolation.js";
+import { evaluateTriggerRule } from "./trigger-rules.js";
+
+/** Options of one evaluation. */
+export interface EvaluateOptions {
+  /** Backend override (dags test --backend). */
+  backendOverride: BackendName | null;
+  /** A paused DAG starts no new tasks. */
+  paused: boolean;
+  /** Queue to put tasks on instead of their own (dags test uses a private one). */
+  queueOverride?: string;
+}
+
+/** What an evaluation did. */
+export interface EvaluateResult {
+  queued: number;
+  /** Earliest time a retry becomes due, if any waits. */
+  nextRetryAt: number | null;
+  ended: "success" | "failed" | null;
+}
+
+/** Evaluates the run once; call again when any of its tasks changes. */
+export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: SerializedDag, o: EvaluateOptions): Promise<EvaluateResult> {
+  const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
+  const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null };
+  const now = Date.now();
+  const state = (id: string): TaskState => tis.get(id)?.state ?? "none";
+  // Walk in topological order so decisions made now (skips, upstream_failed, empties) flow downstream at once.
+  for (let changed = true; changed; ) {
+    changed = false;
+    const batch: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }> = [];
+    for (const id of dag.order) {
+      const ti = tis.get(id);
+      const task = dag.tasks[id];
+      if (!ti || !task) continue;
+      let patch: TaskPatch | null = null;
+      if (ti.state === "none") {
+        const decision = evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
+        if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
+        else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
+        else if (decision === "run") {
+          if (task.kind === "empty") patch = { state: "success", startDate: new Date().toISOString(), endDate: new Date().toISOString() };
+          else patch = o.paused ? { state: "scheduled" } : queuePatch(task, ctx, o);
+        }
+      } else if (ti.state === "scheduled" && !o.paused) {
+        patch = queuePatch(task, ctx, o);
+      } else if (ti.state === "up_for_retry") {
+        const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
+        if (due <= now && !o.paused) patch = queuePatch(task, ctx, o);
+        else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);
+      }
+      if (patch) {
+        batch.push({ taskId: id, from: [ti.state], patch });
+        tis.set(id, { ...ti, state: patch.state });
+        if (patch.state === "queued") result.queued++;
+        changed = true;
+      }
+    }
+    if (batch.length > 0) {
+      const applied = new Set(await ctx.store.transitionTasks(run.runId, batch));
+      // Someone else moved a task meanwhile: re-read rather than trust our local view.
+      if (applied.size !== batch.length) {
+        for (const t of await ctx.store.listTaskInstances(run.runId)) tis.set(t.taskId, t);
+      }
+    }
+  }
+  const all = [...tis.values()];
+  if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
+    // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run.
+    const leaves = dag.order.filter((id) => (dag.tasks[id]?.downstream.length ?? 0) === 0);
+    const failed = leaves.some((id) => state(id) === "failed" || state(id) === "upstream_failed");
+    result.ended = failed ? "failed" : "success";
+    await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+  }
+  return result;
+}
+
+function queuePatch(task: SerializedDag["tasks"][string], ctx: AirlockContext, o: EvaluateOptions): TaskPatch {
+  const patch: TaskPatch = { state: "queued", isolation: isolationFor(task, ctx.config, o.backendOverride) };
+  if (o.queueOverride) patch.queue = o.queueOverride;
+  return patch;
+}

@@ -1,0 +1,178 @@
+/**
+ * The scheduler: creates runs from timetables, starts queued runs within maxActiveRuns, and evaluates running runs.
+ * Evaluation is event-driven — `runChanged(runId)` evaluates that run at once — with a periodic sweep as a safety
+ * net and to pick up changes made by other processes (through the store's change feed).
+ */
+import os from "node:os";
+import type { AirlockContext } from "../core/context.js";
+import { runTasks } from "../core/actions.js";
+import { resolveParams } from "../core/params.js";
+import type { DagRecord, DagRun } from "../store/types.js";
+import { evaluateRun } from "./run-evaluator.js";
+import { nextDueAt, nextRunInterval } from "./timetable.js";
+
+/** Lifecycle of the scheduler. */
+export type SchedulerState = "INITIALIZED" | "RUNNING" | "STOPPING" | "STOPPED";
+
+/** Options of the scheduler. */
+export interface SchedulerOptions {
+  /** Called when tasks were queued (the local executor claims at once). */
+  onQueued?: () => void;
+  /** Sweep interval. @default config.scheduler.pollIntervalMs */
+  pollMs?: number;
+}
+
+const LEASE = "scheduler";
+
+/** Creates and advances runs. */
+export class Scheduler {
+  state: SchedulerState = "INITIALIZED";
+  private readonly holder = `${os.hostname()}:${process.pid}`;
+  private readonly evaluating = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private lastChange = 0;
+  private leader = false;
+
+  constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
+
+  /** Starts the loop. Idempotent. */
+  async start(): Promise<void> {
+    if (this.state !== "INITIALIZED") return;
+    this.state = "RUNNING";
+    this.lastChange = await this.ctx.store.latestChangeId();
+    this.loop = this.run();
+  }
+
+  /** Stops the loop and releases the scheduler lease. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state !== "RUNNING") {
+      this.state = "STOPPED";
+      return;
+    }
+    this.state = "STOPPING";
+    this.wakeUp?.();
+    await this.loop;
+    await Promise.allSettled([...this.evaluating.values()]);
+    if (this.leader) await this.ctx.store.releaseLease(LEASE, this.holder).catch(() => undefined);
+    this.state = "STOPPED";
+  }
+
+  /** Wakes the loop (a run was triggered, a DAG unpaused). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** A task of `runId` changed: evaluate that run now. Calls for one run never overlap. */
+  runChanged(runId: string): Promise<void> {
+    const current = this.evaluating.get(runId);
+    if (current) {
+      this.again.add(runId);
+      return current;
+    }
+    const p = (async () => {
+      do {
+        this.again.delete(runId);
+        await this.evaluate(runId);
+      } while (this.again.has(runId));
+    })().catch((err) => {
+      process.stderr.write(`airlock scheduler: evaluating ${runId} failed (will retry): ${(err as Error).message}\n`);
+    }).finally(() => this.evaluating.delete(runId));
+    this.evaluating.set(runId, p);
+    return p;
+  }
+
+  private async evaluate(runId: string): Promise<void> {
+    const run = await this.ctx.store.getRun(runId);
+    if (!run || run.state !== "running" || run.runType === "test") return;
+    const [version, dag] = await Promise.all([this.ctx.store.getDagVersion(run.versionHash), this.ctx.store.getDag(run.dagId)]);
+    if (!version) return;
+    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: dag?.isPaused ?? false });
+    if (r.queued > 0) this.options.onQueued?.();
+  }
+
+  private async run(): Promise<void> {
+    const pollMs = this.options.pollMs ?? this.ctx.config.scheduler.pollIntervalMs;
+    while (this.state === "RUNNING") {
+      try {
+        await this.tick();
+      } catch (err) {
+        process.stderr.write(`airlock scheduler: ${(err as Error).message} (will retry)\n`);
+      }
+      if (this.state !== "RUNNING") break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  /** One pass: leadership, new runs, run starts, and evaluation of running runs. */
+  async tick(): Promise<void> {
+    const { store } = this.ctx;
+    this.leader = await store.acquireLease(LEASE, this.holder, Math.max(10_000, 5 * (this.options.pollMs ?? this.ctx.config.scheduler.pollIntervalMs)));
+    if (!this.leader) return;
+    const { dags } = await store.listDags({ limit: 1000 });
+    for (let offset = 1000, more = dags.length === 1000; more; offset += 1000) {
+      const page = await store.listDags({ limit: 1000, offset });
+      dags.push(...page.dags);
+      more = page.dags.length === 1000;
+    }
+    const byId = new Map(dags.map((d) => [d.dagId, d]));
+    for (const d of dags) if (!d.isPaused && d.serialized.schedule) await this.createDueRuns(d);
+    await this.startQueuedRuns(byId);
+    // Runs touched by other processes (a worker elsewhere finished a task) are evaluated now.
+    const changes = await store.listChangesSince(this.lastChange, 1000);
+    if (changes.length > 0) this.lastChange = changes[changes.length - 1]?.id ?? this.lastChange;
+    const touched = new Set(changes.filter((c) => c.kind === "task" && c.runId).map((c) => c.runId as string));
+    const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
+    await Promise.all(runs.map((r) => (touched.has(r.runId) || true ? this.runChanged(r.runId) : undefined)));
+  }
+
+  private async createDueRuns(d: DagRecord): Promise<void> {
+    const { store } = this.ctx;
+    const s = d.serialized;
+    for (let created = 0; created < s.maxActiveRuns; created++) {
+      const active = await store.listRuns({ dagId: d.dagId, states: ["queued", "running"], limit: 1 });
+      if (active.total >= s.maxActiveRuns) break;
+      const latest = await store.latestScheduledRun(d.dagId);
+      const next = nextRunInterval(s, latest?.logicalDate ?? null, new Date());
+      if (!next) break;
+      const ok = await store.createRun({
+        runId: `scheduled__${next.logicalDate}`, dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
+        dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
+        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s),
+      });
+      if (!ok) break;
+    }
+    const latest = await store.latestScheduledRun(d.dagId);
+    const due = nextDueAt(s, latest?.logicalDate ?? null, new Date());
+    const nextLogical = nextRunInterval(s, latest?.logicalDate ?? null, new Date(8.64e15))?.logicalDate ?? null;
+    if ((due ? nextLogical : null) !== d.nextLogicalDate) await store.setNextLogicalDate(d.dagId, due ? nextLogical : null);
+  }
+
+  private async startQueuedRuns(byId: Map<string, DagRecord>): Promise<void> {
+    const { store } = this.ctx;
+    const { runs } = await store.listRuns({ states: ["queued"], order: "asc", limit: 1000 });
+    const activeCount = new Map<string, number>();
+    for (const run of runs) {
+      if (run.runType === "test") continue;
+      const dag = byId.get(run.dagId);
+      if (!dag || dag.isPaused) continue;
+      const n = activeCount.get(run.dagId) ?? (await store.countActiveRuns(run.dagId));
+      if (n >= dag.serialized.maxActiveRuns) continue;
+      if (await store.setRunState(run.runId, "running", ["queued"])) {
+        activeCount.set(run.dagId, n + 1);
+        await this.runChanged(run.runId);
+      }
+    }
+  }
+}
+
+/** Runs of a DAG in logical-date order, for tests and the CLI. */
+export type { DagRun };

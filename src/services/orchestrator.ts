@@ -1,0 +1,87 @@
+/**
+ * Composes the orchestrator's parts in one process: DAG-file processing, scheduler, executor and API.
+ * `airlock standalone` starts all of them; `scheduler`, `worker` and `api` start one each for scale.
+ */
+import type { AirlockContext } from "../core/context.js";
+import type { ActionContext } from "../core/actions.js";
+import { DagFileProcessor } from "../dagfiles/processor.js";
+import { Executor } from "../executor/executor.js";
+import { Scheduler } from "../scheduler/scheduler.js";
+
+/** Which parts to run. */
+export interface Parts {
+  parse: boolean;
+  scheduler: boolean;
+  executor: boolean;
+  api: boolean;
+}
+
+/** A running orchestrator. */
+export interface Orchestrator {
+  apiUrl: string | null;
+  processor: DagFileProcessor | null;
+  scheduler: Scheduler | null;
+  executor: Executor | null;
+  /** Stops every part, releasing what it holds. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the requested parts; the returned object stops them. */
+export async function startOrchestrator(ctx: AirlockContext, parts: Parts, options: { port?: number; host?: string; queues?: string[] } = {}): Promise<Orchestrator> {
+  const releasers: Array<() => Promise<void>> = [];
+  let scheduler: Scheduler | null = null;
+  let executor: Executor | null = null;
+  let processor: DagFileProcessor | null = null;
+  const actions: ActionContext = { ...ctx, wake: () => scheduler?.wake() };
+  if (parts.executor) {
+    executor = new Executor(ctx, { queues: options.queues, onFinished: (runId) => void scheduler?.runChanged(runId) });
+  }
+  if (parts.scheduler) scheduler = new Scheduler(ctx, { onQueued: () => executor?.wake() });
+  if (parts.parse) {
+    processor = new DagFileProcessor(ctx);
+    await processor.refresh();
+    const proc = processor;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const again = () => {
+      timer = setTimeout(async () => {
+        await proc.refresh().catch((err: Error) => process.stderr.write(`airlock: parsing DAG files failed: ${err.message}\n`));
+        if (!stopped) again();
+      }, ctx.config.scheduler.parseIntervalMs);
+    };
+    again();
+    releasers.push(async () => {
+      stopped = true;
+      clearTimeout(timer);
+    });
+  }
+  if (executor) {
+    await executor.start();
+    const e = executor;
+    releasers.push(() => e.stop());
+  }
+  if (scheduler) {
+    await scheduler.start();
+    const s = scheduler;
+    releasers.push(() => s.stop());
+  }
+  let apiUrl: string | null = null;
+  if (parts.api) {
+    const { createApiServer } = await import("../api/server.js");
+    const server = await createApiServer(actions, { host: options.host ?? ctx.config.api.host, port: options.port ?? ctx.config.api.port });
+    apiUrl = server.url;
+    releasers.push(() => server.close());
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    apiUrl, processor, scheduler, executor,
+    stop() {
+      stopping ??= (async () => {
+        // Reverse order: stop taking requests, then scheduling, then executing.
+        for (const release of releasers.reverse()) await release().catch(() => undefined);
+        await ctx.store.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * `airlock dags test`: one run of a DAG driven to completion by this process alone — no scheduler service needed,
+ * and a running standalone on the same store leaves it alone (run type "test", private queue).
+ */
+import { randomUUID } from "node:crypto";
+import type { AirlockContext } from "../core/context.js";
+import { runTasks } from "../core/actions.js";
+import { NotFoundError } from "../core/errors.js";
+import { resolveParams } from "../core/params.js";
+import { DagFileProcessor } from "../dagfiles/processor.js";
+import { Executor } from "../executor/executor.js";
+import { evaluateRun } from "../scheduler/run-evaluator.js";
+import type { BackendName } from "../sdk/types.js";
+import type { DagRun, TaskInstance } from "../store/types.js";
+
+/** Summary of a run as printed by `dags test --json`, `dags trigger --wait --json` and `tasks states --json`. */
+export interface RunSummary {
+  dagId: string;
+  runId: string;
+  state: string;
+  tasks: Array<{ taskId: string; state: string; tryNumber: number; isolation: string | null; xcom: unknown }>;
+}
+
+/** Builds the summary of a run from the store. */
+export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<RunSummary> {
+  const version = await ctx.store.getDagVersion(run.versionHash);
+  const order = version?.serialized.order ?? [];
+  const tis = await ctx.store.listTaskInstances(run.runId);
+  tis.sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
+  const xcoms = await ctx.store.getXcoms(run.runId, tis.map((t) => t.taskId));
+  return {
+    dagId: run.dagId,
+    runId: run.runId,
+    state: run.state,
+    tasks: tis.map((t) => ({
+      taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
+      xcom: xcoms.has(t.taskId) ? (JSON.parse(xcoms.get(t.taskId) as string) as unknown) : null,
+    })),
+  };
+}
+
+/** Options of a test run. */
+export interface TestRunOptions {
+  conf?: unknown;
+  backend?: BackendName | null;
+  /** Called when a task instance reaches a final state. */
+  onTaskEnd?: (ti: TaskInstance) => void | Promise<void>;
+}
+
+/** Parses the DAG folder, runs one test run of `dagId` to the end, and returns its summary. */
+export async function testDag(ctx: AirlockContext, dagId: string, options: TestRunOptions = {}): Promise<RunSummary> {
+  await new DagFileProcessor(ctx).refresh();
+  const dag = await ctx.store.getDag(dagId);
+  if (!dag || !dag.isActive) {
+    const errors = await ctx.store.listImportErrors();
+    const hint = errors.length > 0 ? `Fix the import errors first:\n${errors.map((e) => `  ${e.fileloc}: ${e.message.split("\n")[0]}`).join("\n")}` : "List DAGs with `airlock dags list`";
+    throw new NotFoundError("DAG", dagId, hint);
+  }
+  const params = resolveParams(dag.serialized, options.conf);
+  const now = new Date().toISOString();
+  const runId = `test__${now}__${randomUUID().slice(0, 6)}`;
+  const queue = `test:${process.pid}:${randomUUID().slice(0, 8)}`;
+  await ctx.store.createRun({
+    runId, dagId, runType: "test", logicalDate: now, dataIntervalStart: now, dataIntervalEnd: now,
+    conf: (options.conf ?? {}) as Record<string, unknown>, params, versionHash: dag.versionHash,
+    tasks: runTasks(dag.serialized).map((t) => ({ ...t, queue })),
+  });
+  await ctx.store.setRunState(runId, "running");
+  const reported = new Set<string>();
+  let wake: () => void = () => undefined;
+  let pending = false;
+  const executor = new Executor(ctx, { queues: [queue], adopt: false, onFinished: () => {
+    pending = true;
+    wake();
+  } });
+  await executor.start();
+  try {
+    for (;;) {
+      pending = false;
+      const run = (await ctx.store.getRun(runId)) as DagRun;
+      const r = await evaluateRun(ctx, run, dag.serialized, { backendOverride: options.backend ?? null, paused: false, queueOverride: queue });
+      if (r.queued > 0) executor.wake();
+      for (const ti of await ctx.store.listTaskInstances(runId)) {
+        if (["success", "failed", "skipped", "upstream_failed"].includes(ti.state) && !reported.has(ti.taskId)) {
+          reported.add(ti.taskId);
+          await options.onTaskEnd?.(ti);
+        }
+      }
+      if (r.ended) break;
+      if (pending) continue;
+      const waitMs = r.nextRetryAt ? Math.max(10, Math.min(1000, r.nextRetryAt - Date.now())) : 1000;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    await executor.stop(0);
+  }
+  return summarizeRun(ctx, (await ctx.store.getRun(runId)) as DagRun);
+}
