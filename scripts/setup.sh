@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Airlock needs on a Debian 12 machine and builds it. Idempotent: installs only what is missing.
+#   scripts/setup.sh          npm packages + build (enough for `airlock standalone` with the process backend)
+#   scripts/setup.sh --test   also the system packages the test suite uses (bubblewrap, Docker Engine, an OCI
+#                             registry, debootstrap, PostgreSQL, Chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(bubblewrap)
+if [ "${1:-}" = "--test" ]; then
+  want+=(docker.io docker-registry debootstrap postgresql chromium fonts-dejavu-core procps iproute2 curl ca-certificates)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "setup: missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+    exit 2
+  fi
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# better-sqlite3 compiles from source when no prebuilt binary can be fetched: it needs the Node headers.
+if [ -z "${npm_config_nodedir:-}" ] && [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: build"
+npm run --silent build
