@@ -1,0 +1,211 @@
+/**
+ * The `sandbox` backend: each try runs the runner under bubblewrap in fresh namespaces, in its own cgroup with
+ * memory, pids and CPU limits. It sees the system read-only, its environment and runtime read-only, the
+ * Airlock runner read-only, the files it was granted read-only and one writable scratch directory — no store,
+ * config, secrets, logs or DAG folder, and no network unless granted.
+ * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
+ * killed through their cgroup and process group instead.
+ */
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { AirlockConfig } from "../../config/config.js";
+import { AIRLOCK_DIST } from "../../core/install.js";
+import { UserError } from "../../core/errors.js";
+import { loadEnvironmentSpec } from "../../environments/spec.js";
+import { mergeResources, parseMemory } from "../../environments/resources.js";
+import type { Resources } from "../../sdk/types.js";
+import { adoptProcess, spawnTry } from "../process/spawn.js";
+import type { Backend, ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
+import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
+import { CgroupError, createTryCgroup, detectCgroups, killTryCgroup, procsFiles, removeTryCgroup, wasOomKilled, type CgroupSystem, type TryCgroup } from "./cgroups.js";
+import { describeSetupFailure } from "./diagnose.js";
+import { sandboxEnv } from "./task-env.js";
+
+/** Options of the sandbox backend. */
+export interface SandboxOptions {
+  /** Cgroup folder (relative to each hierarchy's root) under which try cgroups are made. @default "airlock" */
+  cgroupParent?: string;
+  /** Process limit of tries that set none (a fork bomb stops here). @default 1024 */
+  defaultPids?: number;
+  /** User id tasks run as inside the sandbox. @default 65534 (nobody) */
+  uid?: number;
+  /** Built Airlock files (runner.mjs, runner-hooks.mjs, sdk/). @default this installation's dist */
+  distDir?: string;
+}
+
+/** The sandbox backend's handle: the process identity plus the cgroup, for adoption after a restart. */
+export interface SandboxHandle extends TryHandle {
+  cgroup: TryCgroup | null;
+}
+
+/** Exit status of the wrapper when the try could not join its cgroup. */
+const JOIN_FAILED = 125;
+
+/** Creates the sandbox backend for a project. */
+export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">, options: SandboxOptions = {}): Backend {
+  const cgroupParent = options.cgroupParent ?? "airlock";
+  const defaultPids = options.defaultPids ?? 1024;
+  const cgroups = process.platform === "linux" ? detectCgroups() : null;
+  const dist = options.distDir ?? AIRLOCK_DIST;
+  const runner = path.join(dist, "runner.mjs");
+
+  const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
+    let out = info;
+    if (cgroup) {
+      if (wasOomKilled(cgroup)) {
+        const mib = cgroup.memoryBytes ? Math.round(cgroup.memoryBytes / 1024 ** 2) : null;
+        out = { ...out, oomKilled: true, detail: `memory limit exceeded${mib ? ` (${mib} MiB)` : ""}` };
+      }
+      await removeTryCgroup(cgroup);
+    }
+    if (!out.oomKilled && out.code === JOIN_FAILED && cgroup) out = { ...out, detail: "the try could not join its cgroup" };
+    else if (!out.oomKilled && out.code !== 0) {
+      const setup = describeSetupFailure(request.rawLogPath, request.eventsPath);
+      if (setup) out = { ...out, detail: setup };
+    }
+    return out;
+  };
+
+  return {
+    name: "sandbox",
+
+    async check() {
+      if (process.platform !== "linux") return { ok: false, hint: "the sandbox backend needs Linux (bubblewrap); use the docker or process backend here" };
+      if (!bwrapVersion()) return { ok: false, hint: BWRAP_INSTALL_HINT };
+      const complaint = sandboxSmokeTest();
+      if (complaint) {
+        return { ok: false, hint: `bubblewrap cannot create a sandbox here (${complaint}); allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0) or run the orchestrator as root` };
+      }
+      if (!existsSync(runner)) return { ok: false, hint: `the runner ${runner} is missing; run "npm run build"` };
+      return { ok: true };
+    },
+
+    async launch(request) {
+      const defaults = environmentDefaults(config, request);
+      const resources = mergeResources(request.resources, defaults.resources);
+      const network = request.network === "host" || defaults.network === "host" ? "host" : "none";
+      const node = request.environment?.nodeBinary ?? process.execPath;
+      mkdirSync(request.scratchDir, { recursive: true });
+
+      const cgroup = makeCgroup(request, resources);
+      const spec: SandboxSpec = {
+        readOnly: [...runnerPaths(dist), ...runtimePaths(node, request.environment !== null && request.environment.nodeBinary !== null),
+          ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
+        writable: [request.scratchDir],
+        files: identityFiles(config.stateDir),
+        network,
+        cwd: request.scratchDir,
+        uid: options.uid,
+        gid: options.uid,
+        command: [node, runner],
+      };
+      const bwrap = ["bwrap", ...bwrapArgs(spec)];
+      // The wrapper joins the cgroup and then execs bwrap, so nothing of the try ever runs outside it.
+      const [command, ...args] = cgroup
+        ? ["/bin/sh", "-c", `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${JOIN_FAILED}; shift; done; shift; exec "$@"`, "airlock-sandbox", ...procsFiles(cgroup), "--", ...bwrap]
+        : bwrap;
+      try {
+        return await spawnTry(command as string, args, {
+          env: sandboxEnv(request, node),
+          cwd: request.scratchDir,
+          request,
+          backend: "sandbox",
+          extraHandle: { cgroup },
+          onKill: async () => {
+            if (cgroup) await killTryCgroup(cgroup);
+          },
+          onExit: finish(cgroup, request),
+        });
+      } catch (err) {
+        if (cgroup) await removeTryCgroup(cgroup);
+        throw err;
+      }
+    },
+
+    async adopt(handle, request): Promise<RunningTry | null> {
+      const cgroup = isOurCgroup(handle.cgroup, cgroups, cgroupParent) ? handle.cgroup : null;
+      const running = adoptProcess(handle, {
+        onKill: async () => {
+          if (cgroup) await killTryCgroup(cgroup);
+        },
+        onExit: finish(cgroup, request),
+      });
+      if (!running && cgroup) await removeTryCgroup(cgroup);
+      return running;
+    },
+
+    async close() {},
+  };
+
+  function makeCgroup(request: LaunchRequest, resources: Resources | null): TryCgroup | null {
+    const limits = {
+      memoryBytes: resources?.memory !== undefined ? parseMemory(resources.memory) : undefined,
+      cpu: resources?.cpu,
+      pids: resources?.pids ?? defaultPids,
+    };
+    const wanted = resources !== null && Object.keys(resources).length > 0;
+    if (!cgroups) {
+      if (wanted) throw new UserError("unavailable", "resource limits need cgroups, and none are mounted here", "mount the cgroup hierarchies (v1 or v2), or drop the task's resources");
+      return null;
+    }
+    try {
+      return createTryCgroup(cgroups, cgroupParent, cgroupName(request), limits);
+    } catch (err) {
+      // Without limits to enforce, a sandbox without a cgroup is still a sandbox (its pid namespace ends with it).
+      if (!wanted && err instanceof CgroupError) return null;
+      throw new UserError("unavailable", (err as Error).message, "run the orchestrator as root, or delegate a cgroup to it and set the sandbox cgroup parent", { cause: err });
+    }
+  }
+}
+
+/** The spec's default resources and network for the try's environment (a task's own settings win). */
+function environmentDefaults(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir">, request: LaunchRequest): { resources: Resources | null; network: "none" | "host" } {
+  if (!request.environment) return { resources: null, network: "none" };
+  try {
+    const spec = loadEnvironmentSpec(config, request.environment.name);
+    return { resources: spec.resources, network: spec.network };
+  } catch {
+    // The executor built this environment moments ago; a spec edited since only loses its defaults.
+    return { resources: null, network: "none" };
+  }
+}
+
+/** The runner, its module hooks and the SDK it resolves "airlock" to; nothing else of the installation. */
+function runnerPaths(dist: string): string[] {
+  return ["runner.mjs", "runner-hooks.mjs", "sdk"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
+}
+
+/** The Node runtime to bind: a downloaded runtime's folder, or the orchestrator's binary when it is outside /usr. */
+function runtimePaths(node: string, downloaded: boolean): string[] {
+  if (downloaded) return [path.dirname(path.dirname(node))];
+  const real = realpathSync(node);
+  return real.startsWith("/usr/") ? [] : [real === node ? node : real];
+}
+
+/** Minimal passwd and group files, so programs that look up their user find one. */
+function identityFiles(stateDir: string): Array<[string, string]> {
+  const dir = path.join(stateDir, "sandbox");
+  const passwd = path.join(dir, "passwd");
+  const group = path.join(dir, "group");
+  if (!existsSync(passwd) || !existsSync(group)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+    writeFileSync(group, "root:x:0:\nnogroup:x:65534:\n");
+  }
+  return [[passwd, "/etc/passwd"], [group, "/etc/group"]];
+}
+
+function cgroupName(request: LaunchRequest): string {
+  const { dagId, taskId, tryNumber } = request.key;
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
+  return `${clean(dagId)}.${clean(taskId)}.${tryNumber}.${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A stored cgroup is only trusted when it lies below our parent in a mounted hierarchy (it is killed and removed). */
+function isOurCgroup(v: unknown, system: CgroupSystem | null, parent: string): v is TryCgroup {
+  const c = v as TryCgroup | null;
+  if (!system || typeof c !== "object" || c === null || c.version !== system.version || typeof c.dirs !== "object" || c.dirs === null) return false;
+  const mounts = system.version === 2 ? [system.mount] : Object.values(system.mounts);
+  return Object.values(c.dirs).every((d) => typeof d === "string" && !d.includes("..")
+    && mounts.some((m) => path.dirname(d) === path.join(m, parent)));
+}
