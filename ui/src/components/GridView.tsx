@@ -1,10 +1,11 @@
-import { memo, useEffect, useRef, type MouseEvent } from "react";
+import { memo, useEffect, useRef, useState, type MouseEvent } from "react";
 import { formatDate, formatDuration } from "../format";
-import type { Grid } from "../types";
+import type { Grid, GridRun } from "../types";
 
 /**
- * Runs (columns, newest on the right) × tasks (rows), each cell coloured by state. Built for big DAGs:
- * plain elements, one delegated click handler, and no per-cell components.
+ * Runs (columns, newest on the right) × tasks (rows), each cell coloured by state. Built for big DAGs
+ * (100 × 100 and more): cells are bare elements carrying only their state; clicks and the hover card are
+ * handled once for the whole grid, and a cell's run is found from its column.
  */
 export const GridView = memo(function GridView({ grid, selectedRun, selectedTask, onSelect }: {
   grid: Grid;
@@ -13,22 +14,46 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
   onSelect: (runId: string | null, taskId: string | null) => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
+  const [hover, setHover] = useState<{ x: number; y: number; run: GridRun; task: string | null } | null>(null);
   const runCount = grid.runs.length;
   useEffect(() => {
     // Newest runs are on the right: start scrolled there.
     const el = scroller.current;
     if (el) el.scrollLeft = el.scrollWidth;
   }, [runCount]);
+  useEffect(() => {
+    // Lets benchmarks read when this grid was first painted (performance entry "airlock:grid-painted").
+    requestAnimationFrame(() => performance.mark("airlock:grid-painted", { detail: { runs: grid.runs.length, tasks: grid.tasks.length } }));
+  }, [grid]);
+
+  /** The run and task under an element of the grid, if any. */
+  const locate = (target: EventTarget): { run: GridRun; task: string | null } | null => {
+    const el = target as HTMLElement;
+    const row = el.parentElement;
+    if (!row || !el.dataset.state) return null;
+    const column = Array.prototype.indexOf.call(row.children, el) as number;
+    const run = grid.runs[column];
+    if (!run) return null;
+    return { run, task: row.dataset.task ?? null };
+  };
 
   const onClick = (e: MouseEvent<HTMLDivElement>) => {
-    const el = (e.target as HTMLElement).closest<HTMLElement>("[data-run]");
-    if (!el) return;
-    const run = el.dataset.run ?? null;
-    const task = el.dataset.task ?? null;
-    onSelect(run, task);
+    const hit = locate(e.target);
+    if (hit) onSelect(hit.run.runId, hit.task);
+  };
+  const onMove = (e: MouseEvent<HTMLDivElement>) => {
+    const hit = locate(e.target);
+    if (!hit) {
+      if (hover) setHover(null);
+      return;
+    }
+    if (hover && hover.run === hit.run && hover.task === hit.task) return;
+    const rect = (e.target as HTMLElement).getBoundingClientRect();
+    setHover({ ...hit, x: rect.left + rect.width / 2, y: rect.bottom + 6 });
   };
 
   const columns = `repeat(${runCount}, var(--cell))`;
+  const selectedColumn = grid.runs.findIndex((r) => r.runId === selectedRun);
   return (
     <div className="grid-wrap" data-testid="grid" data-runs={runCount} data-tasks={grid.tasks.length}>
       <div className="grid-labels">
@@ -41,38 +66,46 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
           </div>
         ))}
       </div>
-      <div className="grid-scroll" ref={scroller} onClick={onClick}>
+      <div className="grid-scroll" ref={scroller} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
         <div className="grid-head" style={{ gridTemplateColumns: columns }}>
           {grid.runs.map((r) => (
-            <div
-              key={r.runId}
-              className={`run-bar st-${r.state} ${r.runId === selectedRun ? "sel" : ""}`}
-              data-state={r.state}
-              data-run={r.runId}
-              title={`${r.runId}\n${r.state} · ${r.runType}\n${formatDate(r.logicalDate)} · ${formatDuration(r.startDate, r.endDate)}`}
-            />
+            <div key={r.runId} className={`run-bar st-${r.state}${r.runId === selectedRun ? " sel" : ""}`} data-state={r.state} data-run={r.runId} />
           ))}
         </div>
         {grid.tasks.map((t) => (
-          <div key={t.taskId} className="grid-row" style={{ gridTemplateColumns: columns }}>
-            {grid.runs.map((r) => {
-              const cell = r.cells[t.taskId];
-              const state = cell?.state ?? "none";
-              const sel = r.runId === selectedRun && t.taskId === selectedTask;
-              return (
-                <i
-                  key={r.runId}
-                  className={`cell st-${state}${sel ? " sel" : ""}${cell ? "" : " absent"}`}
-                  data-state={state}
-                  data-run={r.runId}
-                  data-task={t.taskId}
-                  title={`${t.taskId} · ${state}${cell && cell.tryNumber > 1 ? ` · try ${cell.tryNumber}` : ""}\n${r.runId}`}
-                />
-              );
-            })}
-          </div>
+          <GridRow key={t.taskId} taskId={t.taskId} runs={grid.runs} columns={columns} selectedColumn={t.taskId === selectedTask ? selectedColumn : -1} />
         ))}
       </div>
+      {hover && <HoverCard {...hover} />}
     </div>
   );
 });
+
+const GridRow = memo(function GridRow({ taskId, runs, columns, selectedColumn }: { taskId: string; runs: GridRun[]; columns: string; selectedColumn: number }) {
+  return (
+    <div className="grid-row" style={{ gridTemplateColumns: columns }} data-task={taskId}>
+      {runs.map((r, i) => {
+        const state = r.cells[taskId]?.state ?? "none";
+        return <i key={r.runId} className={i === selectedColumn ? `cell st-${state} sel` : `cell st-${state}`} data-state={state} />;
+      })}
+    </div>
+  );
+});
+
+function HoverCard({ x, y, run, task }: { x: number; y: number; run: GridRun; task: string | null }) {
+  const cell = task ? run.cells[task] : undefined;
+  return (
+    <div className="hover-card" style={{ left: x, top: y }} role="tooltip">
+      {task && (
+        <div>
+          <strong className="mono">{task}</strong> · {cell?.state.replace(/_/g, " ") ?? "not in this run"}
+          {cell && cell.tryNumber > 1 ? ` · try ${cell.tryNumber}` : ""}
+        </div>
+      )}
+      <div className="mono small">{run.runId}</div>
+      <div className="muted small">
+        run {run.state} · {formatDate(run.logicalDate)} · {formatDuration(run.startDate, run.endDate)}
+      </div>
+    </div>
+  );
+}
