@@ -1,0 +1,58 @@
+/** Shared benchmark helpers: rows, percentiles, temp projects on the built orchestrator. */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** One line of the results table. */
+export interface BenchRow {
+  suite: string;
+  name: string;
+  value: number;
+  unit: string;
+  goal?: string;
+}
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The p-th percentile (0..100) of samples. */
+export function percentile(samples: number[], p: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+}
+
+/** Milliseconds to start and end one Node process (`node -e 0`), p50 of n. */
+export function nodeStartMs(n = 15): number {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    spawnSync(process.execPath, ["-e", "0"]);
+    samples.push(performance.now() - t);
+  }
+  return percentile(samples, 50);
+}
+
+/** A temp project with the given DAG files; returns its folder. */
+export function tempProject(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-bench-"));
+  writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({ scheduler: { pollIntervalMs: 1000 }, executor: { parallelism: 16 } }));
+  mkdirSync(path.join(dir, "dags"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, "dags", name), text);
+  return dir;
+}
+
+/** Removes a temp project. */
+export function removeProject(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Builds Airlock when dist/ is missing. */
+export function ensureBuilt(): void {
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { stdio: "ignore", env: { ...process.env, AIRLOCK_SKIP_UI: "1" } });
+  } catch (err) {
+    throw new Error(`build failed: ${(err as Error).message}`);
+  }
+}
