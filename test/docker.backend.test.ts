@@ -1,6 +1,7 @@
 /** The docker backend in runner mode: a real engine, the real runner, real containers. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +11,8 @@ import { createDockerBackend } from "../src/backends/docker/index.js";
 import { LABELS, ownerOf } from "../src/backends/docker/spec.js";
 import type { Backend, LaunchRequest, RunningTry } from "../src/backends/types.js";
 import { decodeEvent, type TaskEvent } from "../src/runner/protocol.js";
-import { containerExists, ensureDocker, removeContainers } from "./helpers/docker.js";
+import { containerExists, ensureDocker, removeContainers, removeImages } from "./helpers/docker.js";
+import { fakeEnvironmentBuild } from "./helpers/docker-env.js";
 import { bundleRunner, launchRequest, serializedTask } from "./helpers/docker-runner.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -154,6 +156,30 @@ describe("docker backend (runner mode)", { timeout: 300_000 }, () => {
     expect(await containerExists(docker, String(handle.containerId))).toBe(false);
     // A try whose container is gone cannot be adopted: its files tell how it ended.
     expect(await restarted.adopt(handle, r)).toBeNull();
+  });
+
+  it("runs in the environment's image, building it on first use from the environment's spec and build", async () => {
+    const env = await fakeEnvironmentBuild("from the environment");
+    const specDir = path.join(config.environmentsFolder, "greeter");
+    mkdirSync(specDir, { recursive: true });
+    writeFileSync(path.join(specDir, "package.json"), JSON.stringify({ dependencies: { greeting: "1.0.0" } }));
+    writeFileSync(path.join(specDir, "packages.txt"), "jq\n");
+    const key = randomBytes(8).toString("hex");
+    const image = `${config.project}/greeter:${key}`;
+    try {
+      const r = bashRequest("in_env", "ls /opt/environment/node_modules; cd /opt/environment && node -e \"import('greeting').then((m) => console.log(m.message))\" && jq --version >/dev/null && echo jq-ok", {
+        environment: { name: "greeter", key, root: env.root, nodeBinary: null, image: null },
+      });
+      const exit = await (await backend.launch(r)).exited;
+      expect(exit.code).toBe(0);
+      expect(rawLog(r)).toContain(`[airlock] building image ${image} for environment greeter`);
+      expect(rawLog(r)).toContain("greeting\nfrom the environment\n");
+      expect(events(r).at(-1)).toMatchObject({ type: "result", value: { inline: "jq-ok" } });
+      expect((await docker.getImage(image).inspect()).Config.Labels?.["airlock.key"]).toBe(key);
+    } finally {
+      await removeImages(docker, [image]);
+      await env.cleanup();
+    }
   });
 
   it("refuses to launch the same try twice while its container exists", async () => {

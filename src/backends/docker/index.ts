@@ -62,11 +62,25 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
   const docker = createDockerClient(config.docker);
   const owner = ownerOf(config);
 
+  // Images known to exist: a try's start should not pay for checks the previous try already made.
+  const known = new Set<string>();
+  let runtimeImage: Promise<string> | null = null;
+
   async function runnerImage(request: LaunchRequest, env: ResolvedEnvironment | null): Promise<string> {
     const log = (line: string) => note(request, line);
-    if (!env) return ensureRuntimeImage(config, { log: () => undefined });
+    if (!env) {
+      runtimeImage ??= ensureRuntimeImage(config, { log: () => undefined });
+      return runtimeImage.catch((err: unknown) => {
+        runtimeImage = null;
+        throw err;
+      });
+    }
     const image = env.image ?? environmentImage(config, env.name, env.key);
-    if (await docker.getImage(image).inspect().then(() => true, () => false)) return image;
+    if (known.has(image)) return image;
+    if (await docker.getImage(image).inspect().then(() => true, () => false)) {
+      known.add(image);
+      return image;
+    }
     // Same DAG, any backend: an environment used on docker for the first time gets its image built here.
     log(`building image ${image} for environment ${env.name}`);
     const { loadEnvironmentSpec } = await import("../../environments/spec.js");
