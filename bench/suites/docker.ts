@@ -13,7 +13,15 @@ import { buildEnvironmentImage, ensureRuntimeImage } from "../../src/environment
 import { ensureDocker, removeImages } from "../../test/helpers/docker.js";
 import { fakeEnvironmentBuild } from "../../test/helpers/docker-env.js";
 import { bundleRunner, launchRequest, serializedTask } from "../../test/helpers/docker-runner.js";
-import type { BenchRow } from "./api.js";
+
+/** One measured value (the shape every bench suite returns). */
+export interface BenchRow {
+  suite: string;
+  name: string;
+  value: number;
+  unit: string;
+  goal?: string;
+}
 
 const SUITE = "docker";
 const ROUNDS = 7;

@@ -199,6 +199,9 @@ export interface FinishSettings {
 export function finishContainer(container: Docker.Container, demux: OutputDemuxer, request: Pick<LaunchRequest, "scratchDir" | "key">, s: FinishSettings): OnEnded {
   return async (exit: ExitInfo) => {
     const ok = exit.code === 0 && !exit.oomKilled;
+    const remove = s.autoRemove === "force" || (s.autoRemove === "success" && ok);
+    // Adopted after the result was already written (the orchestrator died just before removal): nothing to add.
+    if (demux.lastSeq >= 2) return { remove };
     let event: TaskEvent;
     const seq = demux.lastSeq + 1;
     if (ok) {
@@ -222,7 +225,7 @@ export function finishContainer(container: Docker.Container, demux: OutputDemuxe
     demux.writeEvent(JSON.stringify(event), seq);
     demux.close();
     if (s.secretsFile) rmSync(path.dirname(s.secretsFile), { recursive: true, force: true });
-    return { remove: s.autoRemove === "force" || (s.autoRemove === "success" && ok) };
+    return { remove };
   };
 }
 
