@@ -1,0 +1,126 @@
+/**
+ * The web UI end to end: a real `airlock standalone` running real tasks, driven by headless Chromium.
+ * Screenshots are kept in test-artifacts/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient } from "../src/api/client.js";
+import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
+import { startStandalone, type Standalone } from "./helpers/standalone.js";
+
+const ADMIN = "ui-admin-token-123";
+
+// A task that prints lines slowly, so the UI can be seen following it.
+const SLOW_DAG = `
+import { bash, dag } from "airlock";
+export default dag({ id: "slow_lines", schedule: null, params: { count: 3, pause: 0.3 }, tags: ["ui"],
+  paramsSchema: { type: "object", properties: { count: { type: "integer", minimum: 1, maximum: 50 } } } }, () => {
+  const print = bash({ id: "print_lines", command: "for i in $(seq 1 {{ params.count }}); do echo \\"line $i of {{ params.count }}\\"; sleep {{ params.pause }}; done" });
+  const after = bash({ id: "after", command: "echo all done" });
+  print.then(after);
+});
+`;
+
+let server: Standalone;
+let browser: TestBrowser;
+let client: ApiClient;
+
+beforeAll(async () => {
+  server = await startStandalone({ dags: { "slow.ts": SLOW_DAG }, tokens: [{ token: ADMIN, role: "admin" }] });
+  client = new ApiClient({ url: server.url, token: ADMIN });
+  // Wait for the DAG file to be parsed.
+  for (let i = 0; i < 200; i++) {
+    const list = await client.listDags().catch(() => undefined);
+    if (list?.dags.some((d) => d.dagId === "slow_lines")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("web UI on airlock standalone", () => {
+  it("signs in from ?token=, triggers a DAG from the trigger dialog and shows it turn successful without a reload", async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}/?token=${ADMIN}`);
+    await page.waitForSelector('[data-dag-id="slow_lines"]');
+    expect(page.url()).not.toContain("token=");
+    expect(await page.evaluate(() => sessionStorage.getItem("airlock.token"))).toBe(ADMIN);
+    await page.click('a.dag-link:has-text("slow_lines")');
+    await page.waitForSelector('h1[data-dag-id="slow_lines"]');
+    // A marker on window survives only if the page is never reloaded.
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+
+    await page.click("[data-action=trigger]");
+    await page.waitForSelector("[data-testid=trigger-dialog]");
+    // The form comes from the params: a bad value is refused with the server's message naming the param.
+    await page.fill('input[name="param-count"]', "0");
+    await page.click("[data-action=trigger-submit]");
+    await page.waitForSelector("[data-testid=trigger-error]");
+    expect(await page.textContent("[data-testid=trigger-error]")).toContain("count");
+    await page.fill('input[name="param-count"]', "4");
+    await page.click("[data-action=trigger-submit]");
+
+    await page.waitForSelector("[data-testid=run-panel] .run-state");
+    await page.waitForSelector('[data-testid=run-panel] .run-state[data-state="success"]', { timeout: 60_000 });
+    const cells = await page.locator('.grid-row[data-task="after"] .cell').evaluateAll((els) => els.map((e) => e.getAttribute("data-state")));
+    expect(cells.at(-1)).toBe("success");
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+    await browser.screenshot("ui-trigger-success");
+
+    const runs = await client.listRuns("slow_lines");
+    expect(runs.runs[0]?.state).toBe("success");
+    expect(runs.runs[0]?.conf).toMatchObject({ count: 4 });
+  }, 120_000);
+
+  it("follows a task's log as its lines arrive, and searches it", async () => {
+    const { page } = browser;
+    const run = await client.triggerDagRun("slow_lines", { conf: { count: 8, pause: 0.6 } });
+    await page.goto(`${server.url}/dags/slow_lines?run=${encodeURIComponent(run.runId)}&task=print_lines`);
+    await page.waitForSelector("[data-testid=log-viewer]");
+    // The first line shows while the task is still running: the log is followed, not read at the end.
+    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("line 1 of 8")', { timeout: 60_000 });
+    const early = await page.textContent("[data-testid=log-viewer] .log-body");
+    expect(early).not.toContain("line 8 of 8");
+    expect(await page.getAttribute("[data-log-status]", "data-log-status")).toBe("following");
+    await browser.screenshot("ui-log-following");
+
+    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("line 8 of 8")', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=log-viewer][data-complete="true"]', { timeout: 60_000 });
+    const lines = await page.locator("[data-testid=log-viewer] .log-line .lt").allTextContents();
+    expect(lines.filter((l) => /^line \d of 8$/.test(l))).toEqual(Array.from({ length: 8 }, (_, i) => `line ${i + 1} of 8`));
+    await page.waitForSelector('[data-testid=task-panel] .task-state[data-state="success"]');
+
+    await page.fill('input[aria-label="Search log"]', "line 3");
+    expect(await page.textContent("[data-testid=log-matches]")).toContain("1 matching lines");
+    expect(await page.locator("[data-testid=log-viewer] mark").count()).toBe(1);
+    await browser.screenshot("ui-log-search");
+  }, 120_000);
+
+  it("shows an import error as soon as a DAG file breaks, without a reload", async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('[data-dag-id="slow_lines"]');
+    expect(await page.locator("[data-testid=import-errors]").count()).toBe(0);
+    server.writeDag("broken.ts", `import { dag } from "airlock";\nexport default dag({ id: "broken", schedule: null }, () => {\n  this is not typescript\n});\n`);
+    await page.waitForSelector("[data-testid=import-errors]", { timeout: 60_000 });
+    await page.click("[data-testid=import-errors] .banner-head");
+    const text = await page.textContent("[data-testid=import-errors]");
+    expect(text).toContain("broken.ts");
+    await browser.screenshot("ui-import-error");
+  }, 120_000);
+
+  it("graph view lays out the tasks and colours them by the run's states", async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}/dags/slow_lines?tab=graph`);
+    await page.waitForSelector('[data-testid=graph] g.node[data-task="after"]');
+    const states = await page.locator("[data-testid=graph] g.node").evaluateAll((els) => els.map((e) => [e.getAttribute("data-task"), e.getAttribute("data-state")]));
+    expect(states).toContainEqual(["print_lines", "success"]);
+    // Left-to-right layout: the upstream task is left of its downstream task.
+    const x = async (t: string) => (await page.locator(`g.node[data-task="${t}"]`).boundingBox())?.x ?? 0;
+    expect(await x("print_lines")).toBeLessThan(await x("after"));
+    await browser.screenshot("ui-graph");
+  }, 60_000);
+});
