@@ -1,9 +1,11 @@
 /** The container operator on the docker backend: a user's image run directly, secrets, XCom, autoRemove, reaping. */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { PassThrough } from "node:stream";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerBackend, reapOrphans } from "../src/backends/docker/index.js";
@@ -17,6 +19,7 @@ import { serializeDag } from "../src/sdk/serialized.js";
 import { containerExists, ensureDocker, removeContainers } from "./helpers/docker.js";
 import { launchRequest, serializedTask } from "./helpers/docker-runner.js";
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 const IMAGE = "airlock/base:bookworm";
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "airlock-docker-container-"));
 const config = {
@@ -165,6 +168,29 @@ describe("container operator on the docker backend", { timeout: 300_000 }, () =>
   it("fails clearly for a missing image under pull never", async () => {
     const r = request("missing", { image: "airlock-test/does-not-exist:1" });
     await expect(backend.launch(r)).rejects.toThrow(/not on the Docker host and the task's pull policy is "never"/);
+  });
+
+  it("adopts a container task after the orchestrator was killed -9, and ends it exactly once", async () => {
+    const r = request("adopted", { command: ["sh", "-c", "for i in 1 2 3 4 5 6; do echo l$i; sleep 0.4; done; echo the-result"] });
+    const requestFile = path.join(r.tryDir, "request.json");
+    writeFileSync(requestFile, JSON.stringify(r));
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(HERE, "helpers", "docker-launch-child.ts"), requestFile, stateDir, stateDir], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+    for (let i = 0; !out.includes("\n") || !rawLog(r).includes("l2\n"); i++) {
+      if (i > 600) throw new Error("the child never started the container");
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    child.kill("SIGKILL");
+    await new Promise((res) => child.once("exit", res));
+    const handle = JSON.parse(out.split("\n")[0] as string) as { backend: "docker"; containerId: string };
+    const adopted = await createDockerBackend(config).adopt(handle, r);
+    const exit = await adopted!.exited;
+    expect(exit.code).toBe(0);
+    expect(rawLog(r).split("\n").filter(Boolean)).toEqual(["l1", "l2", "l3", "l4", "l5", "l6", "the-result"]);
+    expect(events(r).map((e) => e.type)).toEqual(["started", "result"]);
+    expect(events(r).at(-1)).toMatchObject({ value: { inline: "the-result" } });
+    expect(await containerExists(docker, handle.containerId)).toBe(false);
   });
 
   it("reaps containers whose try is no longer running, and only those", async () => {

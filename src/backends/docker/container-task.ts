@@ -200,6 +200,7 @@ export function finishContainer(container: Docker.Container, demux: OutputDemuxe
   return async (exit: ExitInfo) => {
     const ok = exit.code === 0 && !exit.oomKilled;
     const remove = s.autoRemove === "force" || (s.autoRemove === "success" && ok);
+    if (s.secretsFile) rmSync(path.dirname(s.secretsFile), { recursive: true, force: true });
     // Adopted after the result was already written (the orchestrator died just before removal): nothing to add.
     if (demux.lastSeq >= 2) return { remove };
     let event: TaskEvent;
@@ -224,7 +225,6 @@ export function finishContainer(container: Docker.Container, demux: OutputDemuxe
     }
     demux.writeEvent(JSON.stringify(event), seq);
     demux.close();
-    if (s.secretsFile) rmSync(path.dirname(s.secretsFile), { recursive: true, force: true });
     return { remove };
   };
 }
