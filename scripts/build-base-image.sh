@@ -8,6 +8,9 @@ set -euo pipefail
 tag="${1:-airlock/base:bookworm}"
 suite="bookworm"
 
+# One at a time: parallel test files may all call this; the later ones wait and then reuse the result.
+if command -v flock >/dev/null 2>&1; then exec 9>"${TMPDIR:-/tmp}/airlock-base-image.lock"; flock 9; fi
+
 if [ "${AIRLOCK_FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
   echo "base image $tag already exists"
   exit 0

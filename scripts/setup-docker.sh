@@ -10,6 +10,9 @@ log="$tmp/airlock-dockerd.log"
 
 engine_ok() { docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
 
+# One at a time: parallel test files may all call this; the later ones wait and then reuse the result.
+if command -v flock >/dev/null 2>&1; then exec 9>"${TMPDIR:-/tmp}/airlock-docker.lock"; flock 9; fi
+
 if command -v docker >/dev/null 2>&1 && engine_ok; then
   echo "docker engine already running: $(docker info --format '{{.ServerVersion}}')"
   exit 0
@@ -32,7 +35,7 @@ fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   as_root rm -f /var/run/docker.sock /var/run/docker.pid
   echo "starting dockerd (log: $log)"
-  as_root setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  as_root setsid nohup dockerd >"$log" 2>&1 </dev/null 9>&- &
 fi
 
 for _ in $(seq 1 "$wait_seconds"); do

@@ -10,6 +10,9 @@ url="http://127.0.0.1:$port/v2/"
 
 registry_ok() { curl -fs -o /dev/null --max-time 2 "$url"; }
 
+# One at a time: parallel test files may all call this; the later ones wait and then reuse the result.
+if command -v flock >/dev/null 2>&1; then exec 9>"${TMPDIR:-/tmp}/airlock-registry.lock"; flock 9; fi
+
 if registry_ok; then
   echo "registry already answering at 127.0.0.1:$port"
   exit 0
@@ -40,7 +43,7 @@ http:
 YAML
 
 # Its own session: the registry outlives the shell (or test run) that started it and is reused next time.
-setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null 9>&- &
 echo $! >"$dir/registry.pid"
 
 for _ in $(seq 1 30); do
