@@ -9,15 +9,8 @@ import { fileURLToPath } from "node:url";
 import { createRun, startApi, type ApiFixture } from "../../test/helpers/api-fixture.js";
 import { hasChromium, launchBrowser } from "../../test/helpers/browser.js";
 import type { TaskState } from "../../src/store/types.js";
+import type { BenchRow } from "../lib.js";
 
-/** One measured value. */
-export interface BenchRow {
-  suite: string;
-  name: string;
-  value: number;
-  unit: string;
-  goal?: string;
-}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const uiDir = path.join(root, "ui", "dist");

@@ -1,5 +1,5 @@
 import { api, seg } from "../api";
-import { useResource } from "../data";
+import { useNow, useResource } from "../data";
 import { formatDate, formatDuration } from "../format";
 import type { Run } from "../types";
 import { ActionButton } from "./Action";
@@ -10,6 +10,8 @@ export function RunPanel({ dagId, runId, onClose }: { dagId: string; runId: stri
   const base = `/dags/${seg(dagId)}/runs/${seg(runId)}`;
   const run = useResource<Run>(base, (c) => c.runId === runId);
   const r = run.data;
+  // Re-render every second while running so the duration counts up.
+  useNow(r?.state === "running");
   return (
     <div className="panel" data-testid="run-panel">
       <div className="panel-head">

@@ -1,5 +1,5 @@
 import { api, seg } from "../api";
-import { useResource } from "../data";
+import { useNow, useResource } from "../data";
 import { formatDate, formatDuration } from "../format";
 import { setQuery } from "../router";
 import type { TaskInstance, Try } from "../types";
@@ -20,6 +20,8 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
   const ti = useResource<TaskInstance>(base, relevant);
   const tries = useResource<{ tries: Try[] }>(`${base}/tries`, relevant);
   const t = ti.data;
+  // Re-render every second while running so the duration counts up.
+  useNow(t?.state === "running");
   const latest = t?.tryNumber ?? 0;
   const chosen = Number(tryParam) || latest;
   const tryInfo = tries.data?.tries.find((x) => x.tryNumber === chosen);
