@@ -3,12 +3,18 @@ import { readFileSync } from "node:fs";
 import { format } from "node:util";
 import { NotGrantedError } from "../sdk/errors.js";
 import type { Connection, TaskContext } from "../sdk/types.js";
+import { extractReferences, templateStrings } from "../templating/index.js";
 import type { TaskPayload, XComValue } from "./protocol.js";
 
 /** Reads an XCom value that came inline or by reference. */
 export function readXcom(v: XComValue): unknown {
   if ("inline" in v) return v.inline;
   return JSON.parse(readFileSync(v.ref, "utf8")) as unknown;
+}
+
+/** A granted variable or connection that does not exist (neither in the store nor in the environment). */
+export class MissingValueError extends Error {
+  override name = "MissingValueError";
 }
 
 /** Accessors shared by the task context and the template context. */
@@ -21,6 +27,12 @@ export interface Grants {
 /** Grant-checked accessors over the payload. */
 export function grantsOf(p: TaskPayload): Grants {
   const where = `task "${p.taskId}" of DAG "${p.dagId}"`;
+  // Granted names that are absent from the payload do not exist: say so, rather than "not granted", so that a
+  // template's var.value.get(name, default) can fall back and the user is told to create the value.
+  const refs = extractReferences(templateStrings(p.operator.args, p.operator.templateFields));
+  const grantedVariables = new Set([...p.operator.grants.variables, ...refs.variables]);
+  const grantedConnections = new Set([...p.operator.grants.connections, ...refs.connections]);
+  const envName = (prefix: string, id: string) => `${prefix}${id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
   return {
     xcomPull(taskId) {
       const v = p.inputs.xcom[taskId];
@@ -30,11 +42,17 @@ export function grantsOf(p: TaskPayload): Grants {
     },
     variable(name) {
       const v = p.grants.variables[name];
+      if (v === undefined && grantedVariables.has(name)) {
+        throw new MissingValueError(`variable "${name}" does not exist: set it with \`airlock variables set ${name} <value>\` (or ${envName("AIRLOCK_VAR_", name)} in the orchestrator's environment)`);
+      }
       if (v === undefined) throw new NotGrantedError(`variable "${name}" was not granted to ${where}: add grants: { variables: ["${name}"] } to the task (or isolated() options), and make sure the variable exists (airlock variables set ${name} ...)`);
       return v;
     },
     connection(id) {
       const c = p.grants.connections[id];
+      if (c === undefined && grantedConnections.has(id)) {
+        throw new MissingValueError(`connection "${id}" does not exist: add it with \`airlock connections add ${id} --uri <uri>\` (or ${envName("AIRLOCK_CONN_", id)}=<uri> in the orchestrator's environment)`);
+      }
       if (c === undefined) throw new NotGrantedError(`connection "${id}" was not granted to ${where}: add grants: { connections: ["${id}"] } to the task (or isolated() options), and make sure it exists (airlock connections add ${id} ...)`);
       return c;
     },
