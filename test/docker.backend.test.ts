@@ -70,12 +70,14 @@ describe("docker backend (runner mode)", { timeout: 300_000 }, () => {
 
   it("runs a bash try through the runner: log to the raw log, events without the nonce, container removed", async () => {
     const r = bashRequest("hello", "echo hello from the container; echo 42");
+    r.payload.grants.variables = { token: "granted-secret-value" };
     const running = await backend.launch(r);
     const id = await idOf(running);
     const inspect = await docker.getContainer(id).inspect();
     // Identity labels only; nothing of the payload in the spec.
     expect(inspect.Config.Labels).toMatchObject({ [LABELS.dag]: "docker_backend", [LABELS.task]: "hello", [LABELS.run]: r.key.runId, [LABELS.try]: "1" });
     expect(JSON.stringify(inspect)).not.toContain(r.payload.nonce);
+    expect(JSON.stringify(inspect)).not.toContain("granted-secret-value");
     expect(inspect.HostConfig.NetworkMode).toBe("none");
     const exit = await running.exited;
     expect(exit).toMatchObject({ code: 0, signal: null, oomKilled: false });
