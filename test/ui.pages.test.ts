@@ -1,0 +1,104 @@
+/**
+ * UI pages over a real API server and store (no scheduler): sign-in form, read-only role, DAG list filters and
+ * live paused toggle, environments page, live grid updates. Screenshots go to test-artifacts/.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
+import { createRun, startApi, type ApiFixture } from "./helpers/api-fixture.js";
+
+const ADMIN = "pages-admin-token";
+const READ = "pages-read-token";
+const uiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "ui", "dist");
+
+let api: ApiFixture;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  api = await startApi({ tokens: [{ token: ADMIN, role: "admin" }, { token: READ, role: "read" }], server: { uiDir } });
+  await api.addDag({ id: "sales_etl", tags: ["finance"], description: "Nightly sales load" }, ["extract", "load"]);
+  await api.addDag({ id: "ml_train", tags: ["ml"] }, ["prep", "fit"]);
+  await api.addDag({ id: "uses_env" }, ["step"]);
+  mkdirSync(path.join(api.dir, "environments", "lodash3"), { recursive: true });
+  writeFileSync(path.join(api.dir, "environments", "lodash3", "package.json"), JSON.stringify({ name: "lodash3", private: true, dependencies: {} }));
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+describe("UI pages", () => {
+  it("asks for a token, refuses a wrong one, and keeps a right one for the session", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/`);
+    await page.waitForSelector("input[name=token]");
+    await page.fill("input[name=token]", "wrong-token-value");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".form-error");
+    expect(await page.textContent(".form-error")).toContain("not valid");
+    await browser.screenshot("ui-login");
+    await page.fill("input[name=token]", ADMIN);
+    await page.click("button[type=submit]");
+    await page.waitForSelector('[data-dag-id="sales_etl"]');
+    await page.reload();
+    await page.waitForSelector('[data-dag-id="sales_etl"]');
+    expect(await page.locator("input[name=token]").count()).toBe(0);
+  });
+
+  it("filters by tag and updates the paused toggle live when another client pauses a DAG", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/`);
+    await page.waitForSelector('[data-dag-id="ml_train"]');
+    await page.click('.tag-filter [data-tag="finance"]');
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-dag-id]").length === 1);
+    expect(await page.getAttribute("tr[data-dag-id]", "data-dag-id")).toBe("sales_etl");
+    expect(page.url()).toContain("tags=finance");
+
+    const toggle = 'tr[data-dag-id="sales_etl"] [role=switch]';
+    expect(await page.getAttribute(toggle, "data-paused")).toBe("false");
+    // Another client pauses it; the page follows over SSE.
+    expect((await api.call("PATCH", "dags/sales_etl", { token: ADMIN, body: { isPaused: true } })).status).toBe(200);
+    await page.waitForSelector(`${toggle}[data-paused="true"]`);
+    // And the UI's own toggle unpauses it in the store.
+    await page.click(toggle);
+    await page.waitForSelector(`${toggle}[data-paused="false"]`);
+    expect((await api.ctx.store.getDag("sales_etl"))?.isPaused).toBe(false);
+  });
+
+  it("shows runs and task states in the grid and updates cells live", async () => {
+    const { page } = browser;
+    await createRun(api.ctx, "sales_etl", "grid_run_1", "2026-03-01T00:00:00.000Z");
+    await page.goto(`${api.url}/dags/sales_etl`);
+    const cell = '.grid-row[data-task="load"] .cell';
+    await page.waitForSelector(`${cell}[data-state="none"]`);
+    await api.runTry("grid_run_1", "extract", "ok\n");
+    await page.waitForSelector('.grid-row[data-task="extract"] .cell[data-state="success"]');
+    await api.runTry("grid_run_1", "load", "bad\n", "failed");
+    await page.waitForSelector(`${cell}[data-state="failed"]`);
+    await page.click(`${cell}[data-state="failed"]`);
+    await page.waitForSelector('[data-testid=task-panel] .task-state[data-state="failed"]');
+    await browser.screenshot("ui-grid-task");
+  });
+
+  it("lists environments with their state", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/environments`);
+    await page.waitForSelector('[data-env="lodash3"]');
+    expect(await page.getAttribute('[data-env="lodash3"] [data-env-state]', "data-env-state")).toBe("not built");
+    await browser.screenshot("ui-environments");
+  });
+
+  it("disables actions for a read-only token", async () => {
+    const { page } = browser;
+    await page.evaluate((t) => sessionStorage.setItem("airlock.token", t), READ);
+    await page.goto(`${api.url}/dags/sales_etl?run=grid_run_1`);
+    await page.waitForSelector("[data-testid=run-panel]");
+    expect(await page.isDisabled("[data-action=trigger]")).toBe(true);
+    expect(await page.isDisabled("[data-action=mark-run-success]")).toBe(true);
+    expect(await page.isDisabled('[role=switch]')).toBe(true);
+  });
+});
