@@ -1,8 +1,9 @@
 /** Compiles a DAG file (TypeScript, with its relative imports) into one ES module keyed by content. */
 import { build, type Plugin } from "esbuild";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { AIRLOCK_ROOT } from "../core/install.js";
 
 /** The compiled module and its content hash. */
 export interface CompiledDagFile {
@@ -40,6 +41,7 @@ export async function compileDagFile(file: string, outDir: string): Promise<Comp
   const code = result.outputFiles[0]?.text ?? "";
   const bundleHash = createHash("sha256").update(code).digest("hex");
   mkdirSync(outDir, { recursive: true });
+  linkSdk(outDir);
   const bundlePath = path.join(outDir, `${bundleHash.slice(0, 32)}.mjs`);
   if (!existsSync(bundlePath)) {
     const tmp = `${bundlePath}.${process.pid}.tmp`;
@@ -47,4 +49,21 @@ export async function compileDagFile(file: string, outDir: string): Promise<Comp
     renameSync(tmp, bundlePath);
   }
   return { bundlePath, bundleHash };
+}
+
+/**
+ * Makes "airlock" resolvable from compiled DAG modules by plain Node resolution (`<outDir>/node_modules/airlock` →
+ * this installation), so tasks without an environment need no resolution hooks, which cost a loader thread per try.
+ */
+export function linkSdk(outDir: string): void {
+  const link = path.join(outDir, "node_modules", "airlock");
+  try {
+    if (readlinkSync(link) === AIRLOCK_ROOT) return;
+  } catch {
+    // Missing or not a link: (re)create it below.
+  }
+  mkdirSync(path.dirname(link), { recursive: true });
+  const tmp = `${link}.${process.pid}.tmp`;
+  symlinkSync(AIRLOCK_ROOT, tmp, "dir");
+  renameSync(tmp, link);
 }

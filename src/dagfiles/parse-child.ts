@@ -3,7 +3,7 @@
  * scheduler so that a file that throws, hangs or exhausts memory cannot harm it. Reads {file, outDir} on stdin,
  * writes one JSON result on fd 3 (stdout/stderr are the file's own output).
  */
-import { writeSync } from "node:fs";
+import { existsSync, writeSync } from "node:fs";
 import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -26,9 +26,12 @@ function formatError(err: unknown, file: string): string {
 
 async function parse(file: string, outDir: string): Promise<ParseResult> {
   const compiled = await compileDagFile(file, outDir);
-  register(pathToFileURL(path.join(AIRLOCK_DIST, "runner-hooks.mjs")).href, {
-    data: { sdkUrl: pathToFileURL(path.join(AIRLOCK_DIST, "sdk", "index.js")).href, envRoot: null, envName: null },
-  });
+  // compileDagFile linked node_modules/airlock next to the bundle; hooks are only a fallback.
+  if (!existsSync(path.join(path.dirname(compiled.bundlePath), "node_modules", "airlock", "package.json"))) {
+    register(pathToFileURL(path.join(AIRLOCK_DIST, "runner-hooks.mjs")).href, {
+      data: { sdkUrl: pathToFileURL(path.join(AIRLOCK_DIST, "sdk", "index.js")).href, envRoot: null, envName: null },
+    });
+  }
   const mod = (await import(pathToFileURL(compiled.bundlePath).href)) as Record<string, unknown>;
   const found: Dag[] = [];
   const consider = (v: unknown) => {

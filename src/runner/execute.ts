@@ -1,6 +1,6 @@
 /** Runs one task from its payload and reports through an event channel (used by the runner and `inline`). */
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -56,7 +56,10 @@ export function registerHooks(dist: string, environment: { name: string; root: s
 }
 
 async function execute(p: TaskPayload, channel: EventChannel, dist: string): Promise<void> {
-  if (p.operator.kind === "fn" || p.operator.kind === "branch" || p.context.environment !== null) registerHooks(dist, p.context.environment);
+  // Hooks cost a loader thread: use them only to confine an environment, or where the compiled DAG module's
+  // node_modules/airlock link is not visible (inside some sandboxes).
+  const sdkLinked = p.dagModule !== null && existsSync(path.join(path.dirname(p.dagModule), "node_modules", "airlock", "package.json"));
+  if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch") && !sdkLinked)) registerHooks(dist, p.context.environment);
   const grants = grantsOf(p);
   const tctx = buildTemplateContext({
     dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
