@@ -30,7 +30,8 @@ export interface AirlockConfig {
   /** Project name used in image names. @default the project folder's name */
   project: string;
   api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
-  scheduler: { parseIntervalMs: number; pollIntervalMs: number };
+  /** parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000 */
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number };
   executor: { parallelism: number; queues: string[]; heartbeatMs: number };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   kubernetes: { namespace: string; context: string | null };
@@ -63,6 +64,7 @@ const fileSchema = z.object({
   scheduler: z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
+    parseTimeoutMs: z.coerce.number().int().positive(),
   }).strict().partial(),
   executor: z.object({
     parallelism: z.coerce.number().int().positive(),
@@ -178,6 +180,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
     scheduler: {
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
+      parseTimeoutMs: merged.scheduler?.parseTimeoutMs ?? 30_000,
     },
     executor: {
       parallelism: merged.executor?.parallelism ?? 16,

@@ -68,7 +68,7 @@ export async function parseInChild(file: string, outDir: string, timeoutMs: numb
   }, timeoutMs);
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("close", (c, s) => resolve([c, s])));
   clearTimeout(timer);
-  if (timedOut) return { ok: false, error: `parsing took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: keep a DAG file's top-level code quick (no network calls or long loops)` };
+  if (timedOut) return { ok: false, error: `parsing took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: keep a DAG file's top-level code quick (no network calls or long loops), or raise scheduler.parseTimeoutMs` };
   try {
     return JSON.parse(out) as ParseResult;
   } catch {
@@ -125,7 +125,7 @@ export class DagFileProcessor {
     const work = async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
         const fingerprint = this.fingerprint(f);
-        const result = await parseInChild(f, path.join(config.stateDir, "dags"), this.options.timeoutMs ?? 30_000);
+        const result = await parseInChild(f, path.join(config.stateDir, "dags"), this.options.timeoutMs ?? config.scheduler.parseTimeoutMs);
         summary.parsed++;
         if (result.ok) summary.dags += await this.record(rel(f), result, (n) => (summary.errors += n));
         else {
