@@ -32,7 +32,6 @@ export class Scheduler {
   private readonly again = new Set<string>();
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private lastChange = 0;
   private leader = false;
 
   constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
@@ -41,7 +40,6 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.state !== "INITIALIZED") return;
     this.state = "RUNNING";
-    this.lastChange = await this.ctx.store.latestChangeId();
     this.loop = this.run();
   }
 
@@ -126,12 +124,10 @@ export class Scheduler {
     const byId = new Map(dags.map((d) => [d.dagId, d]));
     for (const d of dags) if (!d.isPaused && d.serialized.schedule) await this.createDueRuns(d);
     await this.startQueuedRuns(byId);
-    // Runs touched by other processes (a worker elsewhere finished a task) are evaluated now.
-    const changes = await store.listChangesSince(this.lastChange, 1000);
-    if (changes.length > 0) this.lastChange = changes[changes.length - 1]?.id ?? this.lastChange;
-    const touched = new Set(changes.filter((c) => c.kind === "task" && c.runId).map((c) => c.runId as string));
+    // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
+    // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
     const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
-    await Promise.all(runs.map((r) => (touched.has(r.runId) || true ? this.runChanged(r.runId) : undefined)));
+    await Promise.all(runs.map((r) => this.runChanged(r.runId)));
   }
 
   private async createDueRuns(d: DagRecord): Promise<void> {

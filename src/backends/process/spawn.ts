@@ -3,7 +3,8 @@
  * adopted after) an orchestrator crash. Shared by the process and sandbox backends.
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import type { BackendName } from "../../sdk/types.js";
 import type { ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
 import { isSameProcess, killTree, processStartTime } from "./proc.js";
@@ -55,11 +56,13 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
     child.once("error", (err) => resolve({ code: null, signal: null, detail: err.message }));
   });
   const startTime = processStartTime(pid) ?? 0;
+  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...o.extraHandle };
+  // Written in the same tick as the spawn, so a crash before the store records the handle cannot orphan the try.
+  writeFileSync(path.join(r.tryDir, HANDLE_FILE), JSON.stringify(handle), { mode: 0o600 });
   await o.onSpawn?.(pid);
   // The payload (with any granted secrets) goes only through this pipe.
   child.stdin?.on("error", () => undefined);
   child.stdin?.end(JSON.stringify(r.payload));
-  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...o.extraHandle };
   let killed: string | null = null;
   const exited = exitedRaw.then(async (info) => {
     // Whatever the task left behind in its group (background jobs) ends with it.
@@ -78,9 +81,22 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
   };
 }
 
+/** File in the try directory holding the process handle. */
+export const HANDLE_FILE = "handle.json";
+
+/** The handle stored with the try, or else the one written next to its output at spawn time. */
+export function completeHandle(handle: TryHandle & { tryDir?: unknown }): TryHandle {
+  if (typeof (handle as Partial<ProcessHandle>).pid === "number" || typeof handle.tryDir !== "string") return handle;
+  try {
+    return { ...(JSON.parse(readFileSync(path.join(handle.tryDir, HANDLE_FILE), "utf8")) as TryHandle), ...handle };
+  } catch {
+    return handle;
+  }
+}
+
 /** Re-attaches to a process started by an earlier orchestrator; null if it is no longer running. */
 export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onExit"]; onKill?: SpawnOptions["onKill"]; pollMs?: number } = {}): RunningTry | null {
-  const h = handle as ProcessHandle;
+  const h = completeHandle(handle) as ProcessHandle;
   if (typeof h.pid !== "number" || typeof h.startTime !== "number" || !isSameProcess(h.pid, h.startTime)) return null;
   let killed: string | null = null;
   const exited = new Promise<ExitInfo>((resolve) => {
@@ -92,7 +108,7 @@ export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onEx
     }, o.pollMs ?? 100);
   }).then((info) => (o.onExit ? o.onExit(info) : info));
   return {
-    handle,
+    handle: h,
     exited,
     async kill(reason: string) {
       killed ??= reason;
