@@ -29,7 +29,9 @@ export async function compileDagFile(file: string, outDir: string): Promise<Comp
   let result;
   try {
     result = await build({
-      entryPoints: [file], bundle: true, write: false, platform: "node", format: "esm", target: "node18",
+      // outdir (nothing is written) makes the source map's paths relative to where the bundle will live, so
+      // stack traces of DAG code name the DAG file itself.
+      entryPoints: [file], bundle: true, write: false, outdir: outDir, platform: "node", format: "esm", target: "node18",
       packages: "external", plugins: [keepAirlockExternal], logLevel: "silent", sourcemap: "inline",
       sourcesContent: false,
     });

@@ -20,7 +20,8 @@ export type ParseResult =
 
 function formatError(err: unknown, file: string): string {
   if (!(err instanceof Error)) return String(err);
-  const where = (err.stack ?? "").split("\n").find((l) => l.includes(path.basename(file)));
+  // Only stack frames: the message may itself name the file (compile errors do).
+  const where = (err.stack ?? "").split("\n").find((l) => /^\s+at /.test(l) && l.includes(path.basename(file)));
   return `${err.name}: ${err.message}${where ? `\n${where.trim()}` : ""}`;
 }
 
