@@ -4,7 +4,7 @@
  */
 import type { Connection } from "../sdk/types.js";
 import { ID_PATTERN } from "../sdk/dag.js";
-import { SENSITIVE_NAME } from "../secrets/masker.js";
+import { Masker, SENSITIVE_NAME } from "../secrets/masker.js";
 import type { AirlockContext } from "./context.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 
@@ -212,4 +212,27 @@ export async function listVariables(ctx: AirlockContext): Promise<PublicVariable
 /** Deletes a stored variable. */
 export async function deleteVariable(ctx: AirlockContext, key: string): Promise<void> {
   if (!(await ctx.store.deleteVariable(key))) throw new NotFoundError("Variable", key, "List variables with `airlock variables list`");
+}
+
+/** A masker for every secret the orchestrator knows (connection secrets, secret variables), for output shown to people. */
+export async function knownSecretsMasker(ctx: AirlockContext): Promise<Masker> {
+  const secrets: string[] = [];
+  for (const c of await ctx.store.listConnections()) {
+    const full = await resolveConnection(ctx, c.connId).catch(() => undefined);
+    if (full) secrets.push(...connectionSecrets(full));
+  }
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith("AIRLOCK_CONN_") && value) {
+      try {
+        secrets.push(...connectionSecrets(parseConnectionUri(name.slice(13).toLowerCase(), value)));
+      } catch {
+        // Malformed: nothing to mask.
+      }
+    }
+  }
+  for (const v of await ctx.store.listVariables()) if (v.isSecret) secrets.push(ctx.secrets.decrypt(v.valueEnc));
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith("AIRLOCK_VAR_") && value && SENSITIVE_NAME.test(name.slice(12))) secrets.push(value);
+  }
+  return new Masker(secrets);
 }

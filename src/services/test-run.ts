@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { AirlockContext } from "../core/context.js";
 import { runTasks } from "../core/actions.js";
+import { knownSecretsMasker } from "../core/connections.js";
 import { NotFoundError } from "../core/errors.js";
 import { resolveParams } from "../core/params.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
@@ -28,13 +29,15 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
   const tis = await ctx.store.listTaskInstances(run.runId);
   tis.sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
   const xcoms = await ctx.store.getXcoms(run.runId, tis.map((t) => t.taskId));
+  // XComs keep their values for downstream tasks; only what is shown to people is masked.
+  const masker = await knownSecretsMasker(ctx);
   return {
     dagId: run.dagId,
     runId: run.runId,
     state: run.state,
     tasks: tis.map((t) => ({
       taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
-      xcom: xcoms.has(t.taskId) ? (JSON.parse(xcoms.get(t.taskId) as string) as unknown) : null,
+      xcom: xcoms.has(t.taskId) ? (JSON.parse(masker.mask(xcoms.get(t.taskId) as string)) as unknown) : null,
     })),
   };
 }
@@ -80,7 +83,9 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
       const run = (await ctx.store.getRun(runId)) as DagRun;
       const r = await evaluateRun(ctx, run, dag.serialized, { backendOverride: options.backend ?? null, paused: false, queueOverride: queue });
       if (r.queued > 0) executor.wake();
-      for (const ti of await ctx.store.listTaskInstances(runId)) {
+      const order = dag.serialized.order;
+      const tis = (await ctx.store.listTaskInstances(runId)).sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
+      for (const ti of tis) {
         if (["success", "failed", "skipped", "upstream_failed"].includes(ti.state) && !reported.has(ti.taskId)) {
           reported.add(ti.taskId);
           await options.onTaskEnd?.(ti);
