@@ -37,9 +37,19 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
     state: run.state,
     tasks: tis.map((t) => ({
       taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
-      xcom: xcoms.has(t.taskId) ? (JSON.parse(masker.mask(xcoms.get(t.taskId) as string)) as unknown) : null,
+      xcom: xcoms.has(t.taskId) ? maskedJson(masker, xcoms.get(t.taskId) as string) : null,
     })),
   };
+}
+
+function maskedJson(masker: { mask(s: string): string }, json: string): unknown {
+  const masked = masker.mask(json);
+  try {
+    return JSON.parse(masked) as unknown;
+  } catch {
+    // A secret matched inside a number or literal: show the masked text.
+    return masked;
+  }
 }
 
 /** Options of a test run. */
