@@ -58,6 +58,11 @@ export class LogPump {
     return this.masker.mask(text);
   }
 
+  /** Masks a JSON result (an XCom) the same way, keeping it valid JSON. */
+  maskJson(json: string): string {
+    return this.masker.maskJson(json);
+  }
+
   /** Final pump, including a last line without newline. */
   finish(): void {
     this.pump();

@@ -170,7 +170,8 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   const ti = await store.getTaskInstance(t.runId, t.taskId);
   let outcome: TryOutcome;
   if (result.kind === "success") {
-    outcome = { state: "success", taskState: "success", exitCode, error: null, xcomJson: result.xcomJson };
+    // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.
+    outcome = { state: "success", taskState: "success", exitCode, error: null, xcomJson: pump.maskJson(result.xcomJson) };
     pump.note(`[airlock] try ${t.tryNumber} succeeded`);
   } else if (result.kind === "skipped") {
     outcome = { state: "skipped", taskState: "skipped", exitCode, error: null };

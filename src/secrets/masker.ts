@@ -30,4 +30,17 @@ export class Masker {
   mask(text: string): string {
     return this.pattern ? text.replace(this.pattern, "***") : text;
   }
+
+  /** Masks secrets in the strings (values and keys) of a JSON text; the result is still valid JSON. */
+  maskJson(json: string): string {
+    // search() ignores the global flag's lastIndex; most results hold no secret and are returned untouched.
+    if (!this.pattern || json.search(this.pattern) < 0) return json;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === "string") return this.mask(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.mask(k), walk(x)]));
+      return v;
+    };
+    return JSON.stringify(walk(JSON.parse(json)));
+  }
 }
