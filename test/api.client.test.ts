@@ -46,13 +46,18 @@ describe("ApiClient", () => {
     const run = await client.triggerDagRun("etl", { conf: { n: 3 }, runId: "client_1" });
     expect(run.state).toBe("queued");
     const seen: string[] = [];
-    // Play the scheduler: the run goes running, then success.
-    setTimeout(() => void api.ctx.store.setRunState("client_1", "running"), 200);
-    setTimeout(() => void api.ctx.store.setRunState("client_1", "success"), 600);
-    const done = await client.waitForRun("etl", "client_1", { pollMs: 50, onUpdate: (r) => seen.push(r.state) });
+    // Play the scheduler, one step each time the client has seen the previous state: queued → running → success.
+    const next: Record<string, "running" | "success"> = { queued: "running", running: "success" };
+    const done = await client.waitForRun("etl", "client_1", {
+      pollMs: 50,
+      onUpdate: (r) => {
+        seen.push(r.state);
+        const to = next[r.state];
+        if (to) void api.ctx.store.setRunState("client_1", to);
+      },
+    });
     expect(done.state).toBe("success");
-    expect(seen[0]).toBe("queued");
-    expect(seen.at(-1)).toBe("success");
+    expect(seen).toEqual(["queued", "running", "success"]);
     expect((await client.listTaskInstances("etl", "client_1")).taskInstances.map((t) => t.taskId)).toEqual(["only"]);
   });
 

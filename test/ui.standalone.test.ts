@@ -2,6 +2,8 @@
  * The web UI end to end: a real `airlock standalone` running real tasks, driven by headless Chromium.
  * Screenshots are kept in test-artifacts/.
  */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api/client.js";
 import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
@@ -12,9 +14,13 @@ const ADMIN = "ui-admin-token-123";
 // A task that prints lines slowly, so the UI can be seen following it.
 const SLOW_DAG = `
 import { bash, dag } from "airlock";
-export default dag({ id: "slow_lines", schedule: null, params: { count: 3, pause: 0.3 }, tags: ["ui"],
+export default dag({ id: "slow_lines", schedule: null, params: { count: 3, pause: 0.3, gate: "" }, tags: ["ui"],
   paramsSchema: { type: "object", properties: { count: { type: "integer", minimum: 1, maximum: 50 } } } }, () => {
-  const print = bash({ id: "print_lines", command: "for i in $(seq 1 {{ params.count }}); do echo \\"line $i of {{ params.count }}\\"; sleep {{ params.pause }}; done" });
+  // With a gate, the task then waits until that file exists, so a test decides when it ends.
+  const print = bash({ id: "print_lines", command: [
+    "for i in $(seq 1 {{ params.count }}); do echo \\"line $i of {{ params.count }}\\"; sleep {{ params.pause }}; done",
+    "if [ -n \\"{{ params.gate }}\\" ]; then while [ ! -e \\"{{ params.gate }}\\" ]; do sleep 0.1; done; echo gate opened; fi",
+  ].join("\\n") });
   const after = bash({ id: "after", command: "echo all done" });
   print.then(after);
 });
@@ -77,17 +83,19 @@ describe("web UI on airlock standalone", () => {
 
   it("follows a task's log as its lines arrive, and searches it", async () => {
     const { page } = browser;
-    const run = await client.triggerDagRun("slow_lines", { conf: { count: 8, pause: 0.6 } });
+    const gate = path.join(server.dir, "gate-open");
+    const run = await client.triggerDagRun("slow_lines", { conf: { count: 8, pause: 0.2, gate } });
     await page.goto(`${server.url}/dags/slow_lines?run=${encodeURIComponent(run.runId)}&task=print_lines`);
     await page.waitForSelector("[data-testid=log-viewer]");
-    // The first line shows while the task is still running: the log is followed, not read at the end.
-    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("line 1 of 8")', { timeout: 60_000 });
-    const early = await page.textContent("[data-testid=log-viewer] .log-body");
-    expect(early).not.toContain("line 8 of 8");
+    // Lines show while the task is still running (it waits for the gate): the log is followed, not read at the end.
+    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("line 8 of 8")', { timeout: 60_000 });
+    expect(await page.textContent("[data-testid=log-viewer] .log-body")).not.toContain("gate opened");
     expect(await page.getAttribute("[data-log-status]", "data-log-status")).toBe("following");
+    await page.waitForSelector('[data-testid=task-panel] .task-state[data-state="running"]');
     await browser.screenshot("ui-log-following");
 
-    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("line 8 of 8")', { timeout: 60_000 });
+    writeFileSync(gate, "");
+    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("gate opened")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=log-viewer][data-complete="true"]', { timeout: 60_000 });
     const lines = await page.locator("[data-testid=log-viewer] .log-line .lt").allTextContents();
     expect(lines.filter((l) => /^line \d of 8$/.test(l))).toEqual(Array.from({ length: 8 }, (_, i) => `line ${i + 1} of 8`));
