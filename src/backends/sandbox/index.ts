@@ -6,7 +6,7 @@
  * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
  * killed through their cgroup and process group instead.
  */
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
@@ -92,7 +92,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
         readOnly: [...runnerPaths(dist), ...runtimePaths(node, request.environment !== null && request.environment.nodeBinary !== null),
           ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
         writable: [request.scratchDir],
-        files: identityFiles(config.stateDir),
+        files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
         network,
         cwd: request.scratchDir,
         uid: options.uid,
@@ -182,17 +182,47 @@ function runtimePaths(node: string, downloaded: boolean): string[] {
   return real.startsWith("/usr/") ? [] : [real === node ? node : real];
 }
 
+/**
+ * What makes the SDK importable in the sandbox without the installation around it:
+ * - a package.json marking dist/ as ES modules (the installation's own, one folder up, is not mounted; Node 18
+ *   would otherwise read dist/sdk as CommonJS);
+ * - a minimal "airlock" package next to the DAG module, so its `import "airlock"` resolves by plain Node
+ *   resolution, as outside, without resolution hooks (a loader thread per try).
+ */
+function sdkFiles(stateDir: string, dist: string, dagModule: string | null): Array<[string, string]> {
+  const sdk = path.join(dist, "sdk");
+  if (!existsSync(sdk)) return [];
+  const scope = sandboxFile(stateDir, "esm-package.json", `${JSON.stringify({ type: "module" })}\n`);
+  const files: Array<[string, string]> = [[scope, path.join(dist, "package.json")]];
+  if (dagModule) {
+    const manifest = sandboxFile(stateDir, "airlock-package.json", `${JSON.stringify({ name: "airlock", type: "module", exports: { ".": "./dist/sdk/index.js" } })}\n`);
+    const target = path.join(path.dirname(dagModule), "node_modules", "airlock");
+    files.push([manifest, path.join(target, "package.json")], [sdk, path.join(target, "dist", "sdk")]);
+  }
+  return files;
+}
+
 /** Minimal passwd and group files, so programs that look up their user find one. */
 function identityFiles(stateDir: string): Array<[string, string]> {
-  const dir = path.join(stateDir, "sandbox");
-  const passwd = path.join(dir, "passwd");
-  const group = path.join(dir, "group");
-  if (!existsSync(passwd) || !existsSync(group)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-    writeFileSync(group, "root:x:0:\nnogroup:x:65534:\n");
+  return [
+    [sandboxFile(stateDir, "passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"), "/etc/passwd"],
+    [sandboxFile(stateDir, "group", "root:x:0:\nnogroup:x:65534:\n"), "/etc/group"],
+  ];
+}
+
+/** A file of <stateDir>/sandbox/ with fixed content, written once (atomically, as tries may start at once). */
+function sandboxFile(stateDir: string, name: string, content: string): string {
+  const file = path.join(stateDir, "sandbox", name);
+  try {
+    if (readFileSync(file, "utf8") === content) return file;
+  } catch {
+    // not written yet
   }
-  return [[passwd, "/etc/passwd"], [group, "/etc/group"]];
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
+  return file;
 }
 
 function cgroupName(request: LaunchRequest): string {
