@@ -179,7 +179,8 @@ export const LogChunk = z.object({
   nextOffset: z.number().int(),
   complete: z.boolean(),
 });
-export const XcomView = z.object({ value: z.unknown() });
+/** An XCom; values over 1 MiB are not inlined (`truncated`), to keep the UI and the API responsive. */
+export const XcomView = z.object({ value: z.unknown(), sizeBytes: z.number().int(), truncated: z.boolean() });
 
 // ---------- environments ----------
 export const EnvironmentView = z.object({

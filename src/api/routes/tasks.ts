@@ -10,6 +10,8 @@ import {
 import { taskInstanceView, tryView } from "../views.js";
 import { requireRun } from "./runs.js";
 
+const XCOM_INLINE_LIMIT = 1024 * 1024;
+
 /** Loads a task instance of a DAG's run or throws a 404. */
 export async function requireTask(store: Store, dagId: string, runId: string, taskId: string): Promise<TaskInstance> {
   await requireRun(store, dagId, runId);
@@ -93,13 +95,15 @@ export const taskRoutes: AnyRoute[] = [
       await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
       const json = await ctx.store.getXcom(params.runId, params.taskId);
       if (json === undefined) throw new NotFoundError("XCom of task", params.taskId, "A task has an XCom once a try succeeded");
+      const sizeBytes = Buffer.byteLength(json);
+      if (sizeBytes > XCOM_INLINE_LIMIT) return { value: null, sizeBytes, truncated: true };
       let value: unknown = json;
       try {
         value = JSON.parse(json);
       } catch {
         // Stored text that is not JSON is shown as text.
       }
-      return { value };
+      return { value, sizeBytes, truncated: false };
     },
   }),
 ];
