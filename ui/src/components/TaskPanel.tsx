@@ -1,6 +1,6 @@
 import { api, seg } from "../api";
 import { useNow, useResource } from "../data";
-import { formatDate, formatDuration } from "../format";
+import { formatBytes, formatDate, formatDuration } from "../format";
 import { setQuery } from "../router";
 import type { TaskInstance, Try } from "../types";
 import { ActionButton } from "./Action";
@@ -20,6 +20,7 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
   const ti = useResource<TaskInstance>(base, relevant);
   const tries = useResource<{ tries: Try[] }>(`${base}/tries`, relevant);
   const t = ti.data;
+  const xcom = useResource<{ value: unknown; sizeBytes: number; truncated: boolean }>(t?.state === "success" ? `${base}/xcom` : null, relevant);
   // Re-render every second while running so the duration counts up.
   useNow(t?.state === "running");
   const latest = t?.tryNumber ?? 0;
@@ -50,6 +51,16 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
             <ActionButton label="Mark success" action="mark-task-success" run={() => api(base, { method: "PATCH", body: { state: "success" } })} />
             <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(base, { method: "PATCH", body: { state: "failed" } })} />
           </div>
+          {t.state === "success" && xcom.data && (
+            <details className="xcom">
+              <summary>Result (XCom) · {formatBytes(xcom.data.sizeBytes)}</summary>
+              {xcom.data.truncated ? (
+                <p className="muted small">Too large to show here; read it with the API or the CLI.</p>
+              ) : (
+                <pre className="json">{JSON.stringify(xcom.data.value, null, 2)}</pre>
+              )}
+            </details>
+          )}
           {tryInfo?.error && (
             <div className="error-box">
               <strong>{tryInfo.error.type}</strong>: {tryInfo.error.message}
