@@ -51,6 +51,11 @@ export class BackendRegistry {
     return backend;
   }
 
+  /** True once the backend named `name` has been created in this process. */
+  has(name: BackendName): boolean {
+    return this.made.has(name);
+  }
+
   /** Closes every backend that was created. */
   async close(): Promise<void> {
     const all = [...this.made.values()];

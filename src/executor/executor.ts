@@ -2,6 +2,7 @@
  * The executor: claims queued task instances of its queues (each by exactly one worker), supervises their tries,
  * and on start adopts the tries an earlier instance on this host left running.
  */
+import { existsSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type { AirlockContext } from "../core/context.js";
@@ -52,8 +53,33 @@ export class Executor {
   async start(): Promise<void> {
     if (this.state !== "INITIALIZED") return;
     this.state = "RUNNING";
-    if (this.options.adopt !== false) await this.adoptLeftovers();
+    if (this.options.adopt !== false) {
+      await this.adoptLeftovers();
+      this.startReaper();
+    }
     this.loop = this.run();
+  }
+
+  private reaper: NodeJS.Timeout | null = null;
+
+  /**
+   * Removes containers of this installation whose try is no longer running (left by a crash at the wrong moment):
+   * once after adoption when an engine is reachable, then every minute while the docker backend is in use.
+   */
+  private startReaper(): void {
+    const reap = async (always: boolean) => {
+      if (!always && !this.backends.has("docker")) return;
+      try {
+        const { reapOrphans } = await import("../backends/docker/reaper.js");
+        await reapOrphans(this.ctx.store, this.ctx.config);
+      } catch {
+        // No engine here, or it is unreachable: nothing to reap.
+      }
+    };
+    const hasEngine = this.ctx.config.docker.socketPath || this.ctx.config.docker.host || existsSync("/var/run/docker.sock");
+    if (hasEngine) void reap(true);
+    this.reaper = setInterval(() => void reap(false), 60_000);
+    this.reaper.unref();
   }
 
   /** Asks the loop to claim now (a task was queued). */
@@ -72,6 +98,7 @@ export class Executor {
       return;
     }
     this.state = "STOPPING";
+    if (this.reaper) clearInterval(this.reaper);
     this.wakeUp?.();
     await this.loop;
     const all = Promise.allSettled([...this.active.values()]);
