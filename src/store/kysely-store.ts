@@ -2,7 +2,7 @@
  * The Store implemented once over Kysely; the SQLite and Postgres adapters supply only a connection and an
  * exclusive-transaction primitive. Nothing dialect-specific leaks out of this file and the two adapters.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from "kysely";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { TryHandle } from "../backends/types.js";
 import type { BackendName } from "../sdk/types.js";
@@ -98,6 +98,14 @@ export class KyselyStore implements Store {
     await db.insertInto("changes").values({ at: now(), kind: c.kind, dag_id: c.dagId, run_id: c.runId, task_id: c.taskId, try_number: c.tryNumber, state: c.state }).execute();
   }
 
+  /**
+   * `needle` occurs in `haystack` as a plain substring. Not LIKE: SQLite's LIKE has no default escape character
+   * and ignores ASCII case while Postgres's does neither, so `%`, `_` and case would match differently per store.
+   */
+  private contains(haystack: RawBuilder<unknown>, needle: RawBuilder<unknown>): RawBuilder<boolean> {
+    return this.dialect === "sqlite" ? sql<boolean>`instr(${haystack}, ${needle}) > 0` : sql<boolean>`strpos(${haystack}, ${needle}) > 0`;
+  }
+
   // ---- DAGs
 
   async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void> {
@@ -164,10 +172,11 @@ export class KyselyStore implements Store {
     let q = this.db.selectFrom("dags");
     if (!query.includeInactive) q = q.where("is_active", "=", 1);
     if (query.paused !== undefined) q = q.where("is_paused", "=", query.paused ? 1 : 0);
-    if (query.search) q = q.where("dag_id", "like", `%${query.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+    if (query.search) q = q.where(this.contains(sql`lower(${sql.ref("dag_id")})`, sql`lower(${query.search})`));
     if (query.tags && query.tags.length > 0) {
+      // Tags are stored as a JSON array, so a quoted tag matches that tag whole (not a prefix of another).
       const tags = query.tags;
-      q = q.where((eb) => eb.or(tags.map((t) => eb("tags", "like", `%${JSON.stringify(t).replace(/[%_\\]/g, (c) => `\\${c}`)}%`))));
+      q = q.where((eb) => eb.or(tags.map((t) => this.contains(sql.ref("tags"), sql`${JSON.stringify(t)}`))));
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0);
     const rows = await q.selectAll().orderBy("dag_id").limit(clampLimit(query.limit, 100)).offset(clampOffset(query.offset)).execute();
