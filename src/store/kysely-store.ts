@@ -341,18 +341,23 @@ export class KyselyStore implements Store {
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
     if (request.limit <= 0 || request.queues.length === 0) return [];
     return this.adapter.exclusive(async (db) => {
-      const candidates = await db.selectFrom("task_instances").selectAll().where("state", "=", "queued")
-        .where("queue", "in", request.queues).orderBy("updated_at").limit(request.limit * 4).execute();
-      if (candidates.length === 0) return [];
       const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
       const usedRows = await db.selectFrom("task_instances").select(["pool", (eb) => eb.fn.countAll<number>().as("n")])
         .where("state", "=", "running").groupBy("pool").execute();
       const used = new Map(usedRows.map((r) => [r.pool, Number(r.n)]));
+      const slotsOf = (pool: string) => pools.get(pool) ?? pools.get("default") ?? 128;
+      // Full pools are left out of the query: otherwise a backlog in one full pool fills every candidate window
+      // and starves queued instances of pools that have room.
+      const full = [...new Set([...pools.keys(), ...used.keys()])].filter((p) => (used.get(p) ?? 0) >= slotsOf(p));
+      let q = db.selectFrom("task_instances").selectAll().where("state", "=", "queued").where("queue", "in", request.queues);
+      if (full.length > 0) q = q.where("pool", "not in", full);
+      const candidates = await q.orderBy("updated_at").limit(request.limit * 4).execute();
+      if (candidates.length === 0) return [];
       const claimed: ClaimedTry[] = [];
       const at = now();
       for (const c of candidates) {
         if (claimed.length >= request.limit) break;
-        const slots = pools.get(c.pool) ?? pools.get("default") ?? 128;
+        const slots = slotsOf(c.pool);
         const inUse = used.get(c.pool) ?? 0;
         if (inUse >= slots) continue;
         const tryNumber = Number(c.try_number) + 1;
