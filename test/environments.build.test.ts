@@ -4,7 +4,8 @@
  * processes happen once, and a killed build never appears ready while the previous build stays usable.
  */
 import { spawn } from "node:child_process";
-import { createServer, type Server, type Socket } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +17,8 @@ import { makeProject, ROOT, TSX, waitFor, type TestProject } from "./helpers/san
 let project: TestProject;
 const CLI = path.join(ROOT, "test", "helpers", "env-cli.ts");
 
-beforeAll(() => {
-  project = makeProject("airlock-build-");
+beforeAll(async () => {
+  project = await makeProject("airlock-build-");
 });
 afterAll(() => project?.cleanup());
 

@@ -34,8 +34,8 @@ interface ListJson {
   environments: Array<{ name: string; key: string | null; state: string; sizeBytes: number | null; lastUsed: string | null; tasks: Array<{ dagId: string; taskId: string }>; error: string | null }>;
 }
 
-beforeAll(() => {
-  project = makeProject("airlock-envcli-");
+beforeAll(async () => {
+  project = await makeProject("airlock-envcli-");
 });
 afterAll(() => project?.cleanup());
 

@@ -7,8 +7,8 @@ import { makeProject, type TestProject } from "./helpers/sandbox.js";
 
 let project: TestProject;
 
-beforeAll(() => {
-  project = makeProject("airlock-spec-");
+beforeAll(async () => {
+  project = await makeProject("airlock-spec-");
 });
 afterAll(() => project?.cleanup());
 

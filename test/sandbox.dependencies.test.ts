@@ -23,7 +23,7 @@ const REPORT = `
 
 beforeAll(async () => {
   ensureBubblewrap();
-  project = makeProject("airlock-deps-");
+  project = await makeProject("airlock-deps-");
   project.addEnvironment("lodash3", { lodash: "^3.10.1" }, 'node: "18"\n');
   project.addEnvironment("lodash4", { lodash: "^4.17.21" }, 'node: "22"\nresources: { memory: "512Mi" }\n');
   lodash3 = await ensureEnvironment(project.config, "lodash3");

@@ -64,7 +64,7 @@ type Probe = Record<"store" | "config" | "dagRead" | "dagWrite" | "dagOverwrite"
 
 beforeAll(async () => {
   ensureBubblewrap();
-  project = makeProject("airlock-talkback-");
+  project = await makeProject("airlock-talkback-");
   dist = await bundleRunner();
   backend = createSandboxBackend(project.config, { distDir: dist.distDir });
   const check = await backend.check();

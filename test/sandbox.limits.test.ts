@@ -20,7 +20,7 @@ let backend: Backend;
 
 beforeAll(async () => {
   ensureBubblewrap();
-  project = makeProject("airlock-limits-");
+  project = await makeProject("airlock-limits-");
   dist = await bundleRunner();
   backend = createSandboxBackend(project.config, { distDir: dist.distDir });
   const check = await backend.check();

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AirlockConfig } from "../../src/config/config.js";
+import { loadConfig, type AirlockConfig } from "../../src/config/config.js";
 import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment } from "../../src/backends/types.js";
 import type { TaskEvent } from "../../src/runner/protocol.js";
 import type { Resources } from "../../src/sdk/types.js";
@@ -42,7 +42,7 @@ export interface TestProject {
 }
 
 /** Creates a project under the OS temp dir whose runtime cache is the shared one. */
-export function makeProject(prefix = "airlock-envtest-"): TestProject {
+export async function makeProject(prefix = "airlock-envtest-"): Promise<TestProject> {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const stateDir = path.join(dir, ".airlock");
   mkdirSync(stateDir, { recursive: true });
@@ -52,16 +52,8 @@ export function makeProject(prefix = "airlock-envtest-"): TestProject {
   mkdirSync(path.join(dir, "dags"));
   mkdirSync(path.join(dir, "environments"));
   writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({ project: "envtest" }));
-  const config: AirlockConfig = {
-    projectDir: dir, dagsFolder: path.join(dir, "dags"), environmentsFolder: path.join(dir, "environments"), stateDir,
-    store: `sqlite:${path.join(stateDir, "airlock.db")}`, defaultBackend: "process", project: "envtest",
-    api: { host: "127.0.0.1", port: 0, tokens: [], maxBodyBytes: 1 << 20 },
-    scheduler: { parseIntervalMs: 1000, pollIntervalMs: 1000 },
-    executor: { parallelism: 2, queues: ["default"], heartbeatMs: 1000 },
-    docker: { socketPath: null, host: null, registry: null, baseImage: null },
-    kubernetes: { namespace: "default", context: null },
-    secrets: { key: null },
-  };
+  const config = await loadConfig({ cwd: dir, env: {} });
+
   return {
     dir,
     config,

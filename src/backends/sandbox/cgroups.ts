@@ -147,6 +147,8 @@ export function cgroupPids(cgroup: TryCgroup): number[] {
 
 /** SIGKILLs everything in the cgroup; forks racing the kill are frozen first (v1 freezer, v2 cgroup.kill). */
 export async function killTryCgroup(cgroup: TryCgroup): Promise<void> {
+  // The common case: the sandbox's pid namespace ended with its init, taking every process with it.
+  if (cgroupPids(cgroup).length === 0) return;
   const v2 = cgroup.version === 2 ? cgroup.dirs.memory ?? cgroup.dirs.pids : undefined;
   if (v2 && existsSync(path.join(v2, "cgroup.kill"))) {
     tryWrite(v2, "cgroup.kill", "1");
@@ -168,7 +170,7 @@ export async function killTryCgroup(cgroup: TryCgroup): Promise<void> {
     }
     if (freezer) thaw(freezer, cgroup.version);
   }
-  for (let i = 0; i < 200 && cgroupPids(cgroup).length > 0; i++) await sleep(10);
+  for (let i = 0; i < 400 && cgroupPids(cgroup).length > 0; i++) await sleep(5);
 }
 
 /** Freezes the cgroup and waits until every task in it is stopped (so none can fork while being killed). */
@@ -217,12 +219,12 @@ export async function removeTryCgroup(cgroup: TryCgroup): Promise<boolean> {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT") break;
-        // EBUSY while the last exiting processes are reaped.
-        if (attempt >= 100) {
+        // EBUSY for a moment while the last exiting processes are reaped.
+        if (attempt >= 200) {
           gone = false;
           break;
         }
-        await sleep(20);
+        await sleep(Math.min(20, 1 + attempt));
       }
     }
   }
