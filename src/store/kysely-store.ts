@@ -63,7 +63,11 @@ function toTry(r: Selectable<TaskTriesTable>): TaskTry {
   };
 }
 
-/** The Store over a dialect adapter. */
+/**
+ * The Store over a dialect adapter. Every write runs in `adapter.exclusive`, even single statements: on SQLite a
+ * plain write would wait for the lock inside the synchronous driver (freezing the process, and deadlocking a
+ * second handle of it), and on Postgres the change feed's ids stay in commit order only while writers serialise.
+ */
 export class KyselyStore implements Store {
   readonly dialect: "sqlite" | "postgres";
   private readonly db: Kysely<Database>;
@@ -132,9 +136,11 @@ export class KyselyStore implements Store {
   }
 
   async deactivateMissingDags(fileloc: string, dagIds: string[]): Promise<void> {
-    let q = this.db.updateTable("dags").set({ is_active: 0 }).where("fileloc", "=", fileloc).where("is_active", "=", 1);
-    if (dagIds.length > 0) q = q.where("dag_id", "not in", dagIds);
-    await q.execute();
+    await this.adapter.exclusive(async (db) => {
+      let q = db.updateTable("dags").set({ is_active: 0 }).where("fileloc", "=", fileloc).where("is_active", "=", 1);
+      if (dagIds.length > 0) q = q.where("dag_id", "not in", dagIds);
+      await q.execute();
+    });
   }
 
   async deactivateMissingFiles(filelocs: string[]): Promise<void> {
@@ -193,7 +199,7 @@ export class KyselyStore implements Store {
   }
 
   async setNextLogicalDate(dagId: string, next: string | null): Promise<void> {
-    await this.db.updateTable("dags").set({ next_logical_date: next }).where("dag_id", "=", dagId).execute();
+    await this.adapter.exclusive((db) => db.updateTable("dags").set({ next_logical_date: next }).where("dag_id", "=", dagId).execute());
   }
 
   async getDagVersion(hash: string): Promise<DagVersion | undefined> {
@@ -403,8 +409,8 @@ export class KyselyStore implements Store {
   }
 
   async setTryHandle(key: TryKeyRef, handle: TryHandle): Promise<void> {
-    await this.db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
-      .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute();
+    await this.adapter.exclusive((db) => db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
+      .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute());
   }
 
   async getTry(key: TryKeyRef): Promise<TaskTry | undefined> {
@@ -470,7 +476,7 @@ export class KyselyStore implements Store {
   }
 
   async deleteConnection(connId: string): Promise<boolean> {
-    const r = await this.db.deleteFrom("connections").where("conn_id", "=", connId).executeTakeFirst();
+    const r = await this.adapter.exclusive((db) => db.deleteFrom("connections").where("conn_id", "=", connId).executeTakeFirst());
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -492,14 +498,16 @@ export class KyselyStore implements Store {
   }
 
   async deleteVariable(key: string): Promise<boolean> {
-    const r = await this.db.deleteFrom("variables").where("key", "=", key).executeTakeFirst();
+    const r = await this.adapter.exclusive((db) => db.deleteFrom("variables").where("key", "=", key).executeTakeFirst());
     return Number(r.numDeletedRows) > 0;
   }
 
   // ---- Change feed
 
   async appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void> {
-    await this.change(this.db, change);
+    // Under the write lock like every other change: on Postgres an id taken outside it could commit before a
+    // smaller id still in flight, and a reader that moved past it would never see that smaller one.
+    await this.adapter.exclusive((db) => this.change(db, change));
   }
 
   async listChangesSince(id: number, limit = 500): Promise<ChangeEvent[]> {
@@ -534,7 +542,7 @@ export class KyselyStore implements Store {
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    await this.db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute();
+    await this.adapter.exclusive((db) => db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute());
   }
 }
 
