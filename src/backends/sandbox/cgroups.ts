@@ -36,7 +36,7 @@ export class CgroupError extends Error {
 }
 
 /** Finds the cgroup hierarchies; v1 wins on hybrid systems, where the v2 tree holds no controllers. */
-export function detectCgroups(mountinfo = readOrEmpty("/proc/self/mountinfo")): CgroupSystem | null {
+export function detectCgroups(mountinfo = readOrEmpty("/proc/self/mountinfo"), read: (file: string) => string = readOrEmpty): CgroupSystem | null {
   const v1: Partial<Record<Controller, string>> = {};
   let v2: string | null = null;
   for (const line of mountinfo.split("\n")) {
@@ -51,7 +51,7 @@ export function detectCgroups(mountinfo = readOrEmpty("/proc/self/mountinfo")): 
     }
   }
   if (v1.memory || v1.pids) return { version: 1, mounts: v1 };
-  if (v2 && readOrEmpty(path.join(v2, "cgroup.controllers")).includes("memory")) return { version: 2, mount: v2 };
+  if (v2 && read(path.join(v2, "cgroup.controllers")).includes("memory")) return { version: 2, mount: v2 };
   return null;
 }
 
