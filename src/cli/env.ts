@@ -31,7 +31,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
   const openStore = deps.store ?? defaultStore;
   const cmd = new Command("env").description("sealed environments: declared dependencies and Node runtime, built and cached by content key");
 
-  const run = (json: boolean, fn: (config: AirlockConfig) => Promise<number | void>) => async () => {
+  const run = async (json: boolean, fn: (config: AirlockConfig) => Promise<number | void>): Promise<void> => {
     try {
       process.exitCode = (await fn(await getConfig())) ?? EXIT_CODES.ok;
     } catch (err) {
@@ -55,7 +55,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       // Validate what was written (e.g. a bad --node) right away, naming the file.
       loadEnvironmentSpec(config, name);
       process.stdout.write(`created environment "${name}":\n${files.map((f) => `  ${f}`).join("\n")}\nnext: add dependencies to its package.json, then run: airlock env build ${name}\n`);
-    })());
+    }));
 
   cmd.command("build").argument("[names...]", "environments to build (default: all)").description("build environments (cached by key; an unchanged build is a no-op)")
     .addOption(new Option("--target <target>", "what to build for").choices([...BUILD_TARGETS]).default("local"))
@@ -65,7 +65,8 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
     .action((names: string[], o: { target: BuildTarget; force?: boolean; refreshRuntime?: boolean; json?: boolean }) => run(Boolean(o.json), async (config) => {
       const chosen = names.length > 0 ? names : listEnvironmentNames(config);
       if (chosen.length === 0) throw new UsageError(`no environments in ${config.environmentsFolder}`, "create one with: airlock env init <name>");
-      for (const name of chosen) loadEnvironmentSpec(config, name);
+      // Names given explicitly are checked before anything is built; "build all" builds every valid one.
+      if (names.length > 0) for (const name of names) loadEnvironmentSpec(config, name);
       const results = await runWithProgress(chosen.map((name) => ({
         title: name,
         run: async (step: (line: string) => void) => {
@@ -88,7 +89,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       }
       if (failures.some((f) => !f.ok && isBadInput(f.error))) return EXIT_CODES.usage;
       return failures.length > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
-    })());
+    }));
 
   cmd.command("list").description("environments: key, state (built / not built / stale), size, last use, tasks using them")
     .option("--json", "print as JSON")
@@ -101,7 +102,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         "LAST USED": e.lastUsed ?? "-", TASKS: e.tasks.length === 0 ? "-" : e.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", "),
       })), ["NAME", "KEY", "STATE", "NODE", "SIZE", "LAST USED", "TASKS"]);
       for (const e of list) if (e.error) process.stdout.write(`\n${e.name}: ${e.error}\n`);
-    })());
+    }));
 
   cmd.command("show").argument("<name>", "environment name").description("one environment: spec, key, build, tasks using it")
     .option("--json", "print as JSON")
@@ -129,7 +130,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         `tasks:        ${env.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", ") || "-"}`,
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
-    })());
+    }));
 
   cmd.command("rm").argument("<name>", "environment name").description("remove the builds of an environment (its folder in environments/ stays)")
     .option("--dry-run", "only show what would be removed")
@@ -139,7 +140,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       const removed = removeEnvironment(config, name, { dryRun: o.dryRun });
       if (!known && removed.length === 0) throw new UsageError(`environment "${name}" has no spec and no builds`, "list them with: airlock env list");
       printRemovals(removed, { json: Boolean(o.json), dryRun: Boolean(o.dryRun) });
-    })());
+    }));
 
   cmd.command("prune").description("remove builds no DAG uses (superseded builds, and environments no active DAG names)")
     .option("--dry-run", "only show what would be removed")
@@ -150,7 +151,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         return pruneEnvironments(config, { store, dryRun: o.dryRun });
       });
       printRemovals(removed, { json: Boolean(o.json), dryRun: Boolean(o.dryRun) });
-    })());
+    }));
 
   cmd.command("deploy").argument("<name>", "environment name").description("push the environment's image to a registry (after env build --target docker)")
     .requiredOption("--registry <host:port>", "registry to push to")
@@ -162,7 +163,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       const { reference, digest } = await docker.deployEnvironment(config, name, { registry: o.registry, log });
       if (o.json) printJson({ name, reference, digest });
       else process.stdout.write(`deployed ${reference} (${digest})\n`);
-    })());
+    }));
 
   return cmd;
 }
