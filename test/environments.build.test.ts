@@ -98,7 +98,12 @@ describe("buildEnvironment", () => {
     // A registry that accepts the tarball request and never answers: the build is mid-install when killed.
     const sockets: Socket[] = [];
     let requested = false;
-    const server: Server = createServer((req) => { requested = true; sockets.push(req.socket); });
+    let answer = false;
+    const server: Server = createServer((req, res) => {
+      requested = true;
+      sockets.push(req.socket);
+      if (answer) res.writeHead(404).end();
+    });
     server.on("connection", (s) => sockets.push(s));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
@@ -125,6 +130,12 @@ describe("buildEnvironment", () => {
       expect(leftovers.length).toBeGreaterThan(0);
       for (const d of leftovers) expect(readBuild(layout, d.slice(0, 64))).toBeNull();
       expect(existsSync(path.join(previous.build.root, "node_modules", "ms", "package.json"))).toBe(true);
+
+      // The killed builder's lock is taken over at once (its pid is gone) and its leftovers are cleared.
+      answer = true;
+      await expect(buildEnvironment(project.config, "killme")).rejects.toMatchObject({ name: "EnvironmentBuildError", code: expect.not.stringMatching(/lock_timeout/) });
+      expect(readdirSync(layout.tmp).filter((d) => /^[0-9a-f]{64}-/.test(d))).toEqual([]);
+      expect(readBuild(layout, previous.build.key)).not.toBeNull();
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));

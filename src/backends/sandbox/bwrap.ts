@@ -4,7 +4,7 @@
  * payload's paths stay valid; one writable scratch directory.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 
 /** What goes into one sandbox. */
 export interface SandboxSpec {
@@ -108,8 +108,3 @@ export function sandboxSmokeTest(): string | null {
 /** Install hint shown when bwrap is missing. */
 export const BWRAP_INSTALL_HINT =
   "install bubblewrap: sudo apt-get install bubblewrap (Debian/Ubuntu), sudo dnf install bubblewrap (Fedora), or sudo apk add bubblewrap (Alpine)";
-
-/** Whether a path exists (for building mount lists). */
-export function exists(p: string): boolean {
-  return existsSync(p);
-}
