@@ -58,8 +58,13 @@ export function tasksCommand(): Command {
     });
 
   remoteOptions(tasks.command("logs <dag> <run> <task>").description("a try's log (the latest try unless --try)").option("--try <n>", "try number")
-    .option("-f, --follow", "keep printing as the log grows until the try ends"))
-    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; follow?: boolean } & RemoteOptions) => {
+    .option("-f, --follow", "keep printing as the log grows until the try ends").option("--json", "print {dagId, runId, taskId, tryNumber, log} (not with --follow)"))
+    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; follow?: boolean; json?: boolean } & RemoteOptions) => {
+      if (o.json && o.follow) {
+        process.exitCode = 2;
+        process.stderr.write("error: --json and --follow cannot be combined\nhint: use --follow for a live stream, --json for a finished log\n");
+        return;
+      }
       const tryArg = o.try === undefined ? undefined : Number(o.try);
       if (tryArg !== undefined && (!Number.isInteger(tryArg) || tryArg < 1)) {
         process.exitCode = 2;
@@ -73,11 +78,15 @@ export function tasksCommand(): Command {
           const ti = await client.getTaskInstance(dagId, run.runId, taskId);
           const n = tryArg ?? Math.max(1, ti.tryNumber);
           if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n)) process.stdout.write(text);
-          else process.stdout.write((await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20)).text);
+          else {
+            const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20)).text;
+            if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: text });
+            else process.stdout.write(text);
+          }
         });
         return;
       }
-      await withContext(false, async (ctx) => {
+      await withContext(Boolean(o.json), async (ctx) => {
         const run = await findRun(ctx, dagId, runId);
         const ti = await ctx.store.getTaskInstance(run.runId, taskId);
         if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
@@ -89,14 +98,18 @@ export function tasksCommand(): Command {
         }
         if (n === 0) throw new NotFoundError("Try", `${taskId} try 1`, `The task has not run yet (state ${ti.state}); use --follow to wait for it`);
         let offset = 0;
+        let collected = "";
         for (;;) {
           const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, tryNumber: n }, offset, 1 << 20);
-          process.stdout.write(chunk.text);
+          if (o.json) collected += chunk.text;
+          else process.stdout.write(chunk.text);
           const more = chunk.nextOffset > offset;
           offset = chunk.nextOffset;
-          if (chunk.complete || !o.follow) break;
+          // Without --follow, read what is there (in 1 MiB chunks) and stop.
+          if (chunk.complete || (!o.follow && !more)) break;
           if (!more) await new Promise((r) => setTimeout(r, 200));
         }
+        if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: collected });
       });
     });
   return tasks;
