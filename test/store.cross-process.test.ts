@@ -1,6 +1,7 @@
 /**
  * The Store across real processes, on SQLite and on Postgres: processes that migrate a brand-new database at the
- * same moment, and processes that claim the same queued task instances in a loop.
+ * same moment, processes that claim the same queued task instances in a loop, and a process that follows the
+ * change feed while others write to it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -16,6 +17,7 @@ import { newRun, queueTasks, uid } from "./store-contract/fixtures.js";
 const CLAIMERS = 4;
 const INSTANCES = 200;
 const ROUNDS = 3;
+const FEED_WRITES = 300;
 
 interface Dialect {
   name: string;
@@ -99,6 +101,30 @@ for (const dialect of [sqlite, postgres]) {
         const running = (await Promise.all(workers.map((w) => store.listRunningTries(`host-${w}`)))).flat().filter((t) => t.runId === run.runId);
         expect(running).toHaveLength(INSTANCES);
         for (const t of running) expect(t.workerId).toBe(owner.get(t.taskId));
+      } finally {
+        await store.close();
+      }
+    }, 300_000);
+
+    it("lets a process following the change feed see every change other processes commit, none skipped", async () => {
+      const url = await dialect.fresh();
+      const writers = ["a", "b", "c"];
+      const results = await runTogether([
+        ...writers.map((w) => ({ fixture: "store-child.ts", args: ["write", url, w, String(FEED_WRITES)] })),
+        { fixture: "store-child.ts", args: ["follow", url, String(writers.length)] },
+      ]);
+      const seen = (results.at(-1)?.json as { seen: number[] }).seen;
+      const store = await openStore(url);
+      try {
+        const all: number[] = [];
+        for (let page = await store.listChangesSince(0, 1000); page.length > 0; page = await store.listChangesSince(page.at(-1)!.id, 1000)) {
+          all.push(...page.map((c) => c.id));
+        }
+        expect(all.length).toBeGreaterThanOrEqual(writers.length * (FEED_WRITES + 1));
+        // A reader that moved its cursor past an id that committed later would never see it.
+        const seenIds = new Set(seen);
+        expect(all.filter((id) => !seenIds.has(id))).toEqual([]);
+        expect(seen).toEqual([...seen].sort((x, y) => x - y));
       } finally {
         await store.close();
       }
