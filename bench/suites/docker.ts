@@ -14,14 +14,7 @@ import { ensureDocker, removeImages } from "../../test/helpers/docker.js";
 import { fakeEnvironmentBuild } from "../../test/helpers/docker-env.js";
 import { bundleRunner, launchRequest, serializedTask } from "../../test/helpers/docker-runner.js";
 
-/** One measured value (the shape every bench suite returns). */
-export interface BenchRow {
-  suite: string;
-  name: string;
-  value: number;
-  unit: string;
-  goal?: string;
-}
+import type { BenchRow } from "../lib.js";
 
 const SUITE = "docker";
 const ROUNDS = 7;

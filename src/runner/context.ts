@@ -5,6 +5,7 @@ import { NotGrantedError } from "../sdk/errors.js";
 import type { Connection, TaskContext } from "../sdk/types.js";
 import { extractReferences, templateStrings } from "../templating/index.js";
 import type { TaskPayload, XComValue } from "./protocol.js";
+import { buildTemplateContext, renderFields } from "../templating/index.js";
 
 /** Reads an XCom value that came inline or by reference. */
 export function readXcom(v: XComValue): unknown {
@@ -78,4 +79,14 @@ export function taskContext(p: TaskPayload, g: Grants): TaskContext {
     log: { info: line("INFO"), warn: line("WARN"), error: line("ERROR") },
     scratchDir: p.context.scratchDir,
   };
+}
+
+/** The operator's arguments with its templated fields rendered against the payload's context and grants. */
+export function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Record<string, unknown> {
+  const tctx = buildTemplateContext({
+    dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
+    conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
+    timezone: p.context.timezone, xcomPull: g.xcomPull, variable: g.variable, connection: g.connection,
+  });
+  return renderFields(p.operator.args, p.operator.templateFields, tctx, { dagId: p.dagId, taskId: p.taskId });
 }

@@ -5,10 +5,9 @@ import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDag } from "../sdk/dag.js";
-import { buildTemplateContext, renderFields } from "../templating/index.js";
 import type { TaskContext } from "../sdk/types.js";
 import { EventChannel } from "./channel.js";
-import { grantsOf, taskContext } from "./context.js";
+import { grantsOf, renderedArgs, taskContext } from "./context.js";
 import { runBash } from "./operators/bash.js";
 import { runFileSensor } from "./operators/file-sensor.js";
 import { runHttp } from "./operators/http.js";
@@ -61,12 +60,7 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
   const sdkLinked = p.dagModule !== null && existsSync(path.join(path.dirname(p.dagModule), "node_modules", "airlock", "package.json"));
   if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch") && !sdkLinked)) registerHooks(dist, p.context.environment);
   const grants = grantsOf(p);
-  const tctx = buildTemplateContext({
-    dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
-    conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
-    timezone: p.context.timezone, xcomPull: grants.xcomPull, variable: grants.variable, connection: grants.connection,
-  });
-  const args = renderFields(p.operator.args, p.operator.templateFields, tctx, { dagId: p.dagId, taskId: p.taskId });
+  const args = renderedArgs(p, grants);
   const kind = p.operator.kind;
   let value: unknown;
   let branchTo: string[] | null = null;
