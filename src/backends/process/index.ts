@@ -28,7 +28,7 @@ export function createProcessBackend(): Backend {
     },
     async launch(request) {
       const node = request.environment?.nodeBinary ?? process.execPath;
-      return spawnTry(node, [RUNNER_PATH], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process" });
+      return spawnTry(node, [RUNNER_PATH], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true });
     },
     async adopt(handle) {
       return adoptProcess(handle);

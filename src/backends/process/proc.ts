@@ -18,28 +18,40 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   return processStartTime(pid) === startTime;
 }
 
-function parentMap(): Map<number, number[]> {
-  const children = new Map<number, number[]>();
+/** What one pass over /proc knows of a live (non-zombie) process. */
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+}
+
+function scan(): ProcInfo[] {
+  const out: ProcInfo[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (fields[0] === "Z") continue;
-      const ppid = Number(fields[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
+      out.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[3]) });
     } catch {
       // Exited while we looked.
     }
   }
+  return out;
+}
+
+function parentMap(procs: ProcInfo[] = scan()): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const p of procs) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p.pid);
+    children.set(p.ppid, list);
+  }
   return children;
 }
 
-/** Every descendant of `pid` (children, grandchildren, ...), found through /proc. */
-export function descendants(pid: number): number[] {
-  const children = parentMap();
+function descendantsIn(children: Map<number, number[]>, pid: number): number[] {
   const out: number[] = [];
   const stack = [pid];
   while (stack.length > 0) {
@@ -51,33 +63,71 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** Every descendant of `pid` (children, grandchildren, ...), found through /proc. */
+export function descendants(pid: number): number[] {
+  return descendantsIn(parentMap(), pid);
+}
+
 /** Members of a process group. */
 export function groupMembers(pgid: number): number[] {
+  return scan().filter((p) => p.pgid === pgid).map((p) => p.pid);
+}
+
+/** The environment entry (`NAME=value`) that marks every process of one try; inherited through fork and exec. */
+export function markerEntry(marker: string): string {
+  return `${TRY_MARKER_VARIABLE}=${marker}`;
+}
+
+/** The variable that carries a try's marker in its processes' environments. */
+export const TRY_MARKER_VARIABLE = "AIRLOCK_TRY_MARKER";
+
+/** Processes whose environment holds `entry`: they may have left the tree and the group (setsid + double fork). */
+function markedProcesses(procs: ProcInfo[], entry: string): number[] {
   const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const p of procs) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] !== "Z" && Number(fields[3]) === pgid) out.push(Number(entry));
+      const environ = readFileSync(`/proc/${p.pid}/environ`, "latin1");
+      if (environ.startsWith(`${entry}\0`) || environ.includes(`\0${entry}\0`)) out.push(p.pid);
     } catch {
-      // Exited while we looked.
+      // Another user's process, or gone.
     }
   }
   return out;
 }
 
-/** SIGKILLs a process group and every descendant of `pid`, repeating until none is left (forks race kills). */
-export function killTree(pid: number, pgid: number): void {
+/**
+ * SIGKILLs a process group, every descendant of `pid`, and (with a marker) every process that carries the try's
+ * marker — which catches daemons that escaped with setsid and a double fork. Repeats until none is left, since
+ * forks race kills.
+ */
+export function killTree(pid: number, pgid: number, marker?: string): void {
   for (let round = 0; round < 20; round++) {
-    const targets = new Set([...descendants(pid), ...groupMembers(pgid)]);
-    if (processStartTime(pid) !== null) targets.add(pid);
+    const procs = scan();
+    const targets = new Set([...descendantsIn(parentMap(procs), pid), ...procs.filter((p) => p.pgid === pgid).map((p) => p.pid)]);
+    if (marker) for (const m of markedProcesses(procs, markerEntry(marker))) targets.add(m);
+    if (procs.some((p) => p.pid === pid)) targets.add(pid);
+    targets.delete(process.pid);
     if (targets.size === 0) return;
     try {
       process.kill(-pgid, "SIGKILL");
     } catch {
       // Group already gone.
     }
+    for (const t of targets) {
+      try {
+        process.kill(t, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/** SIGKILLs every process that carries a try's marker (what a try left behind after its main process ended). */
+export function killMarked(marker: string): void {
+  for (let round = 0; round < 20; round++) {
+    const targets = markedProcesses(scan(), markerEntry(marker)).filter((p) => p !== process.pid);
+    if (targets.length === 0) return;
     for (const t of targets) {
       try {
         process.kill(t, "SIGKILL");

@@ -3,11 +3,12 @@
  * adopted after) an orchestrator crash. Shared by the process and sandbox backends.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { BackendName } from "../../sdk/types.js";
 import type { ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
-import { isSameProcess, killTree, processStartTime } from "./proc.js";
+import { isSameProcess, killMarked, killTree, processStartTime, TRY_MARKER_VARIABLE } from "./proc.js";
 
 /** Options of `spawnTry`. */
 export interface SpawnOptions {
@@ -23,6 +24,11 @@ export interface SpawnOptions {
   onKill?: () => void | Promise<void>;
   /** Runs in the child between fork and exec is not possible in Node; instead, called with the pid right after spawn. */
   onSpawn?: (pid: number) => void | Promise<void>;
+  /**
+   * Mark every process of the try with a random environment entry, so kills also find processes that left the
+   * process tree and group (setsid plus a double fork). For backends without a cgroup to kill.
+   */
+  mark?: boolean;
 }
 
 /** The process identity stored for adoption. */
@@ -30,6 +36,8 @@ export interface ProcessHandle extends TryHandle {
   pid: number;
   pgid: number;
   startTime: number;
+  /** The try's process marker, when it was started with one. */
+  marker?: string;
 }
 
 /** Spawns `command args` for a try: payload on stdin, fds 1+2 → raw log, fd 3 → events file. */
@@ -39,9 +47,11 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
   mkdirSync(r.scratchDir, { recursive: true });
   const logFd = openSync(r.rawLogPath, "a", 0o600);
   const eventsFd = openSync(r.eventsPath, "a", 0o600);
+  const marker = o.mark ? randomBytes(12).toString("hex") : undefined;
+  const env = marker ? { ...o.env, [TRY_MARKER_VARIABLE]: marker } : o.env;
   let child;
   try {
-    child = spawn(command, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd] });
+    child = spawn(command, args, { cwd: o.cwd, env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd] });
   } finally {
     closeSync(logFd);
     closeSync(eventsFd);
@@ -56,7 +66,7 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
     child.once("error", (err) => resolve({ code: null, signal: null, detail: err.message }));
   });
   const startTime = processStartTime(pid) ?? 0;
-  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...o.extraHandle };
+  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...(marker ? { marker } : {}), ...o.extraHandle };
   // Written in the same tick as the spawn, so a crash before the store records the handle cannot orphan the try.
   writeFileSync(path.join(r.tryDir, HANDLE_FILE), JSON.stringify(handle), { mode: 0o600 });
   await o.onSpawn?.(pid);
@@ -65,8 +75,8 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
   child.stdin?.end(JSON.stringify(r.payload));
   let killed: string | null = null;
   const exited = exitedRaw.then(async (info) => {
-    // Whatever the task left behind in its group (background jobs) ends with it.
-    killTree(pid, pid);
+    // Whatever the task left behind (background jobs, daemons) ends with it.
+    killTree(pid, pid, marker);
     const withReason = killed ? { ...info, detail: info.detail ?? killed } : info;
     return o.onExit ? o.onExit(withReason) : withReason;
   });
@@ -76,7 +86,7 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
     async kill(reason: string) {
       killed ??= reason;
       await o.onKill?.();
-      killTree(pid, pid);
+      killTree(pid, pid, marker);
     },
   };
 }
@@ -97,13 +107,18 @@ export function completeHandle(handle: TryHandle & { tryDir?: unknown }): TryHan
 /** Re-attaches to a process started by an earlier orchestrator; null if it is no longer running. */
 export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onExit"]; onKill?: SpawnOptions["onKill"]; pollMs?: number } = {}): RunningTry | null {
   const h = completeHandle(handle) as ProcessHandle;
-  if (typeof h.pid !== "number" || typeof h.startTime !== "number" || !isSameProcess(h.pid, h.startTime)) return null;
+  if (typeof h.pid !== "number" || typeof h.startTime !== "number" || !isSameProcess(h.pid, h.startTime)) {
+    // The try ended while no orchestrator watched it: what it left behind goes too. Its pid and group may belong
+    // to someone else by now, so only the marker is trusted.
+    if (typeof h.marker === "string") killMarked(h.marker);
+    return null;
+  }
   let killed: string | null = null;
   const exited = new Promise<ExitInfo>((resolve) => {
     const timer = setInterval(() => {
       if (isSameProcess(h.pid, h.startTime)) return;
       clearInterval(timer);
-      killTree(h.pid, h.pgid);
+      killTree(h.pid, h.pgid, h.marker);
       resolve({ code: null, signal: null, detail: killed ?? "adopted after a restart: exit code unknown" });
     }, o.pollMs ?? 100);
   }).then((info) => (o.onExit ? o.onExit(info) : info));
@@ -113,7 +128,7 @@ export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onEx
     async kill(reason: string) {
       killed ??= reason;
       await o.onKill?.();
-      killTree(h.pid, h.pgid);
+      killTree(h.pid, h.pgid, h.marker);
     },
   };
 }
