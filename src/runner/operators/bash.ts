@@ -27,9 +27,22 @@ export async function runBash(p: TaskPayload, args: Record<string, unknown>): Pr
     pending = lines.pop() ?? "";
     for (const l of lines) last = l;
   });
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const code = await new Promise<number>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    child.on("exit", (c, signal) => {
+      const exitCode = c ?? (signal ? 128 : 1);
+      // Background processes (`daemon &`) may hold stdout open for ever: read what the command wrote, then stop
+      // waiting for them. They end with the try, which kills everything it started.
+      if (child.stdout.readableEnded) return resolve(exitCode);
+      const grace = setTimeout(() => {
+        child.stdout.destroy();
+        resolve(exitCode);
+      }, 200);
+      child.stdout.once("end", () => {
+        clearTimeout(grace);
+        resolve(exitCode);
+      });
+    });
   });
   if (pending) {
     last = pending;
