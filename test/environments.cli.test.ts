@@ -4,7 +4,7 @@
  * registry with exit code 1 (a bad spec: 2) and no stack trace.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +65,20 @@ describe("airlock env", () => {
     expect(json<{ environments: Array<{ cached: boolean; ok: boolean }> }>(again).environments).toEqual([expect.objectContaining({ ok: true, cached: true })]);
     // With --json, progress goes to stderr and stdout is one JSON document.
     expect(again.stderr).toMatch(/\[small\] up to date/);
+  });
+
+  it("--target sandbox checks the build starts in a sandbox and that packages.txt is installed on the host", async () => {
+    const ok = await cli(["build", "small", "--target", "sandbox"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/\[small\] starting the environment's Node in a sandbox/);
+    const dir = project.addEnvironment("needs-apt", { ms: "2.1.3" });
+    writeFileSync(path.join(dir, "packages.txt"), "tar\nairlock-test-absent-package\n");
+    const missing = await cli(["build", "needs-apt", "--target", "sandbox"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/not installed on this host: airlock-test-absent-package$/m);
+    expect(missing.stderr).toMatch(/apt-get install airlock-test-absent-package/);
+    // The local build exists (the host just lacks the package); remove it again.
+    expect((await cli(["rm", "needs-apt"])).stdout).toMatch(/^removed needs-apt /m);
   });
 
   it("lists environments with key, state, size, last use and the tasks that use them", async () => {

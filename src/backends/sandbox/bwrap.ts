@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
+import path from "node:path";
 
 /** What goes into one sandbox. */
 export interface SandboxSpec {
@@ -90,6 +91,16 @@ function resolved(p: string): string | null {
 function unique(paths: string[]): string[] {
   // Parents before children, so a child mount is not hidden by its parent's.
   return [...new Set(paths)].sort((a, b) => a.length - b.length);
+}
+
+/**
+ * What to bind for a Node binary: a downloaded runtime's folder (bin/node, include/), or the orchestrator's own
+ * binary when it lives outside /usr (which is bound anyway).
+ */
+export function runtimeMounts(node: string, downloaded: boolean): string[] {
+  if (downloaded) return [path.dirname(path.dirname(node))];
+  const real = resolved(node) ?? node;
+  return real.startsWith("/usr/") ? [] : [real];
 }
 
 /** The bwrap version, or null when it is not installed. */

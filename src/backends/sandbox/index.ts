@@ -6,7 +6,7 @@
  * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
  * killed through their cgroup and process group instead.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
@@ -16,7 +16,7 @@ import { mergeResources, parseMemory } from "../../environments/resources.js";
 import type { Resources } from "../../sdk/types.js";
 import { adoptProcess, spawnTry } from "../process/spawn.js";
 import type { Backend, ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
-import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
+import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
 import { CgroupError, createTryCgroup, detectCgroups, killTryCgroup, procsFiles, removeTryCgroup, wasOomKilled, type CgroupSystem, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
 import { sandboxEnv } from "./task-env.js";
@@ -89,7 +89,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
 
       const cgroup = makeCgroup(request, resources);
       const spec: SandboxSpec = {
-        readOnly: [...runnerPaths(dist), ...runtimePaths(node, request.environment !== null && request.environment.nodeBinary !== null),
+        readOnly: [...runnerPaths(dist), ...runtimeMounts(node, request.environment?.nodeBinary != null),
           ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
         writable: [request.scratchDir],
         files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
@@ -173,13 +173,6 @@ function environmentDefaults(config: Pick<AirlockConfig, "environmentsFolder" | 
 /** The runner, its module hooks and the SDK it resolves "airlock" to; nothing else of the installation. */
 function runnerPaths(dist: string): string[] {
   return ["runner.mjs", "runner-hooks.mjs", "sdk"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
-}
-
-/** The Node runtime to bind: a downloaded runtime's folder, or the orchestrator's binary when it is outside /usr. */
-function runtimePaths(node: string, downloaded: boolean): string[] {
-  if (downloaded) return [path.dirname(path.dirname(node))];
-  const real = realpathSync(node);
-  return real.startsWith("/usr/") ? [] : [real === node ? node : real];
 }
 
 /**

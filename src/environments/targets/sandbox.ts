@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion } from "../../backends/sandbox/bwrap.js";
+import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts } from "../../backends/sandbox/bwrap.js";
 import { EnvironmentBuildError } from "../errors.js";
 import type { BuildLog, EnvironmentBuild, EnvironmentSpec } from "../types.js";
 
@@ -19,7 +19,7 @@ export function verifySandboxBuild(spec: EnvironmentSpec, build: EnvironmentBuil
   }
   log("starting the environment's Node in a sandbox");
   const node = build.nodeBinary ?? process.execPath;
-  const readOnly = [build.root, ...(build.nodeBinary ? [path.dirname(path.dirname(build.nodeBinary))] : [])];
+  const readOnly = [build.root, ...runtimeMounts(node, build.nodeBinary !== null)];
   const script = `process.stdout.write(process.version + " " + require("fs").readdirSync(${JSON.stringify(path.join(build.root, "node_modules"))}).length)`;
   const r = spawnSync("bwrap", bwrapArgs({ readOnly, writable: [], network: "none", cwd: "/", command: [node, "-e", script] }), { encoding: "utf8", timeout: 30_000, env: { PATH: "/usr/bin:/bin" } });
   if (r.status !== 0 || !r.stdout.startsWith(`v${build.nodeVersion} `)) {
