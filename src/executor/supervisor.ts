@@ -108,10 +108,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         readablePaths: built.readablePaths,
       };
       let running: RunningTry | null;
+      const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
+        // The log is rebuilt from the raw output after a restart; the orchestrator's own first line is not in it.
+        pump.note(`${header} (adopted after an orchestrator restart)`);
         running = await backend.adopt({ backend: t.isolation, tryDir: dir, ...(adopt.handle ?? {}) }, request);
       } else {
-        pump.note(`[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`);
+        pump.note(header);
         running = await backend.launch(request);
         await ctx.store.setTryHandle(t, running.handle);
       }
