@@ -11,7 +11,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   let store: Store;
   if (url.startsWith("sqlite:")) {
     const { createSqliteAdapter } = await import("./sqlite/index.js");
-    store = new KyselyStore(createSqliteAdapter(url.slice("sqlite:".length)));
+    store = new KyselyStore(await createSqliteAdapter(url.slice("sqlite:".length)));
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     const { createPostgresAdapter } = await import("./postgres/index.js");
     store = new KyselyStore(createPostgresAdapter(url));

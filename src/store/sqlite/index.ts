@@ -27,34 +27,48 @@ export class SqliteLockTimeoutError extends Error {
 
 const isBusy = (err: unknown): boolean => typeof (err as { code?: unknown }).code === "string" && (err as { code: string }).code.startsWith("SQLITE_BUSY");
 
+/** Runs `attempt` until it does not fail with SQLITE_BUSY, waiting on a timer between tries. */
+async function whileBusy(file: string, attempt: () => void): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let n = 0; ; n++) {
+    try {
+      attempt();
+      return;
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      if (Date.now() >= deadline) throw new SqliteLockTimeoutError(file, { cause: err });
+    }
+    // Jittered backoff so that several waiting processes do not retry in lockstep.
+    await sleep(Math.min(2 ** n, 20) * (0.5 + Math.random()));
+  }
+}
+
 /** Opens (creating if needed) the SQLite database at `file`. */
-export function createSqliteAdapter(file: string): DialectAdapter {
+export async function createSqliteAdapter(file: string): Promise<DialectAdapter> {
   mkdirSync(path.dirname(file), { recursive: true });
   const raw = new Database(file, { timeout: BUSY_TIMEOUT_MS });
-  raw.pragma("journal_mode = WAL");
-  raw.pragma("synchronous = NORMAL");
-  raw.pragma("foreign_keys = ON");
+  try {
+    // Switching a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once (without
+    // its busy handler) when another process is switching it too: the first open of a database can race.
+    await whileBusy(file, () => raw.pragma("journal_mode = WAL"));
+    raw.pragma("synchronous = NORMAL");
+    raw.pragma("foreign_keys = ON");
+  } catch (err) {
+    raw.close();
+    throw err;
+  }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
 
-  // Tries BEGIN IMMEDIATE without SQLite's blocking busy handler and retries on a timer, so the event loop (and
-  // any other handle of this process that holds the lock) keeps running while this one waits.
-  const beginImmediate = async (): Promise<void> => {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let attempt = 0; ; attempt++) {
-      raw.pragma("busy_timeout = 0");
-      try {
-        raw.exec("begin immediate");
-        return;
-      } catch (err) {
-        if (!isBusy(err)) throw err;
-        if (Date.now() >= deadline) throw new SqliteLockTimeoutError(file, { cause: err });
-      } finally {
-        raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-      // Jittered backoff so that several waiting processes do not retry in lockstep.
-      await sleep(Math.min(2 ** attempt, 20) * (0.5 + Math.random()));
+  // BEGIN IMMEDIATE without SQLite's blocking busy handler, retried on a timer, so the event loop (and any other
+  // handle of this process that holds the lock) keeps running while this one waits.
+  const beginImmediate = () => whileBusy(file, () => {
+    raw.pragma("busy_timeout = 0");
+    try {
+      raw.exec("begin immediate");
+    } finally {
+      raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
-  };
+  });
 
   // Kysely's SQLite driver has a single connection guarded by a mutex, so within this handle `exclusive` calls
   // queue up; BEGIN IMMEDIATE takes the write lock up front so that processes never deadlock on lock upgrades.
