@@ -16,7 +16,7 @@ import { newRun, queueTasks, uid } from "./store-contract/fixtures.js";
 
 const CLAIMERS = 4;
 const INSTANCES = 200;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const FEED_WRITES = 300;
 
 interface Dialect {

@@ -51,14 +51,25 @@ function start(fixture: string, args: string[]): { child: ChildProcess; ready: P
 /** Starts every fixture, releases them together once all are loaded, and waits for all to end. */
 export async function runTogether(runs: Array<{ fixture: string; args: string[] }>, timeoutMs = 120_000): Promise<FixtureResult[]> {
   const started = runs.map((r) => start(r.fixture, r.args));
-  const timer = setTimeout(() => started.forEach((s) => s.child.kill("SIGKILL")), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    started.forEach((s) => s.child.kill("SIGKILL"));
+  }, timeoutMs);
   try {
     // A child that dies before it is ready ends the wait too; its result then says why.
     await Promise.all(started.map((s) => Promise.race([s.ready, s.done])));
     for (const s of started) s.child.stdin?.end("go\n");
+    // One failed child may leave the others waiting for it forever: stop them all, so its reason is reported.
+    for (const s of started) void s.done.then((r) => r.code !== 0 && started.forEach((o) => o !== s && o.child.kill("SIGKILL")));
     const results = await Promise.all(started.map((s) => s.done));
-    for (const [i, r] of results.entries()) {
-      if (r.code !== 0) throw new Error(`fixture ${runs[i]?.fixture} ${runs[i]?.args.join(" ")} exited with ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    // The first child that failed on its own (not killed by us) holds the reason.
+    const order = [...results.keys()].sort((a, b) => Number(results[a]?.code === null) - Number(results[b]?.code === null));
+    for (const i of order) {
+      const r = results[i]!;
+      if (r.code === 0) continue;
+      const how = r.code === null && timedOut ? `was killed after ${timeoutMs} ms` : `exited with ${r.code}`;
+      throw new Error(`fixture ${runs[i]?.fixture} ${runs[i]?.args.join(" ")} ${how}: ${r.stderr.trim() || r.stdout.trim()}`);
     }
     return results;
   } finally {
