@@ -8,7 +8,7 @@ import { loadConfig, type AirlockConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import {
   buildEnvironment, EnvironmentBuildError, formatBytes, listEnvironmentNames, listEnvironments, loadEnvironmentSpec,
-  pruneEnvironments, removeEnvironment, scaffoldEnvironment, shortKey, showEnvironment, BUILD_TARGETS,
+  pruneEnvironments, removeEnvironment, scaffoldEnvironment, shortKey, showEnvironment, BUILD_TARGETS, specKey, environmentLayout,
   type BuildResult, type BuildTarget, type EnvironmentStatus, type Removal,
 } from "../environments/index.js";
 import { EXIT_CODES, printJson, printTable, reportError, UsageError } from "./output.js";
@@ -157,10 +157,12 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
     .requiredOption("--registry <host:port>", "registry to push to")
     .option("--json", "print as JSON")
     .action((name: string, o: { registry: string; json?: boolean }) => run(Boolean(o.json), async (config) => {
-      loadEnvironmentSpec(config, name);
+      const spec = loadEnvironmentSpec(config, name);
       const docker = await dockerTarget();
       const log = (line: string) => (o.json ? process.stderr : process.stdout).write(`[${name}] ${line}\n`);
-      const { reference, digest } = await docker.deployEnvironment(config, name, { registry: o.registry, log });
+      // Deploy the image of the current spec, not merely the newest local image of that name.
+      const key = specKey(spec, environmentLayout(config)) ?? undefined;
+      const { reference, digest } = await docker.deployEnvironment(config, name, { registry: o.registry, log, key });
       if (o.json) printJson({ name, reference, digest });
       else process.stdout.write(`deployed ${reference} (${digest})\n`);
     }));

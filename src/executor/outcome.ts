@@ -39,7 +39,9 @@ export function decide(input: { events: TaskEvent[]; exit: ExitInfo; scratchDir:
     return { kind: "failed", error: { type, message: input.killedFor } };
   }
   if (exit.oomKilled) {
-    return { kind: "failed", error: { type: "MemoryLimitExceeded", message: `memory limit exceeded${input.memoryLimitMiB ? ` (${input.memoryLimitMiB} MiB)` : ""}: the task was killed; raise resources.memory or use less${exit.detail ? ` (${exit.detail})` : ""}` } };
+    const limit = input.memoryLimitMiB ? ` (${input.memoryLimitMiB} MiB)` : "";
+    const detail = exit.detail && !exit.detail.startsWith("memory limit exceeded") ? ` (${exit.detail})` : "";
+    return { kind: "failed", error: { type: "MemoryLimitExceeded", message: `memory limit exceeded${limit}: the task was killed; raise resources.memory or make it use less${detail}` } };
   }
   const error = events.find((e) => e.type === "error");
   const result = events.find((e) => e.type === "result");

@@ -1,18 +1,21 @@
-/** Resource quantities as written in DAGs ("256Mi", "1Gi", bytes) converted for limits and messages. */
-
-const UNITS: Record<string, number> = { "": 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
-
-/** Bytes of a memory quantity, or null when none is set. */
-export function memoryBytes(v: string | number | undefined | null): number | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v === "number") return Math.floor(v);
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G|k|m|g)?$/.exec(v.trim());
-  if (!m) return null;
-  return Math.floor(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1));
-}
+/** Effective limits of a try: the task's own, over its environment's defaults. */
+import type { AirlockConfig } from "../config/config.js";
+import type { SerializedTask } from "../sdk/serialized.js";
+import type { Resources } from "../sdk/types.js";
+import { loadEnvironmentSpec, mergeResources, parseMemory } from "../environments/index.js";
 
 /** MiB of a memory quantity (rounded), or null. */
 export function memoryMiB(v: string | number | undefined | null): number | null {
-  const b = memoryBytes(v);
-  return b === null ? null : Math.round(b / 1024 ** 2);
+  const b = v === undefined || v === null ? undefined : parseMemory(v);
+  return b === undefined ? null : Math.round(b / 1024 ** 2);
+}
+
+/** Resources and network of a try: a task's own resources win per field; "host" from either side wins. */
+export function effectiveLimits(config: AirlockConfig, task: SerializedTask): { resources: Resources | null; network: "none" | "host" } {
+  if (!task.environment) return { resources: task.resources, network: task.network };
+  const spec = loadEnvironmentSpec(config, task.environment);
+  return {
+    resources: mergeResources(task.resources, spec.resources),
+    network: task.network === "host" || spec.network === "host" ? "host" : "none",
+  };
 }

@@ -17,7 +17,7 @@ import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
-import { memoryMiB } from "./resources.js";
+import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
 
 /** What a supervisor needs from its executor. */
@@ -78,6 +78,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   let loaded: Loaded | undefined;
   let result: TryResult;
   let exitCode: number | null = null;
+  let memoryLimit: number | null = null;
   try {
     loaded = await load(ctx, t);
     const { task } = loaded;
@@ -102,11 +103,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       }
       pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: adopt !== null });
       const backend = await deps.backend(t.isolation);
+      const limits = effectiveLimits(ctx.config, task);
       const request: LaunchRequest = {
         key: t, payload: built.payload, tryDir: dir, rawLogPath, eventsPath, scratchDir,
-        environment: environment ?? dockerEnvironment, resources: task.resources, network: task.network,
+        environment: environment ?? dockerEnvironment, resources: limits.resources, network: limits.network,
         readablePaths: built.readablePaths,
       };
+      memoryLimit = memoryMiB(limits.resources?.memory);
       let running: RunningTry | null;
       const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
@@ -121,7 +124,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const { exit, killedFor } = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null };
       exitCode = exit.code;
       pump.finish();
-      result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryMiB(task.resources?.memory) });
+      result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };

@@ -1,4 +1,5 @@
 /** The `process` backend: every try in its own child process with an allowlisted environment. */
+import path from "node:path";
 import { RUNNER_PATH } from "../../core/install.js";
 import type { Backend, LaunchRequest } from "../types.js";
 import { adoptProcess, spawnTry } from "./spawn.js";
@@ -14,6 +15,9 @@ export function taskEnv(request: LaunchRequest, base: NodeJS.ProcessEnv = proces
     if (v !== undefined) env[key] = v;
   }
   env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  // In an environment, its Node and its packages' binaries come first (a bash task's `node` is the environment's).
+  const e = request.environment;
+  if (e) env.PATH = [e.nodeBinary ? path.dirname(e.nodeBinary) : null, path.join(e.root, "node_modules", ".bin"), env.PATH].filter(Boolean).join(":");
   env.HOME = request.scratchDir;
   env.TMPDIR = request.scratchDir;
   return env;
