@@ -9,6 +9,8 @@ import { AIRLOCK_ROOT } from "../core/install.js";
 export interface CompiledDagFile {
   bundlePath: string;
   bundleHash: string;
+  /** Absolute paths of the local files the bundle was built from (the DAG file and what it imports). */
+  inputs: string[];
 }
 
 /** Raised when esbuild cannot compile the file; the message has file:line:column of each error. */
@@ -33,7 +35,7 @@ export async function compileDagFile(file: string, outDir: string): Promise<Comp
       // stack traces of DAG code name the DAG file itself.
       entryPoints: [file], bundle: true, write: false, outdir: outDir, platform: "node", format: "esm", target: "node18",
       packages: "external", plugins: [keepAirlockExternal], logLevel: "silent", sourcemap: "inline",
-      sourcesContent: false,
+      sourcesContent: false, metafile: true,
     });
   } catch (err) {
     const errors = (err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
@@ -50,7 +52,9 @@ export async function compileDagFile(file: string, outDir: string): Promise<Comp
     writeFileSync(tmp, code, { mode: 0o644 });
     renameSync(tmp, bundlePath);
   }
-  return { bundlePath, bundleHash };
+  // Metafile paths are relative to esbuild's working directory (this process's).
+  const inputs = Object.keys(result.metafile?.inputs ?? {}).filter((f) => !f.includes(":")).map((f) => path.resolve(f));
+  return { bundlePath, bundleHash, inputs: inputs.length > 0 ? inputs : [path.resolve(file)] };
 }
 
 /**

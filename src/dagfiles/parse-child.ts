@@ -15,8 +15,8 @@ import { compileDagFile } from "./compile.js";
 
 /** What the child reports for a file. */
 export type ParseResult =
-  | { ok: true; bundlePath: string; bundleHash: string; dags: SerializedDag[] }
-  | { ok: false; error: string };
+  | { ok: true; bundlePath: string; bundleHash: string; dags: SerializedDag[]; inputs?: string[] }
+  | { ok: false; error: string; inputs?: string[] };
 
 function formatError(err: unknown, file: string): string {
   if (!(err instanceof Error)) return String(err);
@@ -25,8 +25,13 @@ function formatError(err: unknown, file: string): string {
   return `${err.name}: ${err.message}${where ? `\n${where.trim()}` : ""}`;
 }
 
+/** The files the result depends on: known once compiled; the DAG file alone when it does not compile. */
+let inputs: string[] | undefined;
+
 async function parse(file: string, outDir: string): Promise<ParseResult> {
+  inputs = [path.resolve(file)];
   const compiled = await compileDagFile(file, outDir);
+  inputs = compiled.inputs;
   // compileDagFile linked node_modules/airlock next to the bundle; hooks are only a fallback.
   if (!existsSync(path.join(path.dirname(compiled.bundlePath), "node_modules", "airlock", "package.json"))) {
     register(pathToFileURL(path.join(AIRLOCK_DIST, "runner-hooks.mjs")).href, {
@@ -64,5 +69,6 @@ try {
 } catch (err) {
   result = { ok: false, error: formatError(err, file) };
 }
+if (!result.ok && inputs) result.inputs = inputs;
 writeSync(3, JSON.stringify(result));
 process.exit(0);

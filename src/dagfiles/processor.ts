@@ -4,13 +4,14 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import type { ParseResult } from "./parse-child.js";
+import { fingerprintFiles, modifiedSince, ParseCache, type CachedParse } from "./parse-cache.js";
 
 /** Outcome of one refresh. */
 export interface RefreshSummary {
@@ -85,6 +86,8 @@ export function versionHash(serialized: SerializedDag, bundleHash: string): stri
 /** Syncs the DAG folder into the store; call `refresh()` periodically. */
 export class DagFileProcessor {
   private readonly seen = new Map<string, string>();
+  /** Each file's inputs as of its last parse (the file alone before that): a change to any of them re-parses it. */
+  private readonly inputs = new Map<string, string[]>();
   private running: Promise<RefreshSummary> | null = null;
 
   constructor(private readonly ctx: AirlockContext, private readonly options: { timeoutMs?: number; concurrency?: number } = {}) {}
@@ -98,12 +101,18 @@ export class DagFileProcessor {
   }
 
   private fingerprint(file: string): string {
-    try {
-      const st = statSync(file);
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return "gone";
+    return fingerprintFiles(this.inputs.get(file) ?? [file]);
+  }
+
+  /** True when the store still holds exactly what the cached parse recorded. */
+  private async storeAgrees(fileloc: string, cached: CachedParse, errorFiles: Set<string>): Promise<boolean> {
+    if (cached.dags === null) return errorFiles.has(fileloc);
+    if (errorFiles.has(fileloc)) return false;
+    for (const [id, hash] of Object.entries(cached.dags)) {
+      const d = await this.ctx.store.getDag(id);
+      if (!d || !d.isActive || d.fileloc !== fileloc || d.versionHash !== hash || !existsSync(d.bundlePath)) return false;
     }
+    return true;
   }
 
   private async pass(force: boolean): Promise<RefreshSummary> {
@@ -117,31 +126,72 @@ export class DagFileProcessor {
     });
     const rel = (f: string) => path.relative(config.projectDir, f);
     await store.deactivateMissingFiles(files.map(rel));
-    for (const f of [...this.seen.keys()]) if (!files.includes(f)) this.seen.delete(f);
+    const cache = new ParseCache(config.stateDir);
+    cache.load();
+    cache.retain(files);
+    for (const f of [...this.seen.keys()]) {
+      if (!files.includes(f)) {
+        this.seen.delete(f);
+        this.inputs.delete(f);
+      }
+    }
+    for (const f of files) {
+      const cachedInputs = cache.get(f)?.inputs;
+      if (!this.inputs.has(f) && cachedInputs) this.inputs.set(f, cachedInputs);
+    }
     const changed = files.filter((f) => force || this.seen.get(f) !== this.fingerprint(f));
+    let errorFiles: Promise<Set<string>> | null = null;
+    const importErrorFiles = () => (errorFiles ??= store.listImportErrors().then((l) => new Set(l.map((e) => e.fileloc))));
     const summary: RefreshSummary = { files: files.length, parsed: 0, dags: 0, errors: 0 };
     const queue = [...changed];
     const limit = this.options.concurrency ?? Math.max(1, Math.min(4, os.availableParallelism()));
     const work = async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
         const fingerprint = this.fingerprint(f);
+        const cached = force ? undefined : cache.get(f);
+        if (cached && cached.fingerprint === fingerprint && (await this.storeAgrees(rel(f), cached, await importErrorFiles()))) {
+          this.seen.set(f, fingerprint);
+          if (cached.dags) summary.dags += Object.keys(cached.dags).length;
+          else summary.errors++;
+          continue;
+        }
+        const started = Date.now();
         const result = await parseInChild(f, path.join(config.stateDir, "dags"), this.options.timeoutMs ?? config.scheduler.parseTimeoutMs);
         summary.parsed++;
-        if (result.ok) summary.dags += await this.record(rel(f), result, (n) => (summary.errors += n));
-        else {
+        // undefined: not worth caching (a clash between files, or a parser that never reported: timeout, crash).
+        let recorded: Record<string, string> | null | undefined;
+        if (result.ok) {
+          const r = await this.record(rel(f), result, (n) => (summary.errors += n));
+          summary.dags += Object.keys(r.dags).length;
+          recorded = r.clean ? r.dags : undefined;
+        } else {
           summary.errors++;
           await store.setImportError(rel(f), result.error);
+          recorded = result.inputs ? null : undefined;
         }
-        this.seen.set(f, fingerprint);
+        const inputs = result.inputs ?? [f];
+        this.inputs.set(f, inputs);
+        // An input written during the parse (or just before: file times are coarse) may not be what was read.
+        const settled = !modifiedSince(inputs, started - 100);
+        const now = fingerprintFiles(inputs);
+        this.seen.set(f, settled ? now : fingerprint);
+        if (settled && recorded !== undefined) cache.set(f, { inputs, fingerprint: now, dags: recorded });
+        else cache.delete(f);
       }
     };
     await Promise.all(Array.from({ length: limit }, work));
+    try {
+      cache.save();
+    } catch {
+      // The cache only saves time; the next pass parses again.
+    }
     return summary;
   }
 
-  private async record(fileloc: string, result: Extract<ParseResult, { ok: true }>, onError: (n: number) => void): Promise<number> {
+  private async record(fileloc: string, result: Extract<ParseResult, { ok: true }>, onError: (n: number) => void): Promise<{ dags: Record<string, string>; clean: boolean }> {
     const { store } = this.ctx;
     const ids: string[] = [];
+    const recorded: Record<string, string> = {};
     const clashes: string[] = [];
     for (const dag of result.dags) {
       const existing = await store.getDag(dag.id);
@@ -149,14 +199,16 @@ export class DagFileProcessor {
         clashes.push(`DAG id "${dag.id}" is already defined in ${existing.fileloc}: rename one of them`);
         continue;
       }
-      await store.upsertDag({ fileloc, serialized: dag, versionHash: versionHash(dag, result.bundleHash), bundlePath: result.bundlePath });
+      const hash = versionHash(dag, result.bundleHash);
+      await store.upsertDag({ fileloc, serialized: dag, versionHash: hash, bundlePath: result.bundlePath });
       ids.push(dag.id);
+      recorded[dag.id] = hash;
     }
     await store.deactivateMissingDags(fileloc, ids);
     if (clashes.length > 0) {
       onError(1);
       await store.setImportError(fileloc, clashes.join("\n"));
     } else await store.clearImportError(fileloc);
-    return ids.length;
+    return { dags: recorded, clean: clashes.length === 0 };
   }
 }
