@@ -14,7 +14,7 @@ import type {
 export interface ListDagsQuery extends Page {
   paused?: boolean;
   tags?: string[];
-  /** Substring of the DAG id. */
+  /** Case-insensitive substring of the DAG id. */
   search?: string;
   includeInactive?: boolean;
 }
