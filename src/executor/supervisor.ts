@@ -190,7 +190,7 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     const masker = (text: string) => pump.mask(text);
     const error = { type: result.error.type, message: masker(result.error.message), stack: result.error.stack ? masker(result.error.stack) : undefined };
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
-    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${Math.round(delay / 1000)} s)` : ""}`);
+    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
   }
   await store.finishTry(t, outcome);
   if (result.kind === "success" && result.branch && loaded) {
