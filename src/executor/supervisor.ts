@@ -146,9 +146,17 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   let ended = false;
   const every = deps.pumpMs ?? 100;
   let ticks = 0;
+  // The monitor sleeps between ticks, but never past the try's exit: the next task must not wait for a timer.
+  let stopSleep: () => void = () => undefined;
   const loop = (async () => {
     while (!ended) {
-      await new Promise((r) => setTimeout(r, every));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, every);
+        stopSleep = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
       if (ended) break;
       pump.pump();
       ticks++;
@@ -167,6 +175,7 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   })();
   const exit = await running.exited;
   ended = true;
+  stopSleep();
   await loop;
   return { exit, killedFor };
 }
