@@ -3,7 +3,7 @@
 // sealed environments, possibly on another Node version), and builds the web UI when it is present.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,13 +14,19 @@ step("tsc");
 execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.json")], { stdio: "inherit" });
 
 step("runner bundle");
+rmSync(path.join(root, "dist", "runner-chunks"), { recursive: true, force: true });
 const common = {
   bundle: true, platform: "node", format: "esm", target: "node18", logLevel: "warning", sourcemap: false,
   // CommonJS dependencies (nunjucks) call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __airlockRequire } from 'node:module'; const require = __airlockRequire(import.meta.url);" },
   external: ["chokidar", "fsevents"],
 };
-await build({ ...common, entryPoints: [path.join(root, "src/runner/main.ts")], outfile: path.join(root, "dist/runner.mjs") });
+// Split so that code only some tasks need (the template engine) sits in chunks parsed on first use: the runner's
+// start-up is part of every try.
+await build({
+  ...common, entryPoints: { runner: path.join(root, "src/runner/main.ts") }, outdir: path.join(root, "dist"), splitting: true,
+  chunkNames: "runner-chunks/[name]-[hash]", outExtension: { ".js": ".mjs" }, minifyWhitespace: true, minifySyntax: true, keepNames: true,
+});
 await build({ ...common, entryPoints: [path.join(root, "src/runner/hooks.ts")], outfile: path.join(root, "dist/runner-hooks.mjs") });
 
 const vite = path.join(root, "ui/vite.config.ts");

@@ -6,8 +6,8 @@ import { renderedArgs } from "../runner/context.js";
 import type { TaskPayload } from "../runner/protocol.js";
 
 /** Rendered container arguments and the secret values (privateEnv) to mask. */
-export function renderContainerArgs(p: TaskPayload): { args: Record<string, unknown>; secrets: string[] } {
-  const args = renderedArgs(p);
+export async function renderContainerArgs(p: TaskPayload): Promise<{ args: Record<string, unknown>; secrets: string[] }> {
+  const args = await renderedArgs(p);
   const secrets = Object.values((args.privateEnv as Record<string, unknown> | undefined) ?? {}).map(String);
   return { args, secrets };
 }

@@ -62,15 +62,22 @@ export async function buildPayload(ctx: AirlockContext, input: {
   const connections: Record<string, Connection> = {};
   const variables: Record<string, string> = {};
   const masks: string[] = [];
+  const missing = { connections: [] as string[], variables: [] as string[] };
   for (const id of new Set([...task.grants.connections, ...refs.connections])) {
     const c = await resolveConnection(ctx, id);
-    if (!c) continue;
+    if (!c) {
+      missing.connections.push(id);
+      continue;
+    }
     connections[id] = c;
     masks.push(...connectionSecrets(c));
   }
   for (const name of new Set([...task.grants.variables, ...refs.variables])) {
     const v = await resolveVariable(ctx, name);
-    if (!v) continue;
+    if (!v) {
+      missing.variables.push(name);
+      continue;
+    }
     variables[name] = v.value;
     if (v.isSecret) masks.push(v.value);
   }
@@ -97,7 +104,7 @@ export async function buildPayload(ctx: AirlockContext, input: {
       environment: input.environment,
     },
     inputs: { xcom },
-    grants: { connections, variables },
+    grants: { connections, variables, missing },
     masks,
     nonce: randomBytes(16).toString("hex"),
   };

@@ -96,7 +96,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       });
       const masks = [...built.payload.masks];
       if (task.kind === "container") {
-        const rendered = renderContainerArgs(built.payload);
+        const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
         built.payload.masks = masks;

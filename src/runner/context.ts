@@ -3,9 +3,7 @@ import { readFileSync } from "node:fs";
 import { format } from "node:util";
 import { NotGrantedError } from "../sdk/errors.js";
 import type { Connection, TaskContext } from "../sdk/types.js";
-import { extractReferences, templateStrings } from "../templating/index.js";
 import type { TaskPayload, XComValue } from "./protocol.js";
-import { buildTemplateContext, renderFields } from "../templating/index.js";
 
 /** Reads an XCom value that came inline or by reference. */
 export function readXcom(v: XComValue): unknown {
@@ -28,11 +26,10 @@ export interface Grants {
 /** Grant-checked accessors over the payload. */
 export function grantsOf(p: TaskPayload): Grants {
   const where = `task "${p.taskId}" of DAG "${p.dagId}"`;
-  // Granted names that are absent from the payload do not exist: say so, rather than "not granted", so that a
+  // Granted names that do not exist are listed by the orchestrator: say so, rather than "not granted", so that a
   // template's var.value.get(name, default) can fall back and the user is told to create the value.
-  const refs = extractReferences(templateStrings(p.operator.args, p.operator.templateFields));
-  const grantedVariables = new Set([...p.operator.grants.variables, ...refs.variables]);
-  const grantedConnections = new Set([...p.operator.grants.connections, ...refs.connections]);
+  const grantedVariables = new Set(p.grants.missing?.variables ?? []);
+  const grantedConnections = new Set(p.grants.missing?.connections ?? []);
   const envName = (prefix: string, id: string) => `${prefix}${id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
   return {
     xcomPull(taskId) {
@@ -81,8 +78,20 @@ export function taskContext(p: TaskPayload, g: Grants): TaskContext {
   };
 }
 
+const TEMPLATE_MARK = /\{\{|\{%|\{#/;
+
+function hasTemplates(v: unknown): boolean {
+  if (typeof v === "string") return TEMPLATE_MARK.test(v);
+  if (Array.isArray(v)) return v.some(hasTemplates);
+  if (typeof v === "object" && v !== null) return Object.values(v).some(hasTemplates);
+  return false;
+}
+
 /** The operator's arguments with its templated fields rendered against the payload's context and grants. */
-export function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Record<string, unknown> {
+export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Promise<Record<string, unknown>> {
+  // The template engine is most of the runner's code: load it only when a field holds a template.
+  if (!p.operator.templateFields.some((f) => hasTemplates(p.operator.args[f]))) return p.operator.args;
+  const { buildTemplateContext, renderFields } = await import("../templating/index.js");
   const tctx = buildTemplateContext({
     dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
     conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,

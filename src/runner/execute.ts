@@ -1,16 +1,11 @@
 /** Runs one task from its payload and reports through an event channel (used by the runner and `inline`). */
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDag } from "../sdk/dag.js";
 import type { TaskContext } from "../sdk/types.js";
 import { EventChannel } from "./channel.js";
 import { grantsOf, renderedArgs, taskContext } from "./context.js";
-import { runBash } from "./operators/bash.js";
-import { runFileSensor } from "./operators/file-sensor.js";
-import { runHttp } from "./operators/http.js";
 import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type ProtocolError, type TaskPayload, type XComValue } from "./protocol.js";
 
 /** Exit codes of the runner. */
@@ -32,7 +27,7 @@ async function loadCallable(p: TaskPayload): Promise<(ctx: TaskContext) => unkno
   return callable as (ctx: TaskContext) => unknown;
 }
 
-function encodeResult(p: TaskPayload, value: unknown): XComValue {
+async function encodeResult(p: TaskPayload, value: unknown): Promise<XComValue> {
   const json = JSON.stringify(value === undefined ? null : value);
   if (json === undefined) return { inline: null };
   if (Buffer.byteLength(json) < INLINE_RESULT_LIMIT) return { inline: JSON.parse(json) as unknown };
@@ -40,15 +35,17 @@ function encodeResult(p: TaskPayload, value: unknown): XComValue {
   const rel = path.join(".airlock", `result-${p.tryNumber}.json`);
   mkdirSync(path.join(p.context.scratchDir, ".airlock"), { recursive: true });
   writeFileSync(path.join(p.context.scratchDir, rel), json);
+  const { createHash } = await import("node:crypto");
   return { ref: rel, size: Buffer.byteLength(json), sha256: createHash("sha256").update(json).digest("hex") };
 }
 
 let hooksRegistered = false;
 
 /** Registers the module-resolution hooks once per process; `dist` holds runner-hooks.mjs and sdk/. */
-export function registerHooks(dist: string, environment: { name: string; root: string } | null): void {
+export async function registerHooks(dist: string, environment: { name: string; root: string } | null): Promise<void> {
   if (hooksRegistered) return;
   hooksRegistered = true;
+  const { register } = await import("node:module");
   register(pathToFileURL(path.join(dist, "runner-hooks.mjs")).href, {
     data: { sdkUrl: pathToFileURL(path.join(dist, "sdk", "index.js")).href, envRoot: environment?.root ?? null, envName: environment?.name ?? null },
   });
@@ -58,15 +55,16 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
   // Hooks cost a loader thread: use them only to confine an environment, or where the compiled DAG module's
   // node_modules/airlock link is not visible (inside some sandboxes).
   const sdkLinked = p.dagModule !== null && existsSync(path.join(path.dirname(p.dagModule), "node_modules", "airlock", "package.json"));
-  if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch") && !sdkLinked)) registerHooks(dist, p.context.environment);
+  if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch") && !sdkLinked)) await registerHooks(dist, p.context.environment);
   const grants = grantsOf(p);
-  const args = renderedArgs(p, grants);
+  const args = await renderedArgs(p, grants);
   const kind = p.operator.kind;
   let value: unknown;
   let branchTo: string[] | null = null;
   switch (kind) {
     case "bash":
-      value = await runBash(p, args);
+      // Operators load on demand: the runner's start-up is part of every try.
+      value = await (await import("./operators/bash.js")).runBash(p, args);
       break;
     case "fn":
       value = await (await loadCallable(p))(taskContext(p, grants));
@@ -80,10 +78,10 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
       break;
     }
     case "http":
-      value = await runHttp(args, grants.connection(String(args.connection)));
+      value = await (await import("./operators/http.js")).runHttp(args, grants.connection(String(args.connection)));
       break;
     case "file_sensor":
-      value = await runFileSensor(args);
+      value = await (await import("./operators/file-sensor.js")).runFileSensor(args);
       break;
     case "empty":
       value = null;
@@ -94,7 +92,7 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
     default:
       throw new Error(`operator "${String(kind)}" is unknown to this runner (protocol ${PROTOCOL_VERSION})`);
   }
-  channel.emit({ type: "result", value: encodeResult(p, value), branch: branchTo });
+  channel.emit({ type: "result", value: await encodeResult(p, value), branch: branchTo });
 }
 
 /** Runs the task and emits its result or error; returns the exit code the runner should end with. */

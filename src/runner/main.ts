@@ -2,22 +2,22 @@
  * The runner: the one program that runs inside a task's environment. It reads the payload from stdin, runs the
  * operator, and reports through the events channel. It never talks to the store, the API or the config.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventChannel } from "./channel.js";
 import { EXIT, runTask } from "./execute.js";
 import { PROTOCOL_VERSION, type TaskPayload } from "./protocol.js";
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** The whole payload from stdin; read synchronously, which also keeps Node's stream machinery unloaded. */
+function readStdin(): string {
+  return readFileSync(0, "utf8");
 }
 
 async function main(): Promise<void> {
   let payload: TaskPayload;
   try {
-    payload = JSON.parse(await readStdin()) as TaskPayload;
+    payload = JSON.parse(readStdin()) as TaskPayload;
   } catch (err) {
     process.stderr.write(`airlock runner: the payload on stdin is not JSON (${(err as Error).message}); the runner is started by the orchestrator, not by hand\n`);
     process.exit(EXIT.badPayload);

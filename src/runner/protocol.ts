@@ -56,6 +56,8 @@ export type XComValue = { inline: unknown } | { ref: string; size: number; sha25
 export interface PayloadGrants {
   connections: Record<string, Connection>;
   variables: Record<string, string>;
+  /** Granted (or template-named) names that do not exist, so the task can say "create it", not "grant it". */
+  missing?: { connections: string[]; variables: string[] };
 }
 
 /** An error as carried by the protocol. */

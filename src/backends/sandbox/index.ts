@@ -172,7 +172,7 @@ function environmentDefaults(config: Pick<AirlockConfig, "environmentsFolder" | 
 
 /** The runner, its module hooks and the SDK it resolves "airlock" to; nothing else of the installation. */
 function runnerPaths(dist: string): string[] {
-  return ["runner.mjs", "runner-hooks.mjs", "sdk"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
+  return ["runner.mjs", "runner-hooks.mjs", "runner-chunks", "sdk"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
 }
 
 /**
