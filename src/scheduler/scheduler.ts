@@ -122,7 +122,11 @@ export class Scheduler {
       more = page.dags.length === 1000;
     }
     const byId = new Map(dags.map((d) => [d.dagId, d]));
-    for (const d of dags) if (!d.isPaused && d.serialized.schedule) await this.createDueRuns(d);
+    for (const d of dags) {
+      if (d.isPaused || !d.serialized.schedule) continue;
+      // One DAG whose schedule cannot be evaluated must not stop the others.
+      await this.createDueRuns(d).catch((err: Error) => process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
+    }
     await this.startQueuedRuns(byId);
     // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
     // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
@@ -148,8 +152,10 @@ export class Scheduler {
     }
     const latest = await store.latestScheduledRun(d.dagId);
     const due = nextDueAt(s, latest?.logicalDate ?? null, new Date());
-    const nextLogical = nextRunInterval(s, latest?.logicalDate ?? null, new Date(8.64e15))?.logicalDate ?? null;
-    if ((due ? nextLogical : null) !== d.nextLogicalDate) await store.setNextLogicalDate(d.dagId, due ? nextLogical : null);
+    // The next run's logical date is that of the interval due at `due` (evaluating "the end of time" instead made
+    // catchup: false look for an interval in the year 275760, which the cron library rejects).
+    const nextLogical = due ? nextRunInterval(s, latest?.logicalDate ?? null, due)?.logicalDate ?? null : null;
+    if (nextLogical !== d.nextLogicalDate) await store.setNextLogicalDate(d.dagId, nextLogical);
   }
 
   private async startQueuedRuns(byId: Map<string, DagRecord>): Promise<void> {
