@@ -1,5 +1,5 @@
 /** Shared benchmark helpers: rows, percentiles, temp projects on the built orchestrator. */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,12 +23,16 @@ export function percentile(samples: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
 }
 
-/** Milliseconds to start and end one Node process (`node -e 0`), p50 of n. */
-export function nodeStartMs(n = 15): number {
+/** Milliseconds to start and end one Node process (`node -e 0`), spawned asynchronously as the executor does; p50 of n. */
+export async function nodeStartMs(n = 21): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    spawnSync(process.execPath, ["-e", "0"]);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ["-e", "0"], { stdio: "ignore" });
+      child.once("error", reject);
+      child.once("exit", () => resolve());
+    });
     samples.push(performance.now() - t);
   }
   return percentile(samples, 50);

@@ -63,7 +63,7 @@ export default dag({ id: "${id}" }, () => { for (let i = 0; i < ${n}; i++) fn({ 
 export async function run(): Promise<BenchRow[]> {
   const L = await load();
   const rows: BenchRow[] = [];
-  const nodeMs = nodeStartMs();
+  const nodeMs = await nodeStartMs();
   rows.push({ suite: "core", name: "node process start (node -e 0), p50", value: nodeMs, unit: "ms" });
 
   // (a) one-task DAG, trigger to success through the running scheduler.
