@@ -23,6 +23,14 @@ async function requireRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
   return run;
 }
 
+/**
+ * The id of a run the orchestrator creates. Run ids are unique across DAGs in the store, so unlike Airflow's
+ * (unique per DAG) they name the DAG: two DAGs on one schedule would otherwise both want "scheduled__<date>".
+ */
+export function runIdFor(runType: "scheduled" | "manual" | "backfill", dagId: string, logicalDate: string): string {
+  return `${runType}__${dagId}__${logicalDate}`;
+}
+
 /** Task-instance rows for a new run of `dag`. */
 export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string }> {
   return dag.order.map((id) => {
@@ -43,7 +51,7 @@ export async function triggerDagRun(ctx: ActionContext, dagId: string, options: 
     }
   }
   const iso = logical.toISOString();
-  const runId = options.runId ?? `manual__${iso}`;
+  const runId = options.runId ?? runIdFor("manual", dagId, iso);
   if (typeof runId !== "string" || !RUN_ID.test(runId)) {
     throw new ValidationError("runId", `${JSON.stringify(runId)} is not a valid run id`, "Use letters, digits and _ . : + - (at most 250)");
   }

@@ -5,7 +5,7 @@
  */
 import os from "node:os";
 import type { AirlockContext } from "../core/context.js";
-import { runTasks } from "../core/actions.js";
+import { runIdFor, runTasks } from "../core/actions.js";
 import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
 import { evaluateRun } from "./run-evaluator.js";
@@ -144,7 +144,7 @@ export class Scheduler {
       const next = nextRunInterval(s, latest?.logicalDate ?? null, new Date());
       if (!next) break;
       const ok = await store.createRun({
-        runId: `scheduled__${next.logicalDate}`, dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
+        runId: runIdFor("scheduled", d.dagId, next.logicalDate), dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
         dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
         params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s),
       });

@@ -1,6 +1,6 @@
 /** `airlock dags list|show|pause|unpause|test|trigger|backfill`. */
 import { Command, Option } from "commander";
-import { setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
+import { runIdFor, setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
@@ -182,8 +182,8 @@ export function dagsCommand(): Command {
         const intervals = intervalsBetween(dag.serialized, start, end);
         const runIds: string[] = [];
         for (const iv of intervals) {
-          const runId = `backfill__${iv.logicalDate}`;
-          const existing = await ctx.store.getRun(`scheduled__${iv.logicalDate}`) ?? await ctx.store.getRun(runId);
+          const runId = runIdFor("backfill", dagId, iv.logicalDate);
+          const existing = await ctx.store.getRun(runIdFor("scheduled", dagId, iv.logicalDate)) ?? await ctx.store.getRun(runId);
           if (existing) {
             runIds.push(existing.runId);
             continue;
