@@ -86,7 +86,8 @@ export class Scheduler {
     if (!run || run.state !== "running" || run.runType === "test") return;
     const [version, dag] = await Promise.all([this.ctx.store.getDagVersion(run.versionHash), this.ctx.store.getDag(run.dagId)]);
     if (!version) return;
-    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: dag?.isPaused ?? false });
+    // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
+    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
   }
 
@@ -165,7 +166,7 @@ export class Scheduler {
     for (const run of runs) {
       if (run.runType === "test") continue;
       const dag = byId.get(run.dagId);
-      if (!dag || dag.isPaused) continue;
+      if (!dag || (dag.isPaused && run.runType !== "backfill")) continue;
       const n = activeCount.get(run.dagId) ?? (await store.countActiveRuns(run.dagId));
       if (n >= dag.serialized.maxActiveRuns) continue;
       if (await store.setRunState(run.runId, "running", ["queued"])) {
