@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createProject, processesWithMarker, sleep, waitUntil, type Project } from "./helpers/project.js";
+import { createProject, processesNamed, processesWithMarker, sleep, waitUntil, type Project } from "./helpers/project.js";
 
 const M = `airlock-marker-${randomBytes(4).toString("hex")}`;
 
@@ -38,7 +38,7 @@ afterAll(async () => {
 it("kills every process the try started when its executionTimeout passes", async () => {
   const p = project.spawnCli(["dags", "test", "timeouts", "--json"]);
   // All five were running at some point: otherwise "none left" would prove nothing.
-  await waitUntil("the task's processes to start", () => processesWithMarker(`${M}-t-`).length === 5, 60_000, 50);
+  await waitUntil("the task's processes to start", () => processesNamed(`${M}-t-`).length === 5, 60_000, 50);
   const r = await p.done;
   expect(r.code).toBe(1);
   const summary = JSON.parse(r.stdout) as { runId: string; tasks: Array<{ taskId: string; state: string }> };

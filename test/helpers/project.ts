@@ -293,6 +293,11 @@ export function processesWithMarker(marker: string): Array<{ pid: number; cmdlin
   return out;
 }
 
+/** Processes whose argv[0] starts with `prefix` (as set with bash's `exec -a NAME command`). */
+export function processesNamed(prefix: string): Array<{ pid: number; cmdline: string }> {
+  return processesWithMarker(prefix).filter((p) => p.cmdline.startsWith(prefix));
+}
+
 function isZombie(pid: number): boolean {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
