@@ -17,11 +17,17 @@ export default dag({ id: "busy" }, () => {
 });
 `;
 
+const IDLE = `import { bash, dag } from "airlock";
+export default dag({ id: "idle" }, () => {
+  bash({ id: "t", command: "true" });
+});
+`;
+
 let project: Project;
 let standalone: Standalone | undefined;
 
 beforeAll(() => {
-  project = createProject({ dags: { "busy.ts": DAG } });
+  project = createProject({ dags: { "busy.ts": DAG, "idle.ts": IDLE } });
 });
 afterAll(async () => {
   await standalone?.stop();
@@ -53,8 +59,7 @@ it("a running standalone and many CLI commands share the store", async () => {
     ["connections", "add", "api", "--uri", "http://api.internal:8080"],
     ["dags", "list", "--json"],
     ["runs", "list", "busy", "--json"],
-    ["dags", "pause", "busy"],
-    ["dags", "unpause", "busy"],
+    ["dags", "pause", "idle"],
   ];
   const results = await Promise.all(commands.map((args) => project.cli(args)));
   results.forEach((r, i) => {
