@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProject, type Project } from "./helpers/project.js";
+import { createProject, waitUntil, type Project } from "./helpers/project.js";
 
 interface Summary {
   dagId: string;
@@ -180,6 +180,24 @@ describe("examples", () => {
     const { summary } = await test("daily_report");
     expect(summary.state).toBe("success");
     expect(states(summary)).toEqual({ wait_for_batch: "skipped", report: "skipped" });
+  });
+
+  it("under standalone, daily_batch and daily_report catch up from startDate to endDate", async () => {
+    const standalone = await project.startStandalone();
+    try {
+      const days = ["01", "02", "03", "04", "05", "06", "07"].map((d) => `2026-01-${d}T00:00:00.000Z`);
+      for (const dagId of ["daily_batch", "daily_report"]) {
+        const runs = await waitUntil(`7 finished runs of ${dagId}`, async () => {
+          const list = (await project.cliJson<{ runs: Array<{ runType: string; state: string; logicalDate: string }> }>(["runs", "list", dagId, "--limit", "50", "--json"])).json.runs
+            .filter((r) => r.runType === "scheduled");
+          return list.length === 7 && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
+        }, 120_000, 500);
+        expect(runs.map((r) => r.logicalDate).sort()).toEqual(days);
+        expect(runs.every((r) => r.state === "success")).toBe(true);
+      }
+    } finally {
+      await standalone.stop();
+    }
   });
 
   it("params_schema: defaults, conf overrides, and a bad conf rejected with the param named", async () => {
