@@ -15,6 +15,8 @@ function readStdin(): string {
 }
 
 async function main(): Promise<void> {
+  // Compiled DAG modules carry inline source maps: stack traces of task code then name the DAG file and line.
+  process.setSourceMapsEnabled(true);
   let payload: TaskPayload;
   try {
     payload = JSON.parse(readStdin()) as TaskPayload;
