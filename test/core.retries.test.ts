@@ -61,6 +61,8 @@ it("retries with exponential backoff, one log per try", async () => {
     for (const other of [1, 2, 3].filter((o) => o !== n)) expect(log.stdout).not.toContain(`try ${other} at `);
   }
   expect(logs[0]).toContain("failed: Error: not yet (try 1) (retry 2 of 4 in 2000 ms)");
+  // The stack trace names the DAG file, not its compiled bundle.
+  expect(logs[0]).toMatch(/at run \(\S*dags\/retrying\.ts:\d+:\d+\)/);
   // Doubled, then capped by maxRetryDelay.
   expect(logs[1]).toContain("failed: Error: not yet (try 2) (retry 3 of 4 in 3000 ms)");
   expect(logs[2]).toContain("[airlock] try 3 succeeded");
