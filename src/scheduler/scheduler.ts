@@ -20,6 +20,10 @@ export interface SchedulerOptions {
   onQueued?: () => void;
   /** Sweep interval. @default config.scheduler.pollIntervalMs */
   pollMs?: number;
+  /** Start and evaluate only these DAGs' runs (`dags backfill` drives its own DAG). @default every DAG */
+  dagIds?: string[];
+  /** Create runs from timetables. @default true */
+  createRuns?: boolean;
 }
 
 const LEASE = "scheduler";
@@ -64,6 +68,8 @@ export class Scheduler {
 
   /** A task of `runId` changed: evaluate that run now. Calls for one run never overlap. */
   runChanged(runId: string): Promise<void> {
+    // After stop() the store may be closing: the next scheduler to start evaluates the run.
+    if (this.state !== "RUNNING") return Promise.resolve();
     const current = this.evaluating.get(runId);
     if (current) {
       this.again.add(runId);
@@ -84,6 +90,7 @@ export class Scheduler {
   private async evaluate(runId: string): Promise<void> {
     const run = await this.ctx.store.getRun(runId);
     if (!run || run.state !== "running" || run.runType === "test") return;
+    if (this.options.dagIds && !this.options.dagIds.includes(run.dagId)) return;
     const [version, dag] = await Promise.all([this.ctx.store.getDagVersion(run.versionHash), this.ctx.store.getDag(run.dagId)]);
     if (!version) return;
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
@@ -122,9 +129,11 @@ export class Scheduler {
       dags.push(...page.dags);
       more = page.dags.length === 1000;
     }
-    const byId = new Map(dags.map((d) => [d.dagId, d]));
-    for (const d of dags) {
-      if (d.isPaused || !d.serialized.schedule) continue;
+    const only = this.options.dagIds ? new Set(this.options.dagIds) : null;
+    const mine = only ? dags.filter((d) => only.has(d.dagId)) : dags;
+    const byId = new Map(mine.map((d) => [d.dagId, d]));
+    for (const d of mine) {
+      if (d.isPaused || !d.serialized.schedule || this.options.createRuns === false) continue;
       // One DAG whose schedule cannot be evaluated must not stop the others.
       await this.createDueRuns(d).catch((err: Error) => process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
     }
@@ -132,7 +141,7 @@ export class Scheduler {
     // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
     // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
     const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
-    await Promise.all(runs.map((r) => this.runChanged(r.runId)));
+    await Promise.all(runs.filter((r) => !only || only.has(r.dagId)).map((r) => this.runChanged(r.runId)));
   }
 
   private async createDueRuns(d: DagRecord): Promise<void> {

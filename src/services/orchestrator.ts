@@ -6,7 +6,7 @@ import type { AirlockContext } from "../core/context.js";
 import type { ActionContext } from "../core/actions.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
 import { Executor } from "../executor/executor.js";
-import { Scheduler } from "../scheduler/scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../scheduler/scheduler.js";
 
 /** Which parts to run. */
 export interface Parts {
@@ -27,7 +27,11 @@ export interface Orchestrator {
 }
 
 /** Starts the requested parts; the returned object stops them. */
-export async function startOrchestrator(ctx: AirlockContext, parts: Parts, options: { port?: number; host?: string; queues?: string[] } = {}): Promise<Orchestrator> {
+export async function startOrchestrator(ctx: AirlockContext, parts: Parts, options: {
+  port?: number; host?: string; queues?: string[];
+  /** Restricts the scheduler (e.g. to one DAG's backfill runs, creating none from timetables). */
+  scheduler?: Pick<SchedulerOptions, "dagIds" | "createRuns">;
+} = {}): Promise<Orchestrator> {
   const releasers: Array<() => Promise<void>> = [];
   let scheduler: Scheduler | null = null;
   let executor: Executor | null = null;
@@ -36,7 +40,7 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
   if (parts.executor) {
     executor = new Executor(ctx, { queues: options.queues, onFinished: (runId) => void scheduler?.runChanged(runId) });
   }
-  if (parts.scheduler) scheduler = new Scheduler(ctx, { onQueued: () => executor?.wake() });
+  if (parts.scheduler) scheduler = new Scheduler(ctx, { ...options.scheduler, onQueued: () => executor?.wake() });
   if (parts.parse) {
     processor = new DagFileProcessor(ctx);
     await processor.refresh();

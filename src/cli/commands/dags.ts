@@ -196,8 +196,9 @@ export function dagsCommand(): Command {
           runIds.push(runId);
         }
         if (!o.json) process.stderr.write(`backfill of ${dagId}: ${runIds.length} run(s) from ${o.start} to ${o.end}\n`);
-        // Without a running scheduler the backfill drives its runs itself.
-        const own = (await ctx.store.leaseHolder("scheduler")) ? null : await startOrchestrator({ ...ctx }, { parse: false, scheduler: true, executor: true, api: false });
+        // Without a running scheduler the backfill drives its runs itself — only them: it must not schedule or
+        // run anything else of the project.
+        const own = (await ctx.store.leaseHolder("scheduler")) ? null : await startOrchestrator({ ...ctx }, { parse: false, scheduler: true, executor: true, api: false }, { scheduler: { dagIds: [dagId], createRuns: false } });
         const finished: DagRun[] = [];
         try {
           for (const id of runIds) finished.push(await waitForRun(ctx, id));
