@@ -118,7 +118,7 @@ export function dagsCommand(): Command {
             process.stdout.write(`--- ${ti.taskId}: ${ti.state}${ti.tryNumber > 0 ? ` (try ${ti.tryNumber}, ${ti.isolation})` : ""}\n`);
             for (let n = 1; n <= ti.tryNumber; n++) {
               const chunk = await readLogChunk(ctx, { runId: ti.runId, taskId: ti.taskId, tryNumber: n }, 0, 1 << 20).catch(() => null);
-              if (chunk?.text) process.stdout.write(chunk.text.replace(/^/gm, `${ti.taskId} | `).replace(/\| $/, ""));
+              if (chunk?.text) process.stdout.write(chunk.text.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1).map((l) => `${ti.taskId} | ${l}\n`).join(""));
             }
           },
         });
