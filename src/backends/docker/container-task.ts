@@ -12,6 +12,8 @@ import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type TaskEvent, type XComValue }
 import type { ExitInfo, LaunchRequest } from "../types.js";
 import { followProgress } from "./client.js";
 import { DockerError, messageOf } from "./errors.js";
+import type { ContainerOptions } from "../../sdk/container.js";
+import type { TaskOptions } from "../../sdk/types.js";
 import type { OnEnded } from "./lifecycle.js";
 import type { OutputDemuxer } from "./output.js";
 import { limits, parseSize } from "./spec.js";
@@ -20,23 +22,8 @@ import { limits, parseSize } from "./spec.js";
 export const XCOM_FILE = "/airlock/xcom/return.json";
 const SECRETS_TARGET = "/airlock/secrets/env";
 
-/** The container operator's arguments after the executor rendered them. */
-export interface ContainerArgs {
-  image: string;
-  command?: string | string[];
-  entrypoint?: string | string[];
-  env?: Record<string, string>;
-  privateEnv?: Record<string, string>;
-  mounts?: Array<{ source?: string; target: string; type?: "bind" | "volume" | "tmpfs"; readOnly?: boolean }>;
-  workingDir?: string;
-  user?: string;
-  cpus?: number;
-  memory?: string | number;
-  shmSize?: string | number;
-  pull?: "always" | "missing" | "never";
-  autoRemove?: "never" | "success" | "force";
-  xcom?: boolean;
-}
+/** The container operator's arguments after the executor rendered them (the SDK's options without the task ones). */
+export type ContainerArgs = Omit<ContainerOptions, keyof TaskOptions>;
 
 /** Splits a command string into words like a POSIX shell (quotes and backslashes), without running a shell. */
 export function splitWords(command: string): string[] {
