@@ -15,17 +15,8 @@ export type ImportError = z.output<typeof S.ImportErrorView>;
 export type Environment = z.output<typeof S.EnvironmentView>;
 export type TaskView = z.output<typeof S.TaskView>;
 
-/** A row of the change feed as streamed over SSE. */
-export interface Change {
-  id: number;
-  at: string;
-  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment";
-  dagId: string | null;
-  runId: string | null;
-  taskId: string | null;
-  tryNumber: number | null;
-  state: string | null;
-}
+/** A row of the change feed as streamed over SSE (the store's own type). */
+export type { ChangeEvent as Change } from "../../src/store/types";
 
 /** A log chunk streamed over SSE. */
 export interface LogEvent {
