@@ -4,14 +4,12 @@
  * package of the project's own node_modules does not resolve.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandboxBackend } from "../src/backends/sandbox/index.js";
 import type { Backend, ResolvedEnvironment } from "../src/backends/types.js";
 import { ensureEnvironment } from "../src/environments/index.js";
-import { bundleRunner } from "./helpers/docker-runner.js";
-import { bashTry, ensureBubblewrap, fnTry, makeProject, runTry, type TestProject } from "./helpers/sandbox.js";
+import { bashTry, ensureBubblewrap, fnTry, makeProject, runTry, type TestProject, startSandbox, type SandboxFixture } from "./helpers/sandbox.js";
 
 let project: TestProject;
-let dist: Awaited<ReturnType<typeof bundleRunner>>;
+let sandbox: SandboxFixture;
 let backend: Backend;
 let lodash3: ResolvedEnvironment;
 let lodash4: ResolvedEnvironment;
@@ -28,15 +26,12 @@ beforeAll(async () => {
   project.addEnvironment("lodash4", { lodash: "^4.17.21" }, 'node: "22"\nresources: { memory: "512Mi" }\n');
   lodash3 = await ensureEnvironment(project.config, "lodash3");
   lodash4 = await ensureEnvironment(project.config, "lodash4");
-  dist = await bundleRunner();
-  backend = createSandboxBackend(project.config, { distDir: dist.distDir });
-  const check = await backend.check();
-  if (!check.ok) throw new Error(check.hint);
+  sandbox = await startSandbox(project);
+  backend = sandbox.backend;
 });
 
 afterAll(async () => {
-  await backend?.close();
-  dist?.cleanup();
+  await sandbox?.close();
   project?.cleanup();
 });
 

@@ -7,15 +7,13 @@ import { createServer, type Server } from "node:net";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandboxBackend } from "../src/backends/sandbox/index.js";
 import type { Backend } from "../src/backends/types.js";
-import { bundleRunner } from "./helpers/docker-runner.js";
-import { bashTry, ensureBubblewrap, fnTry, makeProject, runTry, type TestProject } from "./helpers/sandbox.js";
+import { bashTry, ensureBubblewrap, fnTry, makeProject, runTry, type TestProject, startSandbox, type SandboxFixture } from "./helpers/sandbox.js";
 
 const CANARY = "canary-7f3a9e";
 
 let project: TestProject;
-let dist: Awaited<ReturnType<typeof bundleRunner>>;
+let sandbox: SandboxFixture;
 let backend: Backend;
 let server: Server;
 let port: number;
@@ -65,10 +63,8 @@ type Probe = Record<"store" | "config" | "dagRead" | "dagWrite" | "dagOverwrite"
 beforeAll(async () => {
   ensureBubblewrap();
   project = await makeProject("airlock-talkback-");
-  dist = await bundleRunner();
-  backend = createSandboxBackend(project.config, { distDir: dist.distDir });
-  const check = await backend.check();
-  if (!check.ok) throw new Error(check.hint);
+  sandbox = await startSandbox(project);
+  backend = sandbox.backend;
   // Stand-ins for what the orchestrator holds: its store, its config with a secret, a DAG file, its API port.
   storeFile = path.join(project.config.stateDir, "airlock.db");
   writeFileSync(storeFile, "SQLite format 3\0 store-secret");
@@ -89,8 +85,7 @@ afterAll(async () => {
   delete process.env.DATABASE_URL;
   delete process.env.AIRLOCK__API__TOKEN;
   await new Promise((r) => server?.close(r));
-  await backend?.close();
-  dist?.cleanup();
+  await sandbox?.close();
   project?.cleanup();
 });
 

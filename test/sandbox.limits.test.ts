@@ -11,25 +11,21 @@ import { createSandboxBackend, type SandboxHandle } from "../src/backends/sandbo
 import { cgroupPids, type TryCgroup } from "../src/backends/sandbox/cgroups.js";
 import type { Backend } from "../src/backends/types.js";
 import { decide } from "../src/executor/outcome.js";
-import { bundleRunner } from "./helpers/docker-runner.js";
-import { alive, bashTry, ensureBubblewrap, makeProject, readTry, ROOT, runTry, TSX, waitFor, type TestProject } from "./helpers/sandbox.js";
+import { alive, bashTry, ensureBubblewrap, makeProject, readTry, ROOT, runTry, TSX, waitFor, type TestProject, startSandbox, type SandboxFixture } from "./helpers/sandbox.js";
 
 let project: TestProject;
-let dist: Awaited<ReturnType<typeof bundleRunner>>;
+let sandbox: SandboxFixture;
 let backend: Backend;
 
 beforeAll(async () => {
   ensureBubblewrap();
   project = await makeProject("airlock-limits-");
-  dist = await bundleRunner();
-  backend = createSandboxBackend(project.config, { distDir: dist.distDir });
-  const check = await backend.check();
-  if (!check.ok) throw new Error(check.hint);
+  sandbox = await startSandbox(project);
+  backend = sandbox.backend;
 });
 
 afterAll(async () => {
-  await backend?.close();
-  dist?.cleanup();
+  await sandbox?.close();
   project?.cleanup();
 });
 
@@ -96,7 +92,7 @@ describe("sandbox limits", () => {
     const request = bashTry(project, "adopt", "sleep 600 & echo started; wait");
     const requestFile = path.join(project.dir, "adopt-request.json");
     writeFileSync(requestFile, JSON.stringify(request));
-    const child = spawn(process.execPath, [...TSX, path.join(ROOT, "test", "helpers", "sandbox-launch-child.ts"), requestFile, dist.distDir, project.dir], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...TSX, path.join(ROOT, "test", "helpers", "sandbox-launch-child.ts"), requestFile, sandbox.distDir, project.dir], { stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
     await new Promise((resolve) => child.once("exit", resolve));
@@ -106,7 +102,7 @@ describe("sandbox limits", () => {
     const pids = cgroupPids(cg);
     expect(pids.filter(alive).length).toBeGreaterThan(0);
 
-    const restarted = createSandboxBackend(project.config, { distDir: dist.distDir });
+    const restarted = createSandboxBackend(project.config, { distDir: sandbox.distDir });
     const adopted = await restarted.adopt(handle, request);
     expect(adopted).not.toBeNull();
     await adopted?.kill("killed after adoption");

@@ -158,3 +158,28 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** A checked sandbox backend over a freshly bundled runner; `close()` releases both. */
+export interface SandboxFixture {
+  backend: Backend;
+  distDir: string;
+  close(): Promise<void>;
+}
+
+/** Bundles the runner and creates a sandbox backend for `project`, failing with the backend's hint if unusable. */
+export async function startSandbox(project: TestProject): Promise<SandboxFixture> {
+  const { bundleRunner } = await import("./docker-runner.js");
+  const { createSandboxBackend } = await import("../../src/backends/sandbox/index.js");
+  const dist = await bundleRunner();
+  const backend = createSandboxBackend(project.config, { distDir: dist.distDir });
+  const check = await backend.check();
+  if (!check.ok) {
+    await backend.close();
+    dist.cleanup();
+    throw new Error(check.hint);
+  }
+  return { backend, distDir: dist.distDir, close: async () => {
+    await backend.close();
+    dist.cleanup();
+  } };
+}
