@@ -113,8 +113,9 @@ start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$K8S_STATE/schedule
   --authentication-kubeconfig "$K8S_STATE/scheduler.kubeconfig" \
   --authorization-kubeconfig "$K8S_STATE/scheduler.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false --v=1
+# No --node-ip: the kubelet refuses a loopback one. The apiserver dials it by host name, which resolves to 127.0.0.1.
 start kubelet "$K8S_BIN/kubelet" --config "$K8S_STATE/kubelet.yaml" --kubeconfig "$K8S_STATE/kubelet.kubeconfig" \
-  --root-dir "$K8S_STATE/kubelet" --hostname-override "$NODE" --node-ip 127.0.0.1 --v=1
+  --root-dir "$K8S_STATE/kubelet" --hostname-override "$NODE" --v=1
 
 wait_for "node $NODE" 120 kubelet node_ready
 wait_for "default service account" 60 kube-controller-manager "${KUBECTL[@]}" get serviceaccount default -n default
