@@ -208,3 +208,83 @@ describe("standalone", () => {
     expect(r.stderr).toMatch(/already in use/);
   });
 });
+
+describe("init for editors", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "airlock-init-editor-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes package.json and tsconfig.json; npx airlock runs and tsc type-checks DAG files against \"airlock\"", async () => {
+    const project = path.join(dir, "p");
+    const init = await cliIn(dir, ["init", "p"]);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain("dags unpause example");
+    expect(existsSync(path.join(project, "package.json"))).toBe(true);
+    expect(existsSync(path.join(project, "tsconfig.json"))).toBe(true);
+    const npx = await new Promise<{ code: number; out: string }>((resolve) => {
+      const c = spawn(path.join(project, "node_modules", ".bin", "airlock"), ["--version"], { cwd: project });
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", (code) => resolve({ code: code ?? -1, out }));
+    });
+    expect(npx.code).toBe(0);
+    expect(npx.out).toMatch(/^\d+\.\d+\.\d+/);
+    const tsc = path.join(BIN, "..", "..", "node_modules", "typescript", "bin", "tsc");
+    const check = (file: string) => new Promise<{ code: number; out: string }>((resolve) => {
+      const c = spawn(process.execPath, [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--types", "node", file], { cwd: project });
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", (code) => resolve({ code: code ?? -1, out }));
+    });
+    writeFileSync(path.join(project, "dags", "typed.ts"), `import { bash, dag, fn } from "airlock";
+export default dag({ id: "typed", schedule: null }, () => {
+  bash({ id: "a", command: "echo a" }).then(fn({ id: "b", run: async (ctx) => ctx.ds.length }));
+});
+`);
+    const good = await check("dags/typed.ts");
+    expect(good.code, good.out).toBe(0);
+    writeFileSync(path.join(project, "dags", "wrong.ts"), `import { bash, dag } from "airlock";
+export default dag({ id: "wrong", schedule: null }, () => {
+  bash({ id: "a", comand: "echo a" });
+});
+`);
+    const bad = await check("dags/wrong.ts");
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(/comand/);
+  });
+});
+
+describe("new DAGs start paused by default", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({
+      config: { scheduler: { dagsArePausedAtCreation: true, catchupConfirmAbove: 3 } },
+      dags: {
+        "hourly.ts": `import { bash, dag } from "airlock";
+export default dag({ id: "hourly", schedule: "@hourly", startDate: "2026-01-01", catchup: true }, () => { bash({ id: "a", command: "echo a" }); });
+`,
+        "optout.ts": `import { bash, dag } from "airlock";
+export default dag({ id: "optout", schedule: null, pausedOnCreation: false }, () => { bash({ id: "a", command: "echo a" }); });
+`,
+      },
+    });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("a new DAG is paused unless its file opts out; unpausing a large catch-up asks first", async () => {
+    const list = await project.cliJson(["dags", "list", "--json"]);
+    expect(list.code, list.stderr).toBe(0);
+    const paused = Object.fromEntries(list.json.dags.map((d: { dagId: string; isPaused: boolean }) => [d.dagId, d.isPaused]));
+    expect(paused).toEqual({ hourly: true, optout: false });
+    const asked = await project.cli(["dags", "unpause", "hourly"]);
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toMatch(/catch-up runs/);
+    expect(asked.stderr).toMatch(/--yes/);
+    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(true);
+    const yes = await project.cli(["dags", "unpause", "hourly", "--yes"]);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(false);
+  });
+});

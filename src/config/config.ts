@@ -30,8 +30,14 @@ export interface AirlockConfig {
   /** Project name used in image names. @default the project folder's name */
   project: string;
   api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
-  /** parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000 */
-  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number };
+  /**
+   * parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000
+   * dagsArePausedAtCreation: a new DAG starts paused unless its file says `pausedOnCreation: false` (Airflow's
+   * default). @default true
+   * catchupConfirmAbove: unpausing a DAG that would create more catch-up runs than this asks first (CLI) and warns
+   * (UI). @default 25
+   */
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number };
   executor: { parallelism: number; queues: string[]; heartbeatMs: number };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   kubernetes: { namespace: string; context: string | null };
@@ -65,6 +71,8 @@ const fileSchema = z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
     parseTimeoutMs: z.coerce.number().int().positive(),
+    dagsArePausedAtCreation: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
+    catchupConfirmAbove: z.coerce.number().int().min(0),
   }).strict().partial(),
   executor: z.object({
     parallelism: z.coerce.number().int().positive(),
@@ -251,6 +259,8 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
       parseTimeoutMs: merged.scheduler?.parseTimeoutMs ?? 30_000,
+      dagsArePausedAtCreation: merged.scheduler?.dagsArePausedAtCreation ?? true,
+      catchupConfirmAbove: merged.scheduler?.catchupConfirmAbove ?? 25,
     },
     executor: {
       parallelism: merged.executor?.parallelism ?? 16,

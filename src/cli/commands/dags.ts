@@ -6,7 +6,8 @@ import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
 import { readLogChunk } from "../../core/logs.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
-import { intervalsBetween } from "../../scheduler/timetable.js";
+import { intervalsBetween, pendingRunCount } from "../../scheduler/timetable.js";
+import { confirm } from "../confirm.js";
 import { ScheduleError } from "../../scheduler/schedule-error.js";
 import { parseZonedDate } from "../../scheduler/zoned-time.js";
 import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
@@ -99,9 +100,21 @@ export function dagsCommand(): Command {
     });
 
   for (const [name, paused] of [["pause", true], ["unpause", false]] as const) {
-    dags.command(`${name} <dag>`).description(paused ? "stop scheduling new runs and starting new tasks" : "resume scheduling").action(async (dagId: string) => {
+    const cmd = dags.command(`${name} <dag>`).description(paused ? "stop scheduling new runs and starting new tasks" : "resume scheduling (asks first when that would create many catch-up runs)");
+    if (!paused) cmd.option("-y, --yes", "unpause without asking, whatever the catch-up");
+    cmd.action(async (dagId: string, o: { yes?: boolean }) => {
       await withContext(false, async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
+        if (!paused && !o.yes) {
+          const dag = await requireDag(ctx, dagId);
+          const limit = ctx.config.scheduler.catchupConfirmAbove;
+          const latest = dag.serialized.catchup ? await ctx.store.latestScheduledRun(dagId) : undefined;
+          const pending = dag.serialized.catchup ? pendingRunCount(dag.serialized, latest?.logicalDate ?? null, new Date(), limit + 1) : 0;
+          if (pending > limit && !(await confirm(`Unpausing ${dagId} creates more than ${limit} catch-up runs at once (catchup: true since ${dag.serialized.startDate}). Unpause?`))) {
+            throw new UsageError(`unpausing ${dagId} would create more than ${limit} catch-up runs; nothing was changed`,
+              `Answer y on a terminal, pass --yes, set catchup: false in the DAG, or backfill a smaller range with \`airlock dags backfill\``);
+          }
+        }
         await setDagPaused(ctx, dagId, paused);
         process.stdout.write(`${dagId} ${paused ? "paused" : "unpaused"}\n`);
       });
