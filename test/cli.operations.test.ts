@@ -349,3 +349,23 @@ describe("dags trigger --wait", () => {
     }
   });
 });
+
+describe("configuration errors", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "needsvar.ts": `import { fn, dag } from "airlock";
+export default dag({ id: "needsvar", schedule: null }, () => {
+  fn({ id: "read", retries: 3, retryDelay: "1s", grants: { variables: ["absent_var"] }, run: async (ctx) => ctx.variables.get("absent_var") });
+});
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("a missing variable fails at once without burning retries", async () => {
+    const r = await project.cliJson(["dags", "test", "needsvar", "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.json.tasks[0]).toMatchObject({ taskId: "read", state: "failed", tryNumber: 1 });
+    const log = await project.cli(["tasks", "logs", "needsvar", r.json.runId, "read"]);
+    expect(log.stdout).toMatch(/not retried: a configuration error/);
+  });
+});
