@@ -64,6 +64,7 @@ for m in $(findmnt -rn -o TARGET | grep "^$K8S_STATE/" | sort -r); do umount -l 
 for link in /var/log/containers/*.log; do
   [ -L "$link" ] && case "$(readlink "$link")" in "$K8S_STATE"/*) rm -f "$link" ;; esac
 done
+rmdir /var/log/containers 2>/dev/null
 rm -rf /var/lib/kubelet/device-plugins
 rmdir /var/lib/kubelet 2>/dev/null
 ip link delete "$CNI_BRIDGE" >/dev/null 2>&1
