@@ -463,3 +463,32 @@ describe("the CLI's manners", () => {
     expect(clear.stdout).toMatch(/cleared 1 task instance;/);
   });
 });
+
+describe("next run", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "daily.ts": `import { bash, dag } from "airlock";
+export default dag({ id: "daily", schedule: "0 6 * * *", timezone: "UTC", startDate: "2026-01-01", catchup: false }, () => { bash({ id: "a", command: "echo a" }); });
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("shows when the next run starts (its interval's end), beside its logical date", async () => {
+    const standalone = await project.startStandalone();
+    try {
+      const deadline = Date.now() + 60_000;
+      let d: { nextLogicalDate: string | null; nextRunAt: string | null } | undefined;
+      while (Date.now() < deadline) {
+        d = (await project.cliJson(["dags", "list", "--json"])).json.dags.find((x: { dagId: string }) => x.dagId === "daily");
+        if (d?.nextLogicalDate) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(d?.nextLogicalDate).toMatch(/T06:00:00.000Z$/);
+      expect(Date.parse(d?.nextRunAt ?? "") - Date.parse(d?.nextLogicalDate ?? "")).toBe(86_400_000);
+      const api = await fetch(`${standalone.url}/api/v1/dags/daily`).then((r) => r.json()) as { nextRunAt: string; nextLogicalDate: string };
+      expect(api.nextRunAt).toBe(d?.nextRunAt);
+    } finally {
+      await standalone.stop();
+    }
+  });
+});
