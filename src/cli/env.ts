@@ -2,7 +2,7 @@
  * `airlock env init|build|list|show|rm|prune|deploy`: managing sealed environments (isolationctl's job).
  * Read commands take --json; exit codes are 0 ok, 1 a build or deploy failed, 2 bad input.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { loadConfig, type AirlockConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
@@ -72,7 +72,8 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         run: async (step: (line: string) => void) => {
           const result = await buildEnvironment(config, name, { log: step, force: o.force, refreshRuntime: o.refreshRuntime });
           const image = await buildForTarget(config, o.target, result, step);
-          const summary = `${result.cached ? "up to date" : "built"} ${shortKey(result.build.key)}, Node ${result.build.nodeVersion}, ${formatBytes(result.build.sizeBytes)}${image ? `, image ${image.image}${image.cached ? " (cached)" : ""}` : ""}`;
+          const runtimes = [result.spec.packageJson ? `Node ${result.build.nodeVersion}` : null, result.build.python ? `Python ${result.build.python.version}` : null].filter(Boolean).join(", ");
+          const summary = `${result.cached ? "up to date" : "built"} ${shortKey(result.build.key)}, ${runtimes}, ${formatBytes(result.build.sizeBytes)}${image ? `, image ${image.image}${image.cached ? " (cached)" : ""}` : ""}`;
           return { value: { result, image }, summary };
         },
       })), { json: Boolean(o.json) });
@@ -98,9 +99,10 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       if (o.json) return printJson({ environments: list.map(statusJson) });
       printTable(list.map((e) => ({
         NAME: e.name, KEY: e.key ? shortKey(e.key) : e.build ? `${shortKey(e.build.key)} (old)` : "-", STATE: e.error ? "invalid" : e.state,
-        NODE: e.build?.nodeVersion ?? e.node ?? "orchestrator's", SIZE: e.sizeBytes === null ? "-" : formatBytes(e.sizeBytes),
+        NODE: !e.isNode ? "-" : e.build?.nodeVersion ?? e.node ?? "orchestrator's",
+        PYTHON: e.isPython ? (e.build?.python?.version ?? e.python ?? "host") : "-", SIZE: e.sizeBytes === null ? "-" : formatBytes(e.sizeBytes),
         "LAST USED": e.lastUsed ?? "-", TASKS: e.tasks.length === 0 ? "-" : e.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", "),
-      })), ["NAME", "KEY", "STATE", "NODE", "SIZE", "LAST USED", "TASKS"]);
+      })), ["NAME", "KEY", "STATE", "NODE", "PYTHON", "SIZE", "LAST USED", "TASKS"]);
       for (const e of list) if (e.error) process.stdout.write(`\n${e.name}: ${e.error}\n`);
     }));
 
@@ -112,7 +114,8 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       const doc = {
         ...statusJson(env),
         spec: { dir: spec.dir, node: spec.node, network: spec.network, resources: spec.resources, base: spec.base, packages: spec.packages,
-          allowScripts: spec.allowScripts, lockfile: spec.lockfile, dependencies: spec.manifest.dependencies },
+          allowScripts: spec.allowScripts, lockfile: spec.lockfile, dependencies: spec.manifest.dependencies,
+          python: spec.python, requirements: spec.requirements, pythonRequirements: pythonRequirements(spec.requirements) },
       };
       if (o.json) return printJson(doc);
       const lines = [
@@ -125,6 +128,8 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         `base:         ${spec.base ?? "-"}`,
         `packages:     ${spec.packages.join(" ") || "-"}`,
         `dependencies: ${Object.entries(spec.manifest.dependencies).map(([k, v]) => `${k}@${v}`).join(", ") || "-"}`,
+        `python:       ${spec.requirements ? `${spec.python ?? "the host's python3"}${env.build?.python ? ` (built with ${env.build.python.version})` : ""}` : "-"}`,
+        `requirements: ${pythonRequirements(spec.requirements).join(", ") || "-"}`,
         `build:        ${env.build ? `${env.build.root} (${formatBytes(env.build.sizeBytes)}, built ${env.build.builtAt})` : "-"}`,
         `last used:    ${env.lastUsed ?? "-"}`,
         `tasks:        ${env.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", ") || "-"}`,
@@ -214,12 +219,22 @@ function parseDeps(specs: string[]): Record<string, string> {
 }
 
 function buildJson(r: BuildResult) {
-  return { key: r.build.key, root: r.build.root, nodeVersion: r.build.nodeVersion, nodeBinary: r.build.nodeBinary, sizeBytes: r.build.sizeBytes, builtAt: r.build.builtAt };
+  return {
+    key: r.build.key, root: r.build.root, nodeVersion: r.build.nodeVersion, nodeBinary: r.build.nodeBinary,
+    pythonVersion: r.build.python?.version ?? null, sizeBytes: r.build.sizeBytes, builtAt: r.build.builtAt,
+  };
+}
+
+/** The requirement lines of a requirements.txt (comments and blank lines left out). */
+function pythonRequirements(file: string | null): string[] {
+  if (!file) return [];
+  return readFileSync(file, "utf8").split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean);
 }
 
 function statusJson(e: EnvironmentStatus) {
   return {
-    name: e.name, key: e.key, state: e.state, node: e.node, nodeVersion: e.build?.nodeVersion ?? null, sizeBytes: e.sizeBytes,
+    name: e.name, key: e.key, state: e.state, node: e.node, nodeVersion: e.build?.nodeVersion ?? null,
+    python: e.isPython ? (e.build?.python?.version ?? e.python ?? "host python3") : null, sizeBytes: e.sizeBytes,
     lastUsed: e.lastUsed, builtAt: e.build?.builtAt ?? null, buildKey: e.build?.key ?? null, tasks: e.tasks, error: e.error,
   };
 }

@@ -15,6 +15,9 @@ import { createDockerClient, followProgress, pingEngine } from "../../backends/d
 import { DockerError, messageOf } from "../../backends/docker/errors.js";
 import { buildContext } from "./docker-context.js";
 import { pushAndVerify } from "./docker-registry.js";
+import { PYTHON_LOCK } from "../python/lock.js";
+import { findUv, UV_INSTALL_HINT } from "../python/uv.js";
+import { VENV_DIR } from "../python/venv.js";
 
 /** The base image built locally by scripts/build-base-image.sh (debootstrap); used when nothing else is set. */
 export const DEFAULT_BASE_IMAGE = "airlock/base:bookworm";
@@ -43,6 +46,8 @@ export interface DockerEnvironmentBuild {
   /** Node binary of the environment's runtime; null = the orchestrator's own. */
   nodeBinary: string | null;
   nodeVersion?: string;
+  /** A Python environment: the venv is made in the image, with the image's interpreter, from the build's lock. */
+  python?: { version: string } | null;
 }
 
 /** Progress lines go here. */
@@ -107,18 +112,29 @@ export async function ensureBaseImage(docker: Docker, base: string, log: (line: 
   }
 }
 
-/** The Dockerfile of an environment image. */
-export function environmentDockerfile(base: string, packages: string[]): string {
+/** The Dockerfile of an environment image; `pythonMinor` ("3.11") makes it a Python environment's. */
+export function environmentDockerfile(base: string, packages: string[], pythonMinor: string | null = null): string {
   const lines = [`FROM ${base}`];
-  if (packages.length > 0) {
-    lines.push(`RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages.join(" ")} && rm -rf /var/lib/apt/lists/*`);
+  // The base image decides the Python version; a base without python3 gets its distribution's.
+  const apt = [...packages, ...(pythonMinor ? ["python3"] : [])];
+  if (apt.length > 0) {
+    const install = `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${apt.join(" ")} && rm -rf /var/lib/apt/lists/*`;
+    lines.push(packages.length > 0 ? `RUN ${install}` : `RUN command -v python3 >/dev/null || (${install})`);
   }
   lines.push(
     "COPY node /usr/local/bin/node",
     `COPY environment/ ${IMAGE_ENVIRONMENT_ROOT}/`,
-    "ENV NODE_ENV=production",
-    `WORKDIR ${IMAGE_ENVIRONMENT_ROOT}`,
   );
+  if (pythonMinor) {
+    const venv = `${IMAGE_ENVIRONMENT_ROOT}/${VENV_DIR}`;
+    const check = `import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "${pythonMinor}" else "the base image has Python " + v + ", but ${PYTHON_LOCK} was resolved for ${pythonMinor}: use a base image with Python ${pythonMinor}, or set python: \\"" + v + "\\" in environment.yaml")`;
+    lines.push(
+      "COPY uv /tmp/airlock-uv",
+      // The lock is installed exactly (hashes checked) into a venv on the image's own interpreter.
+      `RUN python3 -c '${check}' && export UV_CACHE_DIR=/tmp/airlock-uv-cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 && /tmp/airlock-uv venv --quiet --relocatable --python "$(command -v python3)" ${venv} && /tmp/airlock-uv pip sync --quiet --require-hashes --link-mode copy --python ${venv}/bin/python ${IMAGE_ENVIRONMENT_ROOT}/${PYTHON_LOCK} && rm -rf /tmp/airlock-uv /tmp/airlock-uv-cache`,
+    );
+  }
+  lines.push("ENV NODE_ENV=production", `WORKDIR ${IMAGE_ENVIRONMENT_ROOT}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -142,10 +158,15 @@ export async function buildEnvironmentImage(
   const base = spec.base ?? config.docker.baseImage ?? DEFAULT_BASE_IMAGE;
   await ensureBaseImage(docker, base, log);
   log(`building ${image} from ${base}`);
+  const pythonMinor = build.python ? build.python.version.split(".").slice(0, 2).join(".") : null;
+  const uv = pythonMinor ? findUv() : null;
+  if (pythonMinor && !uv) throw new DockerError("image_build_failed", `environment "${spec.name}" is a Python environment, and uv, which installs its packages into the image, is not installed; ${UV_INSTALL_HINT}`);
   const context = buildContext([
-    { name: "Dockerfile", text: environmentDockerfile(base, spec.packages) },
+    { name: "Dockerfile", text: environmentDockerfile(base, spec.packages, pythonMinor) },
     { name: "node", from: build.nodeBinary ?? process.execPath },
-    { name: "environment", from: build.root },
+    // The host's venv is made for the host's interpreter: the image gets its own.
+    { name: "environment", from: build.root, exclude: [VENV_DIR] },
+    ...(uv ? [{ name: "uv", from: uv }] : []),
   ]);
   try {
     const stream = await docker.buildImage(context, {
