@@ -31,9 +31,10 @@ export default dag({ id: "py_features", params: { n: 2 }, defaultArgs: { backend
 }
 
 /** A project with the examples and the py_features DAG whose tasks run on `backend`. */
-export function pythonProject(backend: "process" | "sandbox" | "docker"): Project {
+export function pythonProject(backend: "process" | "sandbox" | "docker", config: Record<string, unknown> = {}): Project {
   const project = createProject({
     examples: true,
+    config,
     env: { AIRLOCK_VAR_GREETING: "hello", AIRLOCK_CONN_DB: `postgres://etl:${PASSWORD}@db.example.com:5432/warehouse?sslmode=require` },
   });
   project.writeFile("dags/pyjobs/features.py", readFileSync(path.join(ROOT, "test", "fixtures", "python", "features.py"), "utf8"));
