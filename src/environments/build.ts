@@ -164,7 +164,7 @@ export async function ensureEnvironment(config: Pick<AirlockConfig, "environment
   // Two environments with identical inputs share one build; the caller's name is the one to report.
   return {
     name, key: build.key, root: build.root, nodeBinary: build.nodeBinary,
-    python: build.python ? { binary: venvPython(build.root), version: build.python.version, home: build.python.home } : null,
+    ...(build.python ? { python: { binary: venvPython(build.root), version: build.python.version, home: build.python.home } } : {}),
   };
 }
 
