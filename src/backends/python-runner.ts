@@ -7,6 +7,7 @@ import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { EnvironmentBuildError } from "../environments/errors.js";
 import { findInterpreter } from "../environments/python/interpreter.js";
+import { VENV_DIR } from "../environments/python/venv.js";
 import type { TaskPayload } from "../runner/protocol.js";
 import type { ResolvedEnvironment } from "./types.js";
 
@@ -52,4 +53,15 @@ export function hostPythonFor(environment: ResolvedEnvironment | null, taskId: s
   }
   const home = path.resolve(python.home);
   return { binary: python.binary, mounts: home === "/usr" || home.startsWith("/usr/") ? [] : [home] };
+}
+
+/**
+ * The command of a runner container (docker, and kubernetes through the same environment images): the image's venv
+ * interpreter with the Python runner for python tasks, else node with the Node runner. `dist` is where Airlock's
+ * dist/ is mounted inside, `environmentRoot` where the image holds the environment.
+ */
+export function containerRunnerCommand(payload: Pick<TaskPayload, "operator">, dist: string, environmentRoot: string): string[] {
+  return isPythonTask(payload)
+    ? [`${environmentRoot}/${VENV_DIR}/bin/python`, ...PYTHON_FLAGS, pythonRunnerPath(dist)]
+    : ["node", `${dist}/runner.mjs`];
 }

@@ -14,8 +14,7 @@ import type { Backend, LaunchRequest, ResolvedEnvironment, RunningTry, TryHandle
 import { createDockerClient, pingEngine } from "./client.js";
 import { type ContainerArgs, ensureImage, finishContainer, planContainer, prepareXcomDir, secretsFileOf, startedEvent } from "./container-task.js";
 import { DockerError, messageOf } from "./errors.js";
-import { isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
-import { VENV_DIR } from "../../environments/python/venv.js";
+import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type DockerHandle, pipeOutput, supervise } from "./lifecycle.js";
 import { OutputDemuxer, writtenSoFar } from "./output.js";
 import { CONTAINER_AIRLOCK_ROOT, LABELS, STDIO, containerName, limits, ownerOf, sameMounts, tryLabels } from "./spec.js";
@@ -125,9 +124,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
     const container = await createOnce(docker, {
       name,
       Image: image,
-      Entrypoint: python
-        ? [`${IMAGE_ENVIRONMENT_ROOT}/${VENV_DIR}/bin/python`, ...PYTHON_FLAGS, pythonRunnerPath(`${CONTAINER_AIRLOCK_ROOT}/dist`)]
-        : ["node", `${CONTAINER_AIRLOCK_ROOT}/dist/runner.mjs`],
+      Entrypoint: containerRunnerCommand(request.payload, `${CONTAINER_AIRLOCK_ROOT}/dist`, IMAGE_ENVIRONMENT_ROOT),
       Cmd: [],
       Env: [`PATH=${PATH}`, `HOME=${request.scratchDir}`, `TMPDIR=${request.scratchDir}`, "LANG=C.UTF-8"],
       User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
