@@ -123,7 +123,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         `name:         ${env.name}`,
         `state:        ${env.state}`,
         `key:          ${env.key ?? "(unknown until built: no lockfile yet or the runtime is not downloaded)"}`,
-        `node:         ${spec.node ?? "the orchestrator's"}${env.build ? ` (built with ${env.build.nodeVersion})` : ""}`,
+        `node:         ${!spec.packageJson ? "-" : `${spec.node ?? "the orchestrator's"}${env.build ? ` (built with ${env.build.nodeVersion})` : ""}`}`,
         `network:      ${spec.network}`,
         `resources:    ${spec.resources ? JSON.stringify(spec.resources) : "-"}`,
         `base:         ${spec.base ?? "-"}`,
