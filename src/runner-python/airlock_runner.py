@@ -7,7 +7,6 @@ or logs is its log. It never talks to the store, the API or the config: only the
 Plain standard library, so it runs in any environment and any base image.
 """
 import datetime
-import hashlib
 import importlib.util
 import json
 import logging
@@ -241,6 +240,8 @@ def encode_result(payload, value):
     data = text.encode("utf-8")
     if len(data) < INLINE_RESULT_LIMIT:
         return {"inline": json.loads(text)}
+    import hashlib  # only here: its start-up cost is paid by large results alone
+
     rel = os.path.join(".airlock", "result-%d.json" % payload["tryNumber"])
     os.makedirs(os.path.join(payload["context"]["scratchDir"], ".airlock"), exist_ok=True)
     with open(os.path.join(payload["context"]["scratchDir"], rel), "wb") as f:
