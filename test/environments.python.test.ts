@@ -80,6 +80,17 @@ describe("Python environments", () => {
     writeFileSync(path.join(path.dirname(dir), "requirements.lock"), lock);
   });
 
+  it("env init --python scaffolds a Python environment that builds", async () => {
+    const init = await project.cli(["env", "init", "scaffolded", "--python", "3.11"]);
+    expect(init.code).toBe(0);
+    expect(readFileSync(path.join(project.dir, "environments", "scaffolded", "environment.yaml"), "utf8")).toContain('python: "3.11"');
+    const build = await project.cliJson<BuildJson>(["env", "build", "scaffolded", "--json"]);
+    expect(build.json.environments[0]).toMatchObject({ ok: true, pythonVersion: expect.stringMatching(/^3\.11\./) });
+    const bad = await project.cli(["env", "init", "badpy", "--python", "three"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('environments/badpy/environment.yaml: python: "three" is not a Python version');
+  });
+
   it("without uv, a build says how to install it", async () => {
     const r = await project.cli(["env", "build", "mixed", "--force"], { env: { AIRLOCK_CACHE_DIR: path.join(project.dir, "no-cache"), PATH: "/usr/local/bin:/usr/bin:/bin" } });
     expect(r.code).toBe(1);

@@ -51,11 +51,12 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
   cmd.command("init").argument("<name>", "environment name").description("create environments/<name>/ with package.json and environment.yaml")
     .option("--node <version>", 'Node version for its tasks, e.g. "22" or "22.12.0"')
     .option("--dep <spec...>", "dependencies as name@range, e.g. --dep lodash@^4.17.21")
-    .action((name: string, o: { node?: string; dep?: string[] }) => run(false, async (config) => {
-      const files = scaffoldEnvironment(config, name, { dependencies: parseDeps(o.dep ?? []), ...(o.node ? { node: o.node } : {}) });
+    .option("--python <version>", 'a Python environment (requirements.txt) for this Python, e.g. "3.11"')
+    .action((name: string, o: { node?: string; dep?: string[]; python?: string }) => run(false, async (config) => {
+      const files = scaffoldEnvironment(config, name, { dependencies: parseDeps(o.dep ?? []), ...(o.node ? { node: o.node } : {}), ...(o.python ? { python: o.python } : {}) });
       // Validate what was written (e.g. a bad --node) right away, naming the file.
       loadEnvironmentSpec(config, name);
-      process.stdout.write(`created environment "${name}":\n${files.map((f) => `  ${f}`).join("\n")}\nnext: add dependencies to its package.json, then run: airlock env build ${name}\n`);
+      process.stdout.write(`created environment "${name}":\n${files.map((f) => `  ${f}`).join("\n")}\nnext: add dependencies to its ${o.python ? "requirements.txt" : "package.json"}, then run: airlock env build ${name}\n`);
     }));
 
   cmd.command("build").argument("[names...]", "environments to build (default: all)").description("build environments (cached by key; an unchanged build is a no-op)")
