@@ -65,7 +65,7 @@ describe("Python environments", () => {
     expect(lockOf()).toContain("six==1.15.0");
     expect(installedSix(after?.root as string)).toBe("1.15.0");
 
-    const pruned = await project.cliJson<{ removed: Array<{ key: string; reason: string }> }>(["env", "prune", "--json"]);
+    const pruned = await project.cliJson<{ removed: Array<{ key: string; reason: string }> }>(["env", "prune", "--yes", "--json"]);
     expect(pruned.json.removed).toEqual([expect.objectContaining({ key: before?.key, reason: "superseded by a newer build" })]);
     const removed = await project.cliJson<{ removed: Array<{ key: string }> }>(["env", "rm", "mixed", "--json"]);
     expect(removed.json.removed.map((r) => r.key)).toEqual([after?.key]);
