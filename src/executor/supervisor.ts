@@ -17,6 +17,7 @@ import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
+import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
 
@@ -98,7 +99,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
       const masks = [...built.payload.masks];
-      if (task.kind === "container") {
+      if (task.kind === "python") {
+        // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
+        built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
+      } else if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
