@@ -12,6 +12,7 @@ import { serializeDag, type SerializedDag } from "../sdk/serialized.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import { validateSchedule } from "../scheduler/timetable.js";
 import { compileDagFile } from "./compile.js";
+import { missingInputs, readCatalogFile } from "../datasets/catalog.js";
 
 /** What the child reports for a file. */
 export type ParseResult =
@@ -28,7 +29,7 @@ function formatError(err: unknown, file: string): string {
 /** The files the result depends on: known once compiled; the DAG file alone when it does not compile. */
 let inputs: string[] | undefined;
 
-async function parse(file: string, outDir: string): Promise<ParseResult> {
+async function parse(file: string, outDir: string, catalogFile: string | undefined): Promise<ParseResult> {
   inputs = [path.resolve(file)];
   const compiled = await compileDagFile(file, outDir);
   inputs = compiled.inputs;
@@ -55,17 +56,23 @@ async function parse(file: string, outDir: string): Promise<ParseResult> {
     ids.add(d.id);
     const s = serializeDag(d);
     validateSchedule(s.schedule, s.timezone, s.startDate, s.endDate);
+    if (s.pipeline && catalogFile) {
+      // A pipeline's free inputs must come from the catalog: say so now, not when a run reaches the node.
+      const missing = missingInputs(s, { ...readCatalogFile(catalogFile), ...s.pipeline.catalog });
+      if (missing.length > 0) return { ok: false, error: `pipeline "${s.id}": ${missing.join("; ")}`, inputs: [...compiled.inputs, catalogFile] };
+    }
     dags.push(s);
   }
-  return { ok: true, ...compiled, dags };
+  const usesCatalog = dags.some((d) => d.pipeline) && catalogFile;
+  return { ok: true, ...compiled, inputs: usesCatalog ? [...compiled.inputs, catalogFile] : compiled.inputs, dags };
 }
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
-const { file, outDir } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { file: string; outDir: string };
+const { file, outDir, catalogFile } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { file: string; outDir: string; catalogFile?: string };
 let result: ParseResult;
 try {
-  result = await parse(file, outDir);
+  result = await parse(file, outDir, catalogFile);
 } catch (err) {
   result = { ok: false, error: formatError(err, file) };
 }

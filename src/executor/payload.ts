@@ -81,7 +81,7 @@ export async function buildPayload(ctx: AirlockContext, input: {
     variables[name] = v.value;
     if (v.isSecret) masks.push(v.value);
   }
-  const needsModule = task.kind === "fn" || task.kind === "branch";
+  const needsModule = task.kind === "fn" || task.kind === "branch" || task.kind === "node";
   if (needsModule) readablePaths.push(input.bundlePath);
   const payload: TaskPayload = {
     protocol: PROTOCOL_VERSION,

@@ -94,6 +94,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
+      if (task.datasets) {
+        // Exactly the node's inputs become readable to it; its outputs are collected after it succeeded.
+        const { stageInputs } = await import("../datasets/flow.js");
+        const staged = await stageInputs(ctx, { run: loaded.run, dag: loaded.dag, task, tryDir: dir, scratchDir });
+        built.payload.datasets = staged.datasets;
+        built.readablePaths.push(...staged.readable);
+      }
       const masks = [...built.payload.masks];
       if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
@@ -125,6 +132,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       exitCode = exit.code;
       pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
+      if (result.kind === "success" && task.datasets) {
+        const { publishOutputs } = await import("../datasets/flow.js");
+        await publishOutputs(ctx, { run: loaded.run, dag: loaded.dag, task, scratchDir, tryNumber: t.tryNumber });
+      }
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
