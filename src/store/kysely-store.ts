@@ -531,9 +531,9 @@ export class KyselyStore implements Store {
     return selectLatestIds(this.db, names);
   }
 
-  async getDatasetWatermark(dagId: string): Promise<number> {
+  async getDatasetWatermark(dagId: string): Promise<number | null> {
     const r = await this.db.selectFrom("dataset_triggers").select("consumed_id").where("dag_id", "=", dagId).executeTakeFirst();
-    return r ? Number(r.consumed_id) : 0;
+    return r ? Number(r.consumed_id) : null;
   }
 
   async advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean> {

@@ -179,9 +179,9 @@ export interface Store {
   getRunDatasetVersion(runId: string, name: string): Promise<DatasetVersion | undefined>;
   /** The newest version id of each name (absent names have none). */
   latestDatasetVersionIds(names: string[]): Promise<Map<string, number>>;
-  /** The newest dataset version id a data-aware DAG's runs have consumed (0 when none). */
-  getDatasetWatermark(dagId: string): Promise<number>;
-  /** Moves a DAG's watermark from `from` to `to`; false when another process moved it first. */
+  /** The newest dataset version id a data-aware DAG has consumed; null before its first evaluation. */
+  getDatasetWatermark(dagId: string): Promise<number | null>;
+  /** Moves a DAG's watermark from `from` (0 also when it has none yet) to `to`; false when another process moved it first. */
   advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean>;
 
   // Coordination

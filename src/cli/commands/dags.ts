@@ -23,13 +23,14 @@ async function requireDag(ctx: AirlockContext, dagId: string) {
   return dag;
 }
 
-function printSummary(s: RunSummary): void {
+/** Prints a run summary as a table. */
+export function printSummary(s: RunSummary): void {
   process.stdout.write(`run ${s.runId} of ${s.dagId}: ${s.state}\n`);
   printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
 
 /** Waits for a run to end, watching the store. */
-async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
+export async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
   for (let warned = false; ; ) {
     const run = (await ctx.store.getRun(runId)) as DagRun;
     if (run.state === "success" || run.state === "failed") return run;
