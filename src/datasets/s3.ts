@@ -104,7 +104,8 @@ export async function listObjects(s: S3Settings, bucket: string, prefix: string)
   const out: Array<{ key: string; size: number }> = [];
   let token: string | undefined;
   do {
-    const query: Record<string, string> = { "list-type": "2", prefix };
+    // An empty parameter is dropped by some servers before they check the signature: send prefix only when set.
+    const query: Record<string, string> = prefix ? { "list-type": "2", prefix } : { "list-type": "2" };
     if (token) query["continuation-token"] = token;
     const res = await request("GET", presign(s, "GET", bucket, "", 900, query));
     if (res.statusCode !== 200) return fail(`LIST s3://${bucket}/${prefix}`, res);
@@ -124,6 +125,13 @@ export async function createBucket(s: S3Settings, bucket: string): Promise<void>
   const res = await request("PUT", presign(s, "PUT", bucket, ""));
   if (res.statusCode === 200 || res.statusCode === 409) return void (await drain(res));
   return fail(`create bucket ${bucket}`, res);
+}
+
+/** Deletes an object (absent is fine), or the bucket itself when `key` is empty (it must be empty). */
+export async function deleteObject(s: S3Settings, bucket: string, key: string): Promise<void> {
+  const res = await request("DELETE", presign(s, "DELETE", bucket, key));
+  if (res.statusCode === 204 || res.statusCode === 200 || res.statusCode === 404) return void (await drain(res));
+  return fail(`DELETE s3://${bucket}/${key}`, res);
 }
 
 /** Splits `s3://bucket/key` into its parts. */
