@@ -83,6 +83,10 @@ export const DagDetail = DagSummary.extend({
   params: JsonObject,
   paramsSchema: JsonObject.nullable(),
   versionHash: z.string(),
+  /** The DAG was made by pipeline(): GET /pipelines/{id} has its nodes and datasets. */
+  isPipeline: z.boolean(),
+  /** Datasets whose new versions start a run (data-aware schedule). */
+  scheduleDatasets: z.array(z.string()),
   /** Topological order. */
   tasks: z.array(TaskView),
 });
