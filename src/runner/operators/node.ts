@@ -56,6 +56,8 @@ export async function runNode(p: TaskPayload, callable: (inputs: Record<string, 
     else inputs[name] = load(name, ds.inputs[name] as PayloadDataset);
   }
   const outputs = Object.fromEntries(Object.entries(ds.outputs).map(([k, v]) => [k, v.path]));
+  // A file or folder output may be written straight to its path: its directory must exist.
+  for (const p of Object.values(outputs)) mkdirSync(path.dirname(p), { recursive: true });
   const returned = await callable(inputs, { ...ctx, outputs });
   const values = (returned ?? {}) as Record<string, unknown>;
   if (typeof values !== "object" || Array.isArray(values)) throw new DatasetOutputError(`node "${p.taskId}" must return an object of outputs by name, got ${Array.isArray(values) ? "an array" : typeof values}`);
