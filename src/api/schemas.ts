@@ -87,6 +87,8 @@ export const DagDetail = DagSummary.extend({
   isPipeline: z.boolean(),
   /** Datasets whose new versions start a run (data-aware schedule). */
   scheduleDatasets: z.array(z.string()),
+  /** Set while the DAG is paused and unpausing it would create many catch-up runs at once. */
+  catchupWarning: z.string().nullable(),
   /** Topological order. */
   tasks: z.array(TaskView),
 });

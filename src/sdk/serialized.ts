@@ -52,7 +52,8 @@ export interface SerializedDag {
   params: Record<string, unknown>;
   paramsSchema: Record<string, unknown> | null;
   tags: string[];
-  pausedOnCreation: boolean;
+  /** Paused when first recorded; null = the project default (`scheduler.dagsArePausedAtCreation`). */
+  pausedOnCreation: boolean | null;
   /** Datasets whose new versions start a run (data-aware schedule); absent or empty for time schedules. */
   scheduleDatasets?: string[];
   /** Present when the DAG is a pipeline. */
@@ -110,7 +111,7 @@ export function serializeDag(d: Dag): SerializedDag {
     params: JSON.parse(JSON.stringify(o.params ?? {})) as Record<string, unknown>,
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],
-    pausedOnCreation: o.pausedOnCreation ?? false,
+    pausedOnCreation: o.pausedOnCreation ?? null,
     order,
     tasks,
   };

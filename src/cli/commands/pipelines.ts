@@ -54,7 +54,7 @@ export function pipelinesCommand(): Command {
           return EXIT_CODES.ok;
         }
         if (!o.json) process.stderr.write(`triggered ${run.runId}; waiting\n`);
-        const done = await waitForRun(ctx, run.runId);
+        const done = await waitForRun(ctx, run.runId, { progress: !o.json });
         const summary = await summarizeRun(ctx, done);
         if (o.json) printJson(summary);
         else printSummary(summary);
