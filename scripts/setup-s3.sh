@@ -2,9 +2,12 @@
 # Runs an S3-compatible server on 127.0.0.1:<port> (default 45010) for the pipeline tests: Versity S3 Gateway
 # (Apache-2.0) over a POSIX directory under the OS temp dir, built once with `go install` from the Go module proxy
 # into ${AIRLOCK_CACHE_DIR:-$HOME/.cache/airlock}/bin. Reuses a server that already answers. Idempotent.
-# Usage: setup-s3.sh [port]. Credentials (test-only): access key "airlock-test", secret "airlock-test-secret".
+# Usage: setup-s3.sh [port] | setup-s3.sh --build-only. Credentials (test-only): access key "airlock-test", secret
+# "airlock-test-secret".
 set -euo pipefail
 
+build_only=false
+if [ "${1:-}" = "--build-only" ]; then build_only=true; shift; fi
 port="${1:-45010}"
 version="v1.8.0"
 cache="${AIRLOCK_CACHE_DIR:-$HOME/.cache/airlock}"
@@ -18,14 +21,14 @@ s3_ok() { curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" | grep -qE 
 
 if command -v flock >/dev/null 2>&1; then exec 9>"$tmp/airlock-s3.lock"; flock 9; fi
 
-if s3_ok; then
+if ! $build_only && s3_ok; then
   echo "s3 server already answering at 127.0.0.1:$port"
   exit 0
 fi
 
 if [ ! -x "$bin" ]; then
   if ! command -v go >/dev/null 2>&1; then
-    echo "setup-s3: Go is needed to build the S3 test server once; install Go >= 1.22 (apt-get install golang) and rerun" >&2
+    echo "setup-s3: Go is needed to build the S3 test server once: install Go >= 1.21 from go.dev/dl (it fetches the toolchain the module needs through the module proxy) and rerun" >&2
     exit 1
   fi
   echo "setup-s3: building versitygw $version from the Go module proxy (once; cached in $cache/bin)"
@@ -33,6 +36,10 @@ if [ ! -x "$bin" ]; then
   GOBIN="$cache/bin/.build" GOFLAGS=-buildvcs=false go install "github.com/versity/versitygw/cmd/versitygw@$version"
   mv "$cache/bin/.build/versitygw" "$bin"
   rmdir "$cache/bin/.build" 2>/dev/null || true
+fi
+if $build_only; then
+  echo "s3 server binary ready: $bin"
+  exit 0
 fi
 
 mkdir -p "$dir/root" "$dir/sidecar"

@@ -33,3 +33,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: build"
 npm run --silent build
+# The pipeline tests' S3-compatible server: built once from the Go module proxy, cached outside the clone.
+if [ "${1:-}" = "--test" ]; then bash scripts/setup-s3.sh --build-only; fi
