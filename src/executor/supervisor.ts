@@ -3,7 +3,7 @@
  * masked, enforces its timeout, stops it when it is marked or cleared from outside, decides its outcome from the
  * events channel, applies retries, and hands branch decisions and completion to the scheduler.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { logPath as finalLogPath, tryDir as tryDirOf } from "../core/paths.js";
@@ -12,7 +12,7 @@ import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment, RunningTry 
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskState } from "../store/types.js";
 import type { TryOutcome } from "../store/store.js";
-import { buildPayload } from "./payload.js";
+import { buildPayload, pythonNodeArgs } from "./payload.js";
 import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
@@ -103,6 +103,11 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         const staged = await stageInputs(ctx, { run: loaded.run, dag: loaded.dag, task, tryDir: dir, scratchDir });
         built.payload.datasets = staged.datasets;
         built.readablePaths.push(...staged.readable);
+        if (task.kind === "python") {
+          // The Python runner knows no datasets: its callable gets the paths, and the outputs' directory exists.
+          built.payload.operator = { ...built.payload.operator, args: pythonNodeArgs(task, staged.datasets, loaded.run.params) };
+          mkdirSync(path.join(scratchDir, ".airlock", "out"), { recursive: true });
+        }
       }
       const masks = [...built.payload.masks];
       if (task.kind === "container") {
