@@ -12,7 +12,6 @@ import { serializeDag, type SerializedDag } from "../sdk/serialized.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import { validateSchedule } from "../scheduler/timetable.js";
 import { compileDagFile } from "./compile.js";
-import { missingInputs, readCatalogFile } from "../datasets/catalog.js";
 
 /** What the child reports for a file. */
 export type ParseResult =
@@ -57,7 +56,9 @@ async function parse(file: string, outDir: string, catalogFile: string | undefin
     const s = serializeDag(d);
     validateSchedule(s.schedule, s.timezone, s.startDate, s.endDate);
     if (s.pipeline && catalogFile) {
-      // A pipeline's free inputs must come from the catalog: say so now, not when a run reaches the node.
+      // A pipeline's free inputs must come from the catalog: say so now, not when a run reaches the node. (Loaded
+      // only for pipelines: every parse of a plain DAG file would pay for the YAML parser.)
+      const { missingInputs, readCatalogFile } = await import("../datasets/catalog.js");
       const missing = missingInputs(s, { ...readCatalogFile(catalogFile), ...s.pipeline.catalog });
       if (missing.length > 0) return { ok: false, error: `pipeline "${s.id}": ${missing.join("; ")}`, inputs: [...compiled.inputs, catalogFile] };
     }
