@@ -18,14 +18,14 @@ beforeAll(() => {
       "sealed.ts": `import { node, pipeline } from "airlock";
         import { existsSync } from "node:fs";
         import path from "node:path";
-        export default pipeline({ id: "sealed" }, [
+        export default pipeline({ id: "sealed", params: { probe: "" } }, [
           node({ name: "write_a", outputs: ["a"], run: async () => ({ a: { secret: false } }) }),
           node({ name: "write_b", outputs: ["b"], run: async () => ({ b: { secret: true } }) }),
           node({ name: "wait_b", inputs: ["b"], outputs: ["b_done"], run: async () => ({ b_done: 1 }) }),
           // Reads a only; b sits beside a in the artifact store, but must not be visible to this node.
-          node({ name: "snoop", inputs: ["a", "b_done"], outputs: ["seen"], run: async (_inputs, ctx) => {
-            const dir = path.join(process.env.AIRLOCK_PROBE_DIR ?? "", "b");
-            return { seen: { sibling: existsSync(dir) } };
+          node({ name: "snoop", inputs: ["a", "b_done", "params:probe"], outputs: ["seen"], run: async (inputs) => {
+            const probe = inputs["params:probe"];
+            return { seen: { sibling: probe === "" ? null : existsSync(path.join(probe, "b")) } };
           } }),
         ]);`,
       "lazy.ts": `import { node, pipeline } from "airlock";
@@ -86,17 +86,23 @@ describe("example pipeline trip_model", () => {
 });
 
 describe("sealed data flow", () => {
-  it("a sandboxed node sees its declared input, not the dataset beside it", async () => {
+  it("a sandboxed or containerised node sees its declared input, not the dataset beside it", async () => {
     ensureBubblewrap();
+    ensureDocker();
     // The probe points at where b's artifact of this run would be, next to a.
     const first = await project.cliJson<Summary>(["dags", "test", "sealed", "--json", "--backend", "sandbox"]);
     expect(first.json.state).toBe("success");
     const a = await project.cliJson<any>(["datasets", "show", "a", "--json"]);
     const probe = path.dirname(a.json.versions[0].uri);
     expect(existsSync(path.join(probe, "b"))).toBe(true);
-    const r = await project.cliJson<Summary>(["dags", "test", "sealed", "--json", "--backend", "sandbox"], { env: { AIRLOCK_PROBE_DIR: probe } });
-    expect(r.json.tasks.find((t) => t.taskId === "snoop")?.xcom).toEqual({ seen: { sibling: false } });
-  }, 240_000);
+    for (const backend of ["sandbox", "docker"]) {
+      const r = await project.cliJson<Summary>(["dags", "test", "sealed", "--json", "--backend", backend, "--conf", JSON.stringify({ probe })]);
+      expect(r.json.tasks.find((t) => t.taskId === "snoop")?.xcom).toEqual({ seen: { sibling: false } });
+    }
+    // The probe itself is sound: on the process backend (no filesystem isolation) the sibling is visible.
+    const open = await project.cliJson<Summary>(["dags", "test", "sealed", "--json", "--conf", JSON.stringify({ probe })]);
+    expect(open.json.tasks.find((t) => t.taskId === "snoop")?.xcom).toEqual({ seen: { sibling: true } });
+  }, 400_000);
 
   it("a node that does not produce a declared output fails, naming the node and the output", async () => {
     const r = await project.cliJson<Summary>(["dags", "test", "lazy", "--json"]);
