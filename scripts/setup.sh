@@ -55,3 +55,5 @@ if [ "${1:-}" = "--test" ]; then
   echo "setup: test kubernetes cluster binaries"
   bash scripts/k8s/cluster.sh build
 fi
+# The pipeline tests' S3-compatible server: built once from the Go module proxy, cached outside the clone.
+if [ "${1:-}" = "--test" ]; then bash scripts/setup-s3.sh --build-only; fi
