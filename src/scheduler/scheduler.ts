@@ -61,6 +61,11 @@ export class Scheduler {
     this.state = "STOPPED";
   }
 
+  /** Holds the scheduler lease (as of its last pass): only the leader acts on other processes' changes. */
+  get isLeader(): boolean {
+    return this.leader && this.state === "RUNNING";
+  }
+
   /** Wakes the loop (a run was triggered, a DAG unpaused). */
   wake(): void {
     this.wakeUp?.();

@@ -28,6 +28,8 @@ export interface DialectAdapter {
   exclusive<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   /** Runs migration DDL; the adapter serialises concurrent migrators. */
   runMigrations(apply: (db: Db) => Promise<void>): Promise<void>;
+  /** Calls `onSignal` soon after any process commits change-feed rows; resolves to an unsubscribe. */
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,8 @@ export class KyselyStore implements Store {
     await this.adapter.runMigrations(async (db) => {
       await sql`create table if not exists airlock_migrations (id integer primary key, name text not null, applied_at text not null)`.execute(db);
       const applied = new Set((await db.selectFrom("airlock_migrations").select("id").execute()).map((r) => Number(r.id)));
-      const latestKnown = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;
+      // Ids come in blocks per line of work, so the list is not sorted by id: compare with the largest.
+      const latestKnown = Math.max(0, ...MIGRATIONS.map((m) => m.id));
       const newest = Math.max(0, ...applied);
       if (newest > latestKnown) {
         throw new Error(`The store was migrated by a newer Airlock (migration ${newest}; this version knows up to ${latestKnown}). Upgrade Airlock on this machine.`);
@@ -96,6 +99,10 @@ export class KyselyStore implements Store {
 
   close(): Promise<void> {
     return this.adapter.close();
+  }
+
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>> {
+    return this.adapter.watchChanges(onSignal);
   }
 
   private async change(db: Db, c: Omit<ChangeEvent, "id" | "at">): Promise<void> {

@@ -1,3 +1,5 @@
+import { FLEET_B_MIGRATIONS } from "./ops/fleet-b-migrations.js";
+
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
  * (SQLite: BEGIN IMMEDIATE; Postgres: an advisory lock), so two processes starting at once apply them once.
@@ -54,4 +56,5 @@ export const MIGRATIONS: Migration[] = [
       `create table leases (name text primary key, holder text not null, expires_at ${bigint(d)} not null)`,
     ],
   },
+  ...FLEET_B_MIGRATIONS,
 ];

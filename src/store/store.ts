@@ -167,6 +167,12 @@ export interface Store {
   appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void>;
   listChangesSince(id: number, limit?: number): Promise<ChangeEvent[]>;
   latestChangeId(): Promise<number>;
+  /**
+   * Calls `onSignal` soon after any process (this one included) commits change-feed rows: Postgres LISTEN/NOTIFY,
+   * or on SQLite a wake file beside the database. A signal means "read the feed now"; it carries nothing and
+   * several may coalesce. Resolves to a function that stops the subscription.
+   */
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>>;
 
   // Coordination
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */

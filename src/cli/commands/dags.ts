@@ -5,6 +5,7 @@ import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
 import { readLogChunk } from "../../core/logs.js";
+import { waitForRunEnd } from "../../core/wait-run.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
 import { intervalsBetween } from "../../scheduler/timetable.js";
 import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
@@ -28,17 +29,15 @@ function printSummary(s: RunSummary): void {
   printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
 
-/** Waits for a run to end, watching the store. */
+/** Waits for a run to end, woken by the store's change signals. */
 async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
-  for (let warned = false; ; ) {
-    const run = (await ctx.store.getRun(runId)) as DagRun;
-    if (run.state === "success" || run.state === "failed") return run;
-    if (!warned && !(await ctx.store.leaseHolder("scheduler"))) {
-      warned = true;
-      process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return waitForRunEnd(ctx.store, runId, {
+    onWaiting: async () => {
+      if (!(await ctx.store.leaseHolder("scheduler"))) {
+        process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
+      }
+    },
+  });
 }
 
 /** The `dags` command group. */
