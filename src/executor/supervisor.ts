@@ -14,6 +14,7 @@ import type { DagRun, TaskState } from "../store/types.js";
 import type { TryOutcome } from "../store/store.js";
 import { buildPayload } from "./payload.js";
 import { LogPump } from "./log-pump.js";
+import { LogShipper } from "./log-shipper.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
@@ -74,7 +75,9 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   const rawLogPath = path.join(dir, "output.log");
   const eventsPath = path.join(dir, "events.ndjson");
   const logFile = finalLogPath(ctx.config.stateDir, t);
-  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null });
+  const shipper = new LogShipper(ctx.store, t, { restart: adopt !== null });
+  const ship = (masked: string) => shipper.push(masked);
+  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null, ship });
   let loaded: Loaded | undefined;
   let result: TryResult;
   let exitCode: number | null = null;
@@ -101,7 +104,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         masks.push(...rendered.secrets);
         built.payload.masks = masks;
       }
-      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: adopt !== null });
+      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: false, ship });
       const backend = await deps.backend(t.isolation);
       const limits = effectiveLimits(ctx.config, task);
       const request: LaunchRequest = {
@@ -129,7 +132,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
-  await record(deps, t, loaded, result, exitCode, pump);
+  await record(deps, t, loaded, result, exitCode, pump, shipper);
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
 }
@@ -180,7 +183,7 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   return { exit, killedFor };
 }
 
-async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump): Promise<void> {
+async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<void> {
   const { store } = deps.ctx;
   const ti = await store.getTaskInstance(t.runId, t.taskId);
   let outcome: TryOutcome;
@@ -201,6 +204,8 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
     pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
   }
+  // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
+  await shipper.close();
   await store.finishTry(t, outcome);
   if (result.kind === "success" && result.branch && loaded) {
     for (const next of loaded.task.downstream) {

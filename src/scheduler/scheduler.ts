@@ -161,7 +161,7 @@ export class Scheduler {
       const ok = await store.createRun({
         runId: runIdFor("scheduled", d.dagId, next.logicalDate), dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
         dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
-        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s),
+        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s), maxActiveTasks: s.maxActiveTasks ?? null,
       });
       if (!ok) break;
     }

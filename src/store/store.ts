@@ -6,8 +6,9 @@ import type { BackendName } from "../sdk/types.js";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
+import type { ShippedLogSlice } from "./ops/log-chunks.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, RunState, RunType,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, RunState, RunType,
   TaskInstance, TaskState, TaskTry, TryState, VariableRow,
 } from "./types.js";
 
@@ -29,8 +30,10 @@ export interface NewRun {
   conf: Record<string, unknown>;
   params: Record<string, unknown>;
   versionHash: string;
-  /** Task ids and their instance settings, created in state "none". */
-  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string }>;
+  /** Task ids and their instance settings, created in state "none". Priority weight is the effective one. @default weight 1 */
+  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight?: number }>;
+  /** Bound on running task instances of the run's DAG (the DAG's maxActiveTasks). @default null (none) */
+  maxActiveTasks?: number | null;
 }
 
 export interface ListRunsQuery extends Page {
@@ -149,9 +152,21 @@ export interface Store {
   /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
   getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
 
+  // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
+  /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */
+  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void>;
+  /** Drops a try's shipped log (it is rebuilt from the start after an adoption). */
+  resetLogChunks(key: TryKeyRef): Promise<void>;
+  /** Reads a try's shipped log from `offset`. */
+  readLogChunks(key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice>;
+
   // Pools
   listPools(): Promise<Pool[]>;
   setPool(pool: Pool): Promise<void>;
+  /** Deletes a pool; false when there was none. */
+  deletePool(name: string): Promise<boolean>;
+  /** Pools with their running and queued instances. */
+  poolUsage(): Promise<PoolUsage[]>;
 
   // Connections and variables (secret fields are ciphertext here)
   upsertConnection(row: ConnectionRow): Promise<void>;

@@ -142,6 +142,14 @@ export interface Pool {
   description: string | null;
 }
 
+/** A pool with its occupancy. */
+export interface PoolUsage extends Pool {
+  running: number;
+  queued: number;
+  /** False for a pool that tasks name but that was never created (it gets the default pool's slots). */
+  defined: boolean;
+}
+
 export interface Page {
   limit?: number;
   offset?: number;

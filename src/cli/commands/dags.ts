@@ -190,7 +190,7 @@ export function dagsCommand(): Command {
           await ctx.store.createRun({
             runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
             dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
-            tasks: runTasks(dag.serialized),
+            tasks: runTasks(dag.serialized), maxActiveTasks: dag.serialized.maxActiveTasks ?? null,
           });
           runIds.push(runId);
         }

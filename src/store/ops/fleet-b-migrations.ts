@@ -34,9 +34,10 @@ export const FLEET_B_MIGRATIONS: Migration[] = [
     id: 22,
     name: "log_chunks",
     breaking: false,
-    sql: () => [
+    sql: (d) => [
       `create table log_chunks (run_id text not null, task_id text not null, try_number integer not null,
-        byte_offset integer not null, text text not null, primary key (run_id, task_id, try_number, byte_offset))`,
+        byte_offset ${d === "sqlite" ? "integer" : "bigint"} not null, byte_length integer not null, text text not null,
+        primary key (run_id, task_id, try_number, byte_offset))`,
     ],
   },
 ];

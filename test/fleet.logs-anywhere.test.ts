@@ -1,0 +1,50 @@
+/**
+ * Logs from anywhere: two Airlock installations (separate project folders and state directories) on one Postgres.
+ * A runs the tries; B never runs anything. B's CLI follows a running try's log live and shows the finished log,
+ * and still shows all of it after A was killed and A's state directory (its log files) deleted.
+ */
+import { rmSync } from "node:fs";
+import { afterAll, expect, it } from "vitest";
+import { createProject, type Project } from "./helpers/project.js";
+import { createTestDatabase, type TestDatabase } from "./helpers/postgres.js";
+
+const DAG = `import { bash, dag } from "airlock";
+export default dag({ id: "talky" }, () => {
+  bash({ id: "speak", command: "for i in 1 2 3 4 5 6; do echo \\"line $i\\"; sleep 0.4; done; echo done" });
+});
+`;
+
+let db: TestDatabase | undefined;
+const projects: Project[] = [];
+afterAll(async () => {
+  for (const p of projects) await p.cleanup();
+  await db?.drop();
+});
+
+it("follows and shows a try of another installation, and keeps its log after that installation is gone", async () => {
+  db = await createTestDatabase();
+  const a = createProject({ config: { store: db.url }, dags: { "talky.ts": DAG } });
+  const b = createProject({ config: { store: db.url } });
+  projects.push(a, b);
+  const standalone = await a.startStandalone();
+  const trigger = await a.cliJson(["dags", "trigger", "talky", "--json"]);
+  expect(trigger.code, trigger.stderr).toBe(0);
+  const runId = trigger.json.runId as string;
+
+  // Live: the first lines reach B while the task is still running.
+  const follow = b.spawnCli(["tasks", "logs", "talky", runId, "speak", "--follow"]);
+  await follow.waitFor(/line 2/, 90_000);
+  const states = await b.cliJson(["tasks", "states", "talky", runId, "--json"]);
+  expect(states.json.tasks[0].state).toBe("running");
+  const followed = await follow.done;
+  expect(followed.code, followed.stderr).toBe(0);
+  for (let i = 1; i <= 6; i++) expect(followed.stdout).toContain(`line ${i}\n`);
+  expect(followed.stdout).toMatch(/try 1 succeeded/);
+
+  // The try ran on A: its log file lives in A's state directory, never in B's.
+  await standalone.kill9();
+  rmSync(a.stateDir, { recursive: true, force: true });
+  const shown = await b.cliJson(["tasks", "logs", "talky", runId, "speak", "--json"]);
+  expect(shown.code, shown.stderr).toBe(0);
+  expect(shown.json.log).toBe(followed.stdout);
+}, 200_000);
