@@ -9,13 +9,15 @@ import type { DagRun } from "../store/types.js";
 import type { TryResult } from "./outcome.js";
 
 /** Pokes the store; `alive()` turning false (marked/cleared) stops it. */
-export async function pokeExternalTask(ctx: AirlockContext, run: DagRun, task: SerializedTask, log: (line: string) => void, alive: () => Promise<boolean>): Promise<TryResult> {
+export async function pokeExternalTask(ctx: AirlockContext, run: DagRun, task: SerializedTask, log: (line: string) => void, alive: () => Promise<boolean>, firstPokeAt: string | null = null): Promise<TryResult> {
   const a = task.args as { externalDagId: string; externalTaskId?: string; allowedStates?: string[]; failedStates?: string[]; pokeInterval?: string | number; timeout?: string | number; softFail?: boolean };
   const allowed = a.allowedStates ?? ["success"];
   const failed = a.failedStates ?? ["failed", "upstream_failed"];
   const interval = parseDuration(a.pokeInterval ?? "30s", "pokeInterval");
   const timeout = parseDuration(a.timeout ?? "7d", "timeout");
-  const deadline = Date.now() + timeout;
+  // In mode "reschedule" each try pokes once, and the timeout counts from the first poke.
+  const reschedule = (task.args as { mode?: string }).mode === "reschedule";
+  const deadline = (firstPokeAt ? Date.parse(firstPokeAt) : Date.now()) + timeout;
   const target = `${a.externalDagId}${a.externalTaskId ? `.${a.externalTaskId}` : ""} at ${run.logicalDate}`;
   for (;;) {
     const { runs } = await ctx.store.listRuns({ dagId: a.externalDagId, limit: 1000 });
@@ -29,6 +31,7 @@ export async function pokeExternalTask(ctx: AirlockContext, run: DagRun, task: S
       const message = `${target} did not reach ${allowed.join("/")} within ${Math.round(timeout / 1000)} s`;
       return a.softFail ? { kind: "skipped", reason: `${message} (soft fail)` } : { kind: "failed", error: { type: "SensorTimeout", message } };
     }
+    if (reschedule) return { kind: "reschedule", reason: `${target} is ${state ?? "not there yet"}` };
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(10, deadline - Date.now()))));
     if (!(await alive())) return { kind: "failed", error: { type: "TaskKilled", message: "the sensor was marked or cleared while it waited" } };
   }

@@ -17,8 +17,13 @@ export class LogShipper {
   private ready: Promise<void>;
 
   constructor(private readonly store: Store, private readonly key: TryKeyRef, options: { intervalMs?: number; restart?: boolean } = {}) {
-    // After an adoption the log is rebuilt from the raw output, so the shipped copy starts over too.
-    this.ready = options.restart ? store.resetLogChunks(key).catch(() => undefined) : Promise.resolve();
+    // After an adoption the log is rebuilt from the raw output, so the shipped copy starts over too. Otherwise it
+    // continues what is there: the next poke of a rescheduled sensor appends to the same try's log.
+    this.ready = options.restart
+      ? store.resetLogChunks(key).catch(() => undefined)
+      : store.readLogChunks(key, Number.MAX_SAFE_INTEGER, 1).then((s) => {
+        this.offset = s.size;
+      }, () => undefined);
     this.timer = setInterval(() => void this.flush(), options.intervalMs ?? 1000);
     this.timer.unref();
   }

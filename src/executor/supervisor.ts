@@ -20,6 +20,7 @@ import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
+import { parseDuration } from "../sdk/duration.js";
 
 /** What a supervisor needs from its executor. */
 export interface SupervisorDeps {
@@ -82,11 +83,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   let result: TryResult;
   let exitCode: number | null = null;
   let memoryLimit: number | null = null;
+  let firstPokeAt: string | null = null;
   try {
     loaded = await load(ctx, t);
     const { task } = loaded;
+    firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
     if (task.kind === "external_task_sensor") {
-      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t));
+      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
         ? await deps.environment(task.environment, (line) => pump.note(line))
@@ -97,6 +100,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
+      if (firstPokeAt) built.payload.operator = { ...built.payload.operator, args: { ...built.payload.operator.args, firstPokeAt } };
       const masks = [...built.payload.masks];
       if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
@@ -128,13 +132,28 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       exitCode = exit.code;
       pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
+      if (firstPokeAt && result.kind === "failed" && result.error.type === "SensorReschedule") result = { kind: "reschedule", reason: result.error.message };
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
-  await record(deps, t, loaded, result, exitCode, pump, shipper);
+  if (result.kind === "reschedule" && loaded && firstPokeAt) await reschedule(deps, t, loaded.task, result.reason, firstPokeAt, pump, shipper);
+  else await record(deps, t, loaded, result, exitCode, pump, shipper);
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
+}
+
+/** A sensor that frees its slot between pokes. */
+function isRescheduling(task: SerializedTask): boolean {
+  return (task.kind === "file_sensor" || task.kind === "external_task_sensor") && (task.args as { mode?: unknown }).mode === "reschedule";
+}
+
+async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, reason: string, firstPokeAt: string, pump: LogPump, shipper: LogShipper): Promise<void> {
+  const interval = parseDuration((task.args as { pokeInterval?: string | number }).pokeInterval ?? "30s", "pokeInterval");
+  const next = new Date(Date.now() + interval).toISOString();
+  pump.note(`[airlock] try ${t.tryNumber} rescheduled: ${pump.mask(reason)}; next poke at ${next}`);
+  await shipper.close();
+  await deps.ctx.store.rescheduleTry(t, next, firstPokeAt);
 }
 
 async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
@@ -186,6 +205,8 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
 async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<void> {
   const { store } = deps.ctx;
   const ti = await store.getTaskInstance(t.runId, t.taskId);
+  // Only a rescheduling sensor may be parked; anything else asking for it has failed.
+  if (result.kind === "reschedule") result = { kind: "failed", error: { type: "SensorReschedule", message: result.reason } };
   let outcome: TryOutcome;
   if (result.kind === "success") {
     // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.

@@ -37,6 +37,7 @@ export class Scheduler {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private leader = false;
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
 
   constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
 
@@ -54,6 +55,8 @@ export class Scheduler {
       return;
     }
     this.state = "STOPPING";
+    for (const t of this.timers.values()) clearTimeout(t.timer);
+    this.timers.clear();
     this.wakeUp?.();
     await this.loop;
     await Promise.allSettled([...this.evaluating.values()]);
@@ -101,6 +104,20 @@ export class Scheduler {
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
+    if (r.nextRetryAt !== null) this.evaluateAt(runId, r.nextRetryAt);
+  }
+
+  /** Evaluates a run again when a retry or a sensor's next poke is due, rather than at the next sweep. */
+  private evaluateAt(runId: string, at: number): void {
+    const existing = this.timers.get(runId);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(runId);
+      void this.runChanged(runId);
+    }, Math.max(0, at - Date.now()) + 5);
+    timer.unref();
+    this.timers.set(runId, { at, timer });
   }
 
   private async run(): Promise<void> {

@@ -94,12 +94,21 @@ export interface SensorOptions {
   timeout?: Duration;
   /** On timeout mark the task skipped instead of failed. @default false */
   softFail?: boolean;
+  /**
+   * "poke" keeps the try (and its pool slot) while waiting; "reschedule" ends each unsuccessful poke, frees the slot
+   * and moves the task to `up_for_reschedule` until the next poke (the timeout counts from the first poke).
+   * @default "poke"
+   */
+  mode?: "poke" | "reschedule";
 }
-const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail"] as const;
+const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail", "mode"] as const;
 
 function checkSensor(factory: string, options: SensorOptions & { id: string }): void {
   if (options.pokeInterval !== undefined) parseDuration(options.pokeInterval, `${factory}("${options.id}"): pokeInterval`);
   if (options.timeout !== undefined) parseDuration(options.timeout, `${factory}("${options.id}"): timeout`);
+  if (options.mode !== undefined && options.mode !== "poke" && options.mode !== "reschedule") {
+    throw new DagDefinitionError(`${factory}("${options.id}"): mode "${String(options.mode)}" is unknown; use "poke" (hold the slot while waiting) or "reschedule" (free it between pokes)`, "mode");
+  }
 }
 
 /** Options of `bash`. */

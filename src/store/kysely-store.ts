@@ -10,6 +10,7 @@ import type { ProtocolError } from "../runner/protocol.js";
 import { MIGRATIONS } from "./migrations.js";
 import { claimFairly } from "./ops/claim.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
+import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
@@ -417,6 +418,16 @@ export class KyselyStore implements Store {
       for (const r of rows) out.set(r.task_id, r.value);
     }
     return out;
+  }
+
+  // ---- Rescheduling sensors
+
+  rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean> {
+    return this.adapter.exclusive((db) => rescheduleTry(db, key, nextPokeAt, firstPokeAt, (d, c) => this.change(d, c)));
+  }
+
+  firstPokeOf(key: TryKeyRef): Promise<string | null> {
+    return firstPokeOf(this.db, key);
   }
 
   // ---- Shipped logs

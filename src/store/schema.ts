@@ -17,6 +17,8 @@ export interface TaskInstancesTable {
   updated_at: string;
   /** Effective priority weight (migration 21). */
   priority_weight?: number;
+  /** "<try>|<ISO>" of a rescheduling sensor's first poke (migration 23). */
+  first_poke?: string | null;
 }
 export interface TaskTriesTable {
   run_id: string; task_id: string; try_number: number; dag_id: string; state: string; isolation: string;

@@ -152,6 +152,12 @@ export interface Store {
   /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
   getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
 
+  // Rescheduling sensors (see ops/reschedule.ts)
+  /** Ends a running poke without consuming its try; the instance waits in up_for_reschedule until `nextPokeAt`. */
+  rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean>;
+  /** When this try of a rescheduling sensor first poked, if it was rescheduled before. */
+  firstPokeOf(key: TryKeyRef): Promise<string | null>;
+
   // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
   /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */
   appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void>;

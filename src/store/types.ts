@@ -5,8 +5,10 @@ import type { TryHandle } from "../backends/types.js";
 
 /** States of a task instance (Airflow's). */
 export type TaskState =
-  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped";
-export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped"];
+  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped"
+  /** A sensor in mode "reschedule" between pokes: it holds no slot; `notBefore` is its next poke. */
+  | "up_for_reschedule";
+export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped", "up_for_reschedule"];
 /** States a task instance does not leave on its own. */
 export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", "upstream_failed", "skipped"];
 

@@ -40,4 +40,11 @@ export const FLEET_B_MIGRATIONS: Migration[] = [
         primary key (run_id, task_id, try_number, byte_offset))`,
     ],
   },
+  {
+    id: 23,
+    name: "sensor_reschedule",
+    breaking: false,
+    // "<try number>|<ISO time>" of the first poke of a rescheduling sensor's current try (its timeout starts there).
+    sql: () => [`alter table task_instances add column first_poke text`],
+  },
 ];
