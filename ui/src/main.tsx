@@ -7,6 +7,7 @@ import { connectLive, disconnectLive, useLiveStatus } from "./live";
 import { DagListPage } from "./pages/DagListPage";
 import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
+import { PoolsPage } from "./pages/PoolsPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -62,8 +63,9 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   let page;
   if (dagMatch?.[1]) page = <DagPage dagId={decodeURIComponent(dagMatch[1])} query={loc.query} />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
+  else if (loc.path === "/pools") page = <PoolsPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = loc.path.startsWith("/environments") ? "env" : "dags";
+  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/pools") ? "pools" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -73,6 +75,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         <nav>
           <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
           <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
+          <Link to="/pools" className={section === "pools" ? "active" : ""}>Pools</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>
