@@ -51,7 +51,7 @@ export class LogShipper {
     return this.flushing;
   }
 
-  /** Stops the timer and ships the rest; resolves false if the store refused it (the local file still has it). */
+  /** Stops the timer and ships the rest; resolves false if the store refused it (the local file still has it). Idempotent. */
   async close(): Promise<boolean> {
     clearInterval(this.timer);
     for (let attempt = 0; attempt < 5; attempt++) {

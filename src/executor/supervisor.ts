@@ -137,8 +137,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
-  if (result.kind === "reschedule" && loaded && firstPokeAt) await reschedule(deps, t, loaded.task, result.reason, firstPokeAt, pump, shipper);
-  else await record(deps, t, loaded, result, exitCode, pump, shipper);
+  try {
+    if (result.kind === "reschedule" && loaded && firstPokeAt) await reschedule(deps, t, loaded.task, result.reason, firstPokeAt, pump, shipper);
+    else await record(deps, t, loaded, result, exitCode, pump, shipper);
+  } finally {
+    // Normally already closed before the try was recorded; this stops its timer when recording failed.
+    await shipper.close();
+  }
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
 }
