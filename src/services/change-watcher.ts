@@ -8,8 +8,10 @@ import type { ChangeEvent } from "../store/types.js";
 
 /** What the watcher can wake. */
 export interface WakeTargets {
-  /** A run was created or re-queued, or a DAG paused/unpaused/changed: the scheduler should look now. */
+  /** A DAG was paused, unpaused or changed: the scheduler should make a full pass now. */
   schedule?: () => void;
+  /** A run was created or re-queued: start it now if nothing stands in its way. */
+  runQueued?: (runId: string) => void;
   /** A task of this run moved (ended, was cleared or marked): evaluate the run now. */
   runChanged?: (runId: string) => void;
   /** A task was queued or a slot freed: the executor should claim now. */
@@ -76,8 +78,10 @@ export class ChangeWatcher {
     let schedule = false;
     let claim = false;
     const runs = new Set<string>();
+    const queuedRuns = new Set<string>();
     for (const c of batch) {
-      if (c.kind === "dag" || (c.kind === "run" && c.state === "queued")) schedule = true;
+      if (c.kind === "dag") schedule = true;
+      if (c.kind === "run" && c.state === "queued" && c.runId) queuedRuns.add(c.runId);
       if (c.kind !== "task" || !c.runId) continue;
       if (c.state === "queued") claim = true;
       else if (c.state && TASK_ENDS.has(c.state)) {
@@ -87,6 +91,7 @@ export class ChangeWatcher {
       }
     }
     if (schedule) this.targets.schedule?.();
+    for (const r of queuedRuns) this.targets.runQueued?.(r);
     for (const r of runs) this.targets.runChanged?.(r);
     if (claim) this.targets.claim?.();
   }

@@ -76,6 +76,7 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     const e = executor;
     const watcher = new ChangeWatcher(ctx.store, {
       schedule: s ? () => s.wake() : undefined,
+      runQueued: s ? (runId) => void s.startRun(runId) : undefined,
       runChanged: s ? (runId) => {
         if (s.isLeader) void s.runChanged(runId);
       } : undefined,
