@@ -110,6 +110,8 @@ export interface Store {
   getDag(dagId: string): Promise<DagRecord | undefined>;
   listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
   setPaused(dagId: string, paused: boolean): Promise<boolean>;
+  /** Deletes a DAG's record, versions, runs, task instances, tries and XComs; null when it is unknown. */
+  deleteDag(dagId: string): Promise<{ runs: number } | null>;
   setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
   getDagVersion(hash: string): Promise<DagVersion | undefined>;
   setImportError(fileloc: string, message: string): Promise<void>;
