@@ -216,6 +216,7 @@ export class KyselyStore implements Store {
       const runs = Number((await db.deleteFrom("dag_runs").where("dag_id", "=", dagId).executeTakeFirst()).numDeletedRows);
       await db.deleteFrom("xcoms").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
       await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("log_chunks").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
       await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
