@@ -12,6 +12,7 @@ import { serializeDag, type SerializedDag } from "../sdk/serialized.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import { validateSchedule } from "../scheduler/timetable.js";
 import { compileDagFile } from "./compile.js";
+import { PythonCodeError, shipPythonCode } from "./python-code.js";
 
 /** What the child reports for a file. */
 export type ParseResult =
@@ -57,7 +58,9 @@ async function parse(file: string, outDir: string): Promise<ParseResult> {
     validateSchedule(s.schedule, s.timezone, s.startDate, s.endDate);
     dags.push(s);
   }
-  return { ok: true, ...compiled, dags };
+  // Edits of the Python code re-parse the file, giving a new DAG version with the new code.
+  inputs = [...compiled.inputs, ...shipPythonCode(file, outDir, dags)];
+  return { ok: true, ...compiled, inputs, dags };
 }
 
 const chunks: Buffer[] = [];
@@ -67,7 +70,8 @@ let result: ParseResult;
 try {
   result = await parse(file, outDir);
 } catch (err) {
-  result = { ok: false, error: formatError(err, file) };
+  if (err instanceof PythonCodeError && inputs) inputs = [...inputs, ...err.inputs];
+  result = { ok: false, error: err instanceof PythonCodeError ? err.message : formatError(err, file) };
 }
 if (!result.ok && inputs) result.inputs = inputs;
 writeSync(3, JSON.stringify(result));

@@ -11,6 +11,7 @@ import { formatDs } from "../scheduler/timetable.js";
 import { extractReferences, templateStrings } from "../templating/index.js";
 import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type TaskPayload, type XComValue } from "../runner/protocol.js";
 import type { DagRun } from "../store/types.js";
+import { pythonCodeDir } from "../dagfiles/python-code.js";
 
 /** Every task upstream of `taskId`, transitively. */
 export function ancestors(dag: SerializedDag, taskId: string): string[] {
@@ -83,6 +84,8 @@ export async function buildPayload(ctx: AirlockContext, input: {
   }
   const needsModule = task.kind === "fn" || task.kind === "branch";
   if (needsModule) readablePaths.push(input.bundlePath);
+  const codeDir = task.kind === "python" && typeof task.args.code === "string" ? pythonCodeDir(path.dirname(input.bundlePath), task.args.code) : null;
+  if (codeDir) readablePaths.push(codeDir);
   const payload: TaskPayload = {
     protocol: PROTOCOL_VERSION,
     dagId: dag.id,
@@ -91,6 +94,7 @@ export async function buildPayload(ctx: AirlockContext, input: {
     tryNumber: input.tryNumber,
     operator: task,
     dagModule: needsModule ? input.bundlePath : null,
+    codeDir,
     context: {
       params: run.params,
       conf: run.conf,

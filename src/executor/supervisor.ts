@@ -18,6 +18,7 @@ import { LogShipper } from "./log-shipper.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
+import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
 import { parseDuration } from "../sdk/duration.js";
@@ -105,7 +106,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       });
       if (firstPokeAt) built.payload.operator = { ...built.payload.operator, args: { ...built.payload.operator.args, firstPokeAt } };
       const masks = [...built.payload.masks];
-      if (task.kind === "container") {
+      if (task.kind === "python") {
+        // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
+        built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
+      } else if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);

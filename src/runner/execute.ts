@@ -89,6 +89,8 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
     case "external_task_sensor":
     case "container":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
+    case "python":
+      throw new Error(`operator "python" is run by the Python runner, not the Node runner (protocol ${PROTOCOL_VERSION})`);
     default:
       throw new Error(`operator "${String(kind)}" is unknown to this runner (protocol ${PROTOCOL_VERSION})`);
   }

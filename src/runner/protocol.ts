@@ -19,6 +19,8 @@ export interface TaskPayload {
   operator: SerializedTask;
   /** Compiled DAG module to import for `fn`/`branch` callables, as a path the runner can read. */
   dagModule: string | null;
+  /** Folder of the DAG version's Python code (python tasks), as a path the runner can read. */
+  codeDir?: string | null;
   context: PayloadContext;
   inputs: PayloadInputs;
   grants: PayloadGrants;

@@ -8,6 +8,7 @@ export {
   type ExternalTaskSensorOptions, type IsolationOptions, type SensorOptions,
 } from "./operators.js";
 export { container, type ContainerOptions, type ContainerMount } from "./container.js";
+export { python, type PythonOptions } from "./python.js";
 export { DagDefinitionError, TaskSkipped, NotGrantedError } from "./errors.js";
 export { parseDuration, type Duration } from "./duration.js";
 export type * from "./types.js";
