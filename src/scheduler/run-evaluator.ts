@@ -23,7 +23,7 @@ export interface EvaluateOptions {
 /** What an evaluation did. */
 export interface EvaluateResult {
   queued: number;
-  /** Earliest time a retry becomes due, if any waits. */
+  /** Earliest time a retry (or a rescheduled sensor's next poke) becomes due, if any waits. */
   nextRetryAt: number | null;
   ended: "success" | "failed" | null;
 }
@@ -53,7 +53,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         }
       } else if (ti.state === "scheduled" && !o.paused) {
         patch = queuePatch(task, ctx, o);
-      } else if (ti.state === "up_for_retry") {
+      } else if (ti.state === "up_for_retry" || ti.state === "up_for_reschedule") {
         const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
         if (due <= now && !o.paused) patch = queuePatch(task, ctx, o);
         else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);

@@ -38,6 +38,9 @@ export class Scheduler {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private leader = false;
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Run starts happen one at a time, so that two of them cannot both take a DAG's last free run slot. */
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
 
@@ -55,6 +58,8 @@ export class Scheduler {
       return;
     }
     this.state = "STOPPING";
+    for (const t of this.timers.values()) clearTimeout(t.timer);
+    this.timers.clear();
     this.wakeUp?.();
     await this.loop;
     await Promise.allSettled([...this.evaluating.values()]);
@@ -62,9 +67,44 @@ export class Scheduler {
     this.state = "STOPPED";
   }
 
+  /** Holds the scheduler lease (as of its last pass): only the leader acts on other processes' changes. */
+  get isLeader(): boolean {
+    return this.leader && this.state === "RUNNING";
+  }
+
   /** Wakes the loop (a run was triggered, a DAG unpaused). */
   wake(): void {
     this.wakeUp?.();
+  }
+
+  /**
+   * A run was queued (by another process, or this one): start it at once when this scheduler leads, no older run of
+   * its DAG is waiting and the DAG has a free run slot, without the full pass over every DAG's timetable that a
+   * wake-up costs. Anything less simple is left to that pass.
+   */
+  startRun(runId: string): Promise<void> {
+    return this.serialStart(async () => {
+      if (this.state !== "RUNNING") return;
+      if (!this.isLeader) return this.wake();
+      const { store } = this.ctx;
+      const run = await store.getRun(runId);
+      if (!run || run.state !== "queued" || run.runType === "test") return;
+      if (this.options.dagIds && !this.options.dagIds.includes(run.dagId)) return;
+      const dag = await store.getDag(run.dagId);
+      if (!dag || (dag.isPaused && run.runType !== "backfill")) return;
+      const oldest = (await store.listRuns({ dagId: run.dagId, states: ["queued"], order: "asc", limit: 1 })).runs[0];
+      if (oldest && oldest.runId !== runId) return this.wake();
+      if ((await store.countActiveRuns(run.dagId)) >= dag.serialized.maxActiveRuns) return;
+      if (await store.setRunState(runId, "running", ["queued"])) void this.runChanged(runId);
+    });
+  }
+
+  private serialStart(fn: () => Promise<void>): Promise<void> {
+    const next = this.starting.then(fn).catch((err: Error) => {
+      process.stderr.write(`airlock scheduler: starting a run failed (the next pass retries): ${err.message}\n`);
+    });
+    this.starting = next;
+    return next;
   }
 
   /** A task of `runId` changed: evaluate that run now. Calls for one run never overlap. */
@@ -97,6 +137,20 @@ export class Scheduler {
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
+    if (r.nextRetryAt !== null) this.evaluateAt(runId, r.nextRetryAt);
+  }
+
+  /** Evaluates a run again when a retry or a sensor's next poke is due, rather than at the next sweep. */
+  private evaluateAt(runId: string, at: number): void {
+    const existing = this.timers.get(runId);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(runId);
+      void this.runChanged(runId);
+    }, Math.max(0, at - Date.now()) + 5);
+    timer.unref();
+    this.timers.set(runId, { at, timer });
   }
 
   private async run(): Promise<void> {
@@ -141,7 +195,7 @@ export class Scheduler {
       // One DAG whose schedule cannot be evaluated must not stop the others.
       await this.createDueRuns(d).catch((err: Error) => process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
     }
-    await this.startQueuedRuns(byId);
+    await this.serialStart(() => this.startQueuedRuns(byId));
     // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
     // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
     const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
@@ -160,7 +214,7 @@ export class Scheduler {
       const ok = await store.createRun({
         runId: runIdFor("scheduled", d.dagId, next.logicalDate), dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
         dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
-        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s),
+        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s), maxActiveTasks: s.maxActiveTasks ?? null,
       });
       if (!ok) break;
     }

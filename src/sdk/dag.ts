@@ -26,6 +26,11 @@ export interface DagOptions {
   catchup?: boolean;
   /** Runs of this DAG that may be active at once. @default 16 */
   maxActiveRuns?: number;
+  /**
+   * Task instances of this DAG (all its runs together) that may run at once, across every worker.
+   * @default no bound (pools and each worker's parallelism still apply)
+   */
+  maxActiveTasks?: number;
   /** Param defaults; run conf overrides them. */
   params?: Record<string, unknown>;
   /** JSON Schema the merged params must satisfy. */
@@ -38,7 +43,7 @@ export interface DagOptions {
 }
 
 const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
-  "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns",
+  "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns", "maxActiveTasks",
   "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation",
 ]);
 
@@ -191,6 +196,9 @@ export function dag(options: DagOptions, build: () => void): Dag {
     if (Object.keys(sched).join() !== "datasets" || !Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === "string" && x !== "")) {
       throw new DagDefinitionError(`dag "${options.id}": schedule must be a cron string, a preset, null, or { datasets: ["name", ...] } with at least one dataset name`, "schedule");
     }
+  }
+  if (options.maxActiveTasks !== undefined && !(Number.isSafeInteger(options.maxActiveTasks) && options.maxActiveTasks > 0)) {
+    throw new DagDefinitionError(`dag "${options.id}": maxActiveTasks must be an integer >= 1, got ${JSON.stringify(options.maxActiveTasks)}`, "maxActiveTasks");
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
   if (building) throw new DagDefinitionError(`dag "${options.id}" was defined inside dag "${building.id}": define DAGs at the top level of a file`, "build");

@@ -3,12 +3,12 @@ import { parseDuration, type Duration } from "./duration.js";
 import { DagDefinitionError } from "./errors.js";
 import type { OperatorKind, OperatorSpec } from "./operator-spec.js";
 import {
-  BACKEND_NAMES, TRIGGER_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
+  BACKEND_NAMES, TRIGGER_RULES, WEIGHT_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
 } from "./types.js";
 
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
-  "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
+  "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc", "priorityWeight", "weightRule",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -33,6 +33,8 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.triggerRule !== undefined && !TRIGGER_RULES.includes(o.triggerRule)) throw new DagDefinitionError(`${where}: triggerRule "${o.triggerRule}" is unknown; use one of ${TRIGGER_RULES.join(", ")}`, "triggerRule");
   if (o.backend !== undefined && !BACKEND_NAMES.includes(o.backend)) throw new DagDefinitionError(`${where}: backend "${o.backend}" is unknown; use one of ${BACKEND_NAMES.join(", ")}`, "backend");
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
+  if (o.priorityWeight !== undefined && !Number.isSafeInteger(o.priorityWeight)) throw new DagDefinitionError(`${where}: priorityWeight must be an integer, got ${JSON.stringify(o.priorityWeight)}`, "priorityWeight");
+  if (o.weightRule !== undefined && !WEIGHT_RULES.includes(o.weightRule)) throw new DagDefinitionError(`${where}: weightRule "${String(o.weightRule)}" is unknown; use one of ${WEIGHT_RULES.join(", ")}`, "weightRule");
   if (o.resources !== undefined) checkResources(where, o.resources);
   if (o.grants !== undefined) checkGrants(where, o.grants);
   for (const key of ["pool", "queue", "environment"] as const) {
@@ -93,12 +95,21 @@ export interface SensorOptions {
   timeout?: Duration;
   /** On timeout mark the task skipped instead of failed. @default false */
   softFail?: boolean;
+  /**
+   * "poke" keeps the try (and its pool slot) while waiting; "reschedule" ends each unsuccessful poke, frees the slot
+   * and moves the task to `up_for_reschedule` until the next poke (the timeout counts from the first poke).
+   * @default "poke"
+   */
+  mode?: "poke" | "reschedule";
 }
-const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail"] as const;
+const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail", "mode"] as const;
 
 function checkSensor(factory: string, options: SensorOptions & { id: string }): void {
   if (options.pokeInterval !== undefined) parseDuration(options.pokeInterval, `${factory}("${options.id}"): pokeInterval`);
   if (options.timeout !== undefined) parseDuration(options.timeout, `${factory}("${options.id}"): timeout`);
+  if (options.mode !== undefined && options.mode !== "poke" && options.mode !== "reschedule") {
+    throw new DagDefinitionError(`${factory}("${options.id}"): mode "${String(options.mode)}" is unknown; use "poke" (hold the slot while waiting) or "reschedule" (free it between pokes)`, "mode");
+  }
 }
 
 /** Options of `bash`. */

@@ -3,7 +3,7 @@ import type { Catalog } from "./catalog.js";
 import { pipelineOf } from "./pipeline.js";
 import { parseDuration } from "./duration.js";
 import type { OperatorKind } from "./operator-spec.js";
-import type { BackendName, Grants, Resources, TriggerRule } from "./types.js";
+import type { BackendName, Grants, Resources, TriggerRule, WeightRule } from "./types.js";
 
 /** A task as stored: JSON only, every default filled in. */
 export interface SerializedTask {
@@ -27,6 +27,10 @@ export interface SerializedTask {
   network: "none" | "host";
   grants: Required<Grants>;
   doc: string | null;
+  /** Own priority weight; optional because DAG versions stored before it existed lack it (read as 1). */
+  priorityWeight?: number;
+  /** Optional for the same reason (read as "downstream"). */
+  weightRule?: WeightRule;
   /** Datasets a pipeline node reads and writes (absent for plain tasks). */
   datasets?: { inputs: string[]; outputs: string[] };
   /** Tags of a pipeline node. */
@@ -49,6 +53,8 @@ export interface SerializedDag {
   endDate: string | null;
   catchup: boolean;
   maxActiveRuns: number;
+  /** Bound on running task instances of the DAG; null for none (absent in versions stored before it existed). */
+  maxActiveTasks?: number | null;
   params: Record<string, unknown>;
   paramsSchema: Record<string, unknown> | null;
   tags: string[];
@@ -96,6 +102,8 @@ export function serializeDag(d: Dag): SerializedDag {
       network: to.network ?? "none",
       grants: { connections: to.grants?.connections ?? [], variables: to.grants?.variables ?? [] },
       doc: to.doc ?? null,
+      priorityWeight: to.priorityWeight ?? 1,
+      weightRule: to.weightRule ?? "downstream",
     };
     if (t.datasets) Object.assign(tasks[id] as SerializedTask, { datasets: t.datasets, tags: t.tags ?? [] });
   }
@@ -108,6 +116,7 @@ export function serializeDag(d: Dag): SerializedDag {
     endDate: o.endDate ?? null,
     catchup: o.catchup ?? false,
     maxActiveRuns: o.maxActiveRuns ?? 16,
+    maxActiveTasks: o.maxActiveTasks ?? null,
     params: JSON.parse(JSON.stringify(o.params ?? {})) as Record<string, unknown>,
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],

@@ -1,3 +1,5 @@
+import { FLEET_B_MIGRATIONS } from "./ops/fleet-b-migrations.js";
+
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
  * (SQLite: BEGIN IMMEDIATE; Postgres: an advisory lock), so two processes starting at once apply them once.
@@ -67,4 +69,5 @@ export const MIGRATIONS: Migration[] = [
       `create table dataset_triggers (dag_id text primary key, consumed_id ${bigint(d)} not null, updated_at text not null)`,
     ],
   },
+  ...FLEET_B_MIGRATIONS,
 ];

@@ -6,8 +6,9 @@ import type { BackendName } from "../sdk/types.js";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
+import type { ShippedLogSlice } from "./ops/log-chunks.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, RunState, RunType,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, RunState, RunType,
   TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion,
 } from "./types.js";
 
@@ -29,8 +30,10 @@ export interface NewRun {
   conf: Record<string, unknown>;
   params: Record<string, unknown>;
   versionHash: string;
-  /** Task ids and their instance settings, created in state "none". */
-  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string }>;
+  /** Task ids and their instance settings, created in state "none". Priority weight is the effective one. @default weight 1 */
+  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight?: number }>;
+  /** Bound on running task instances of the run's DAG (the DAG's maxActiveTasks). @default null (none) */
+  maxActiveTasks?: number | null;
 }
 
 export interface ListRunsQuery extends Page {
@@ -151,9 +154,27 @@ export interface Store {
   /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
   getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
 
+  // Rescheduling sensors (see ops/reschedule.ts)
+  /** Ends a running poke without consuming its try; the instance waits in up_for_reschedule until `nextPokeAt`. */
+  rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean>;
+  /** When this try of a rescheduling sensor first poked, if it was rescheduled before. */
+  firstPokeOf(key: TryKeyRef): Promise<string | null>;
+
+  // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
+  /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */
+  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void>;
+  /** Drops a try's shipped log (it is rebuilt from the start after an adoption). */
+  resetLogChunks(key: TryKeyRef): Promise<void>;
+  /** Reads a try's shipped log from `offset`. */
+  readLogChunks(key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice>;
+
   // Pools
   listPools(): Promise<Pool[]>;
   setPool(pool: Pool): Promise<void>;
+  /** Deletes a pool; false when there was none. */
+  deletePool(name: string): Promise<boolean>;
+  /** Pools with their running and queued instances. */
+  poolUsage(): Promise<PoolUsage[]>;
 
   // Connections and variables (secret fields are ciphertext here)
   upsertConnection(row: ConnectionRow): Promise<void>;
@@ -169,6 +190,12 @@ export interface Store {
   appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void>;
   listChangesSince(id: number, limit?: number): Promise<ChangeEvent[]>;
   latestChangeId(): Promise<number>;
+  /**
+   * Calls `onSignal` soon after any process (this one included) commits change-feed rows: Postgres LISTEN/NOTIFY,
+   * or on SQLite a wake file beside the database. A signal means "read the feed now"; it carries nothing and
+   * several may coalesce. Resolves to a function that stops the subscription.
+   */
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>>;
 
   // Datasets
   /** Records a published dataset version (and a "dataset" change) and returns it. */

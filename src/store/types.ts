@@ -5,8 +5,10 @@ import type { TryHandle } from "../backends/types.js";
 
 /** States of a task instance (Airflow's). */
 export type TaskState =
-  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped";
-export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped"];
+  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped"
+  /** A sensor in mode "reschedule" between pokes: it holds no slot; `notBefore` is its next poke. */
+  | "up_for_reschedule";
+export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped", "up_for_reschedule"];
 /** States a task instance does not leave on its own. */
 export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", "upstream_failed", "skipped"];
 
@@ -140,6 +142,14 @@ export interface Pool {
   name: string;
   slots: number;
   description: string | null;
+}
+
+/** A pool with its occupancy. */
+export interface PoolUsage extends Pool {
+  running: number;
+  queued: number;
+  /** False for a pool that tasks name but that was never created (it gets the default pool's slots). */
+  defined: boolean;
 }
 
 export interface Page {

@@ -8,6 +8,7 @@ import { DagListPage } from "./pages/DagListPage";
 import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
 import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
+import { PoolsPage } from "./pages/PoolsPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -66,8 +67,9 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   else if (datasetMatch?.[1]) page = <DatasetPage name={decodeURIComponent(datasetMatch[1])} />;
   else if (loc.path === "/datasets") page = <DatasetListPage />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
+  else if (loc.path === "/pools") page = <PoolsPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : "dags";
+  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -78,6 +80,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
           <Link to="/datasets" className={section === "data" ? "active" : ""}>Datasets</Link>
           <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
+          <Link to="/pools" className={section === "pools" ? "active" : ""}>Pools</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>

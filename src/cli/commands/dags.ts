@@ -7,6 +7,7 @@ import { clearTaskInstances, runIdFor, setDagPaused, triggerDagRun, runTasks } f
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
+import { watchSignal } from "../../core/wait-run.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
 import { intervalsBetween, pendingRunCount, runStartsAt } from "../../scheduler/timetable.js";
 import { confirm } from "../confirm.js";
@@ -41,7 +42,7 @@ class WaitTimeoutError extends UsageError {
 }
 
 /**
- * Waits for a run to end, watching the store. Says once why it may wait for ever (no scheduler, a paused DAG), and
+ * Waits for a run to end, woken by the store's change signals (a write by any process). Says once why it may wait for ever (no scheduler, a paused DAG), and
  * with `progress` prints each task's state change on stderr.
  */
 export async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
@@ -49,28 +50,33 @@ export async function waitForRun(ctx: AirlockContext, runId: string, options: { 
   const seen = new Map<string, string>();
   let warnedScheduler = false;
   let warnedPaused = false;
-  for (;;) {
-    const run = (await ctx.store.getRun(runId)) as DagRun;
-    if (options.progress) {
-      for (const ti of await ctx.store.listTaskInstances(runId)) {
-        if (seen.get(ti.taskId) !== ti.state && (seen.has(ti.taskId) || ti.state !== "none")) process.stderr.write(`  ${ti.taskId}: ${ti.state}${ti.tryNumber > 1 ? ` (try ${ti.tryNumber})` : ""}\n`);
-        seen.set(ti.taskId, ti.state);
+  const signal = await watchSignal(ctx.store);
+  try {
+    for (;;) {
+      const run = (await ctx.store.getRun(runId)) as DagRun;
+      if (options.progress) {
+        for (const ti of await ctx.store.listTaskInstances(runId)) {
+          if (seen.get(ti.taskId) !== ti.state && (seen.has(ti.taskId) || ti.state !== "none")) process.stderr.write(`  ${ti.taskId}: ${ti.state}${ti.tryNumber > 1 ? ` (try ${ti.tryNumber})` : ""}\n`);
+          seen.set(ti.taskId, ti.state);
+        }
       }
+      if (run.state === "success" || run.state === "failed") return run;
+      if (!warnedScheduler && !(await ctx.store.leaseHolder("scheduler"))) {
+        warnedScheduler = true;
+        process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
+      }
+      if (!warnedPaused && (await ctx.store.getDag(run.dagId))?.isPaused && run.runType !== "backfill") {
+        warnedPaused = true;
+        process.stderr.write(`warning: DAG ${run.dagId} is paused, so this run waits; unpause it with \`airlock dags unpause ${run.dagId}\`\n`);
+      }
+      if (Date.now() > deadline) {
+        throw new WaitTimeoutError(`run ${runId} did not end within ${(options.timeoutMs ?? 0) / 1000} s (state ${run.state}); it goes on`,
+          `Follow it with \`airlock tasks states ${run.dagId} ${runId}\`, or wait longer with a larger --timeout`);
+      }
+      await signal.wait(deadline - Date.now());
     }
-    if (run.state === "success" || run.state === "failed") return run;
-    if (!warnedScheduler && !(await ctx.store.leaseHolder("scheduler"))) {
-      warnedScheduler = true;
-      process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
-    }
-    if (!warnedPaused && (await ctx.store.getDag(run.dagId))?.isPaused && run.runType !== "backfill") {
-      warnedPaused = true;
-      process.stderr.write(`warning: DAG ${run.dagId} is paused, so this run waits; unpause it with \`airlock dags unpause ${run.dagId}\`\n`);
-    }
-    if (Date.now() > deadline) {
-      throw new WaitTimeoutError(`run ${runId} did not end within ${(options.timeoutMs ?? 0) / 1000} s (state ${run.state}); it goes on`,
-        `Follow it with \`airlock tasks states ${run.dagId} ${runId}\`, or wait longer with a larger --timeout`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await signal.close();
   }
 }
 
@@ -285,7 +291,7 @@ export function dagsCommand(): Command {
             await ctx.store.createRun({
               runId: p.runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
               dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
-              tasks: runTasks(dag.serialized),
+              tasks: runTasks(dag.serialized), maxActiveTasks: dag.serialized.maxActiveTasks ?? null,
             });
           } else if (p.action === "rerun") {
             await clearTaskInstances(ctx, p.runId, [], { onlyFailed: true });
