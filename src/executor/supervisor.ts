@@ -74,7 +74,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   const rawLogPath = path.join(dir, "output.log");
   const eventsPath = path.join(dir, "events.ndjson");
   const logFile = finalLogPath(ctx.config.stateDir, t);
-  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null });
+  const pump = new LogPump(rawLogPath, logFile, new Masker([]), { adopt: adopt !== null, maxBytes: ctx.config.logs.maxBytesPerTry });
   let loaded: Loaded | undefined;
   let result: TryResult;
   let exitCode: number | null = null;
@@ -83,13 +83,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     loaded = await load(ctx, t);
     const { task } = loaded;
     if (task.kind === "external_task_sensor") {
-      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t));
+      result = await pokeExternalTask(ctx, loaded.run, task, (line) => void pump.note(line), () => stillOurs(ctx, t));
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
-        ? await deps.environment(task.environment, (line) => pump.note(line))
+        ? await deps.environment(task.environment, (line) => void pump.note(line))
         : null;
       const dockerEnvironment = task.environment && (t.isolation === "docker" || t.isolation === "kubernetes")
-        ? await deps.environment(task.environment, (line) => pump.note(line)) : null;
+        ? await deps.environment(task.environment, (line) => void pump.note(line)) : null;
       const built = await buildPayload(ctx, {
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
@@ -101,7 +101,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         masks.push(...rendered.secrets);
         built.payload.masks = masks;
       }
-      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: adopt !== null });
+      pump.useMasker(new Masker(masks));
       const backend = await deps.backend(t.isolation);
       const limits = effectiveLimits(ctx.config, task);
       const request: LaunchRequest = {
@@ -114,22 +114,23 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
         // The log is rebuilt from the raw output after a restart; the orchestrator's own first line is not in it.
-        pump.note(`${header} (adopted after an orchestrator restart)`);
+        void pump.note(`${header} (adopted after an orchestrator restart)`);
         running = await backend.adopt({ backend: t.isolation, tryDir: dir, ...(adopt.handle ?? {}) }, request);
       } else {
-        pump.note(header);
+        void pump.note(header);
         running = await backend.launch(request);
         await ctx.store.setTryHandle(t, running.handle);
       }
       const { exit, killedFor } = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null };
       exitCode = exit.code;
-      pump.finish();
+      await pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
   await record(deps, t, loaded, result, exitCode, pump);
+  await pump.close();
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
 }
@@ -148,17 +149,21 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   let ticks = 0;
   // The monitor sleeps between ticks, but never past the try's exit: the next task must not wait for a timer.
   let stopSleep: () => void = () => undefined;
+  // A task writing faster than one pump's budget gets the next pump at once, not after the sleep.
+  let more = false;
   const loop = (async () => {
     while (!ended) {
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, every);
-        stopSleep = () => {
-          clearTimeout(timer);
-          r();
-        };
-      });
+      if (!more) {
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, every);
+          stopSleep = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      }
       if (ended) break;
-      pump.pump();
+      more = await pump.pump();
       ticks++;
       if (killedFor) continue;
       if (deps.shutdown?.aborted) {
@@ -187,10 +192,10 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   if (result.kind === "success") {
     // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.
     outcome = { state: "success", taskState: "success", exitCode, error: null, xcomJson: pump.maskJson(result.xcomJson) };
-    pump.note(`[airlock] try ${t.tryNumber} succeeded`);
+    await pump.note(`[airlock] try ${t.tryNumber} succeeded`);
   } else if (result.kind === "skipped") {
     outcome = { state: "skipped", taskState: "skipped", exitCode, error: null };
-    pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
+    await pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
   } else {
     // A try stopped by hand (marked/cleared) is not retried; one stopped by a shutdown is.
     const canRetry = loaded !== undefined && ti !== undefined && t.tryNumber < ti.maxTries && result.error.type !== "TaskKilled";
@@ -199,7 +204,7 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     const masker = (text: string) => pump.mask(text);
     const error = { type: result.error.type, message: masker(result.error.message), stack: result.error.stack ? masker(result.error.stack) : undefined };
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
-    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
+    await pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
   }
   await store.finishTry(t, outcome);
   if (result.kind === "success" && result.branch && loaded) {
