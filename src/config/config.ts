@@ -31,9 +31,9 @@ export interface AirlockConfig {
   project: string;
   /**
    * allowedHosts: Host header names the API answers (DNS-rebinding defence); "*" allows any.
-   * @default the bound host, "localhost", "127.0.0.1", "::1"
+   * @default null: the bound host, "localhost", "127.0.0.1" and "::1" (any name when bound to all interfaces, which needs a token)
    */
-  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number; allowedHosts: string[] };
+  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number; allowedHosts: string[] | null };
   /** maxBytesPerTry: a try's log stops at this size with a marker line; the rest of its output is dropped. @default 104857600 (100 MiB) */
   logs: { maxBytesPerTry: number };
   /** parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000 */
@@ -184,7 +184,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       port: merged.api?.port ?? 8080,
       tokens,
       maxBodyBytes: merged.api?.maxBodyBytes ?? 1024 * 1024,
-      allowedHosts: merged.api?.allowedHosts ?? [...new Set([merged.api?.host ?? "127.0.0.1", "localhost", "127.0.0.1", "::1"])],
+      allowedHosts: merged.api?.allowedHosts ?? null,
     },
     logs: { maxBytesPerTry: merged.logs?.maxBytesPerTry ?? 100 * 1024 * 1024 },
     scheduler: {

@@ -16,7 +16,7 @@ export interface PumpProgress {
   lines: number;
   /** Bytes in the final log file at that point. */
   written: number;
-  /** The log reached its size cap: the rest of the output is dropped. */
+  /** The log reached its size cap: the rest of the output is dropped (and the raw file emptied as it grows). */
   truncated: boolean;
   /** Raw bytes already punched out of the file. */
   punched: number;

@@ -4,7 +4,7 @@
  * a size cap with a marker line; consumed raw bytes are punched out of the raw file (see core/raw-log.ts).
  */
 import { mkdirSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, truncate, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { charBoundary } from "../core/utf8.js";
 import { countLines, punchHole, readProgress, saveProgress, type PumpProgress } from "../core/raw-log.js";
@@ -116,6 +116,13 @@ export class LogPump {
       return false;
     }
     try {
+      if (this.progress.truncated) {
+        // Past the cap everything is dropped, unread: the raw file is emptied (writers append, so they go on at
+        // its new end; what they add between the two calls is dropped anyway).
+        if ((await raw.stat()).size > 0) await truncate(this.rawPath, 0);
+        this.pending = Buffer.alloc(0);
+        return false;
+      }
       const buf = Buffer.alloc(CHUNK);
       for (let read = 0; read < budget;) {
         const { bytesRead } = await raw.read(buf, 0, buf.length, this.progress.offset + this.pending.length);
@@ -197,6 +204,7 @@ export class LogPump {
 
   /** Punches consumed bytes out of the raw file; only after the progress that covers them is saved. */
   private async release(): Promise<void> {
+    if (this.progress.truncated) return;
     const to = Math.floor(this.progress.offset / 4096) * 4096;
     if (!this.canPunch || to - this.progress.punched < PUNCH_STEP) return;
     this.canPunch = await punchHole(this.rawPath, this.progress.punched, to);
