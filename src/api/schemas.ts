@@ -3,6 +3,7 @@
  * and become the OpenAPI document's JSON Schemas.
  */
 import { z } from "zod";
+import { RUN_ID } from "../core/actions.js";
 import { RUN_STATES, TASK_STATES, type RunState, type TaskState } from "../store/types.js";
 
 /** Ids of DAGs, tasks, connections and variables: what the SDK allows, so a bad id is a 400, not a lookup. */
@@ -129,7 +130,7 @@ export const RunList = z.object({ runs: z.array(RunView), total: z.number().int(
 export const TriggerBody = z.object({
   conf: JsonObject.optional(),
   logicalDate: z.iso.datetime({ offset: true }).optional(),
-  runId: RunId.optional(),
+  runId: z.string().regex(RUN_ID, "use letters, digits and _ . : + - (at most 250)").optional(),
 }).strict();
 export const RunPatch = z.object({ state: z.enum(["success", "failed"]) }).strict();
 export const ClearRunBody = z.object({
