@@ -13,7 +13,7 @@ const CAP = 8 * 1024 * 1024;
 const FLOOD_MB = 1200;
 
 const DAG = `import { bash, dag, fn } from "airlock";
-export default dag({ id: "output", schedule: null }, () => {
+export default dag({ id: "output", schedule: null, pausedOnCreation: false }, () => {
   // Lines of 1,000 'a's, far beyond the cap; then a last line that must not reach the log.
   bash({ id: "flood", command: "head -c ${FLOOD_MB}M /dev/zero | tr '\\\\0' a | fold -w 1000; echo after-the-flood" });
   fn({ id: "euro", run: async () => {
