@@ -64,7 +64,8 @@ async function schemathesis(st: string, scope: string[], requestTimeout: number)
     "--phases", "coverage,fuzzing", "--max-examples", "5", "--seed", "7", "--no-shrink", "--workers", "2",
     "--request-timeout", String(requestTimeout), "--request-retries", "2", "--output-truncate", "true",
   ];
-  const child = spawn(st, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  // Its cache of crashes goes to a folder of the fixture, not into the repository.
+  const child = spawn(st, args, { cwd: api.dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
