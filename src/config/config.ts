@@ -29,7 +29,13 @@ export interface AirlockConfig {
   defaultBackend: BackendName;
   /** Project name used in image names. @default the project folder's name */
   project: string;
-  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
+  /**
+   * allowedHosts: Host header names the API answers (DNS-rebinding defence); "*" allows any.
+   * @default null: the bound host, "localhost", "127.0.0.1" and "::1" (any name when bound to all interfaces, which needs a token)
+   */
+  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number; allowedHosts: string[] | null };
+  /** maxBytesPerTry: a try's log stops at this size with a marker line; the rest of its output is dropped. @default 104857600 (100 MiB) */
+  logs: { maxBytesPerTry: number };
   /**
    * parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000
    * dagsArePausedAtCreation: a new DAG starts paused unless its file says `pausedOnCreation: false` (Airflow's
@@ -80,7 +86,9 @@ const fileSchema = z.object({
     tokens: z.array(tokenSchema),
     token: z.string().min(8),
     maxBodyBytes: z.coerce.number().int().positive(),
+    allowedHosts: z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(",").map((h) => h.trim()).filter(Boolean))]),
   }).strict().partial(),
+  logs: z.object({ maxBytesPerTry: z.coerce.number().int().min(1024) }).strict().partial(),
   scheduler: z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
@@ -258,7 +266,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
   const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
   const merged: FileConfig = { ...fromFile, ...fromEnv };
-  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
+  for (const section of ["api", "logs", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
     (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
   }
   const abs = (p: string) => path.resolve(projectDir, p);
@@ -282,7 +290,9 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       port: merged.api?.port ?? 8080,
       tokens,
       maxBodyBytes: merged.api?.maxBodyBytes ?? 1024 * 1024,
+      allowedHosts: merged.api?.allowedHosts ?? null,
     },
+    logs: { maxBytesPerTry: merged.logs?.maxBytesPerTry ?? 100 * 1024 * 1024 },
     scheduler: {
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
@@ -314,7 +324,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   };
 }
 
-/** Hides the password of a URL for messages. */
+/** Hides the password of a URL for messages; everything up to the last `@` of the authority is the password. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@]+):.*@/, "//$1:***@");
 }
