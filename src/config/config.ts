@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
+import { type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
 
 /** A bearer token and what it may do. */
 export interface ApiToken {
@@ -34,7 +35,8 @@ export interface AirlockConfig {
   scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number };
   executor: { parallelism: number; queues: string[]; heartbeatMs: number };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
-  kubernetes: { namespace: string; context: string | null };
+  /** Where and how tries run as pods; see `KubernetesSettings`. */
+  kubernetes: KubernetesSettings;
   secrets: { key: string | null };
   /** Where CLI commands send requests when set (a remote server) instead of opening the store. */
   cli: { apiUrl: string | null; token: string | null };
@@ -77,7 +79,7 @@ const fileSchema = z.object({
     registry: z.string(),
     baseImage: z.string(),
   }).strict().partial(),
-  kubernetes: z.object({ namespace: z.string(), context: z.string() }).strict().partial(),
+  kubernetes: kubernetesSchema,
   secrets: z.object({ key: z.string().min(16) }).strict().partial(),
   cli: z.object({ apiUrl: z.string().url(), token: z.string().min(1) }).strict().partial(),
 }).strict().partial();
@@ -193,7 +195,18 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       registry: merged.docker?.registry ?? null,
       baseImage: merged.docker?.baseImage ?? null,
     },
-    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null },
+    kubernetes: {
+      kubeconfig: merged.kubernetes?.kubeconfig ? abs(merged.kubernetes.kubeconfig) : null,
+      context: merged.kubernetes?.context ?? null,
+      namespace: merged.kubernetes?.namespace ?? "default",
+      registry: merged.kubernetes?.registry ?? null,
+      imagePullSecrets: merged.kubernetes?.imagePullSecrets ?? [],
+      serviceAccountName: merged.kubernetes?.serviceAccountName ?? null,
+      podTemplate: merged.kubernetes?.podTemplate ? abs(merged.kubernetes.podTemplate) : null,
+      startupTimeoutMs: merged.kubernetes?.startupTimeout ?? 300_000,
+      onFinish: merged.kubernetes?.onFinish ?? "delete",
+      profiles: merged.kubernetes?.profiles ?? {},
+    },
     secrets: { key: merged.secrets?.key ?? null },
     cli: { apiUrl: merged.cli?.apiUrl ?? null, token: merged.cli?.token ?? null },
   };

@@ -95,7 +95,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
       const masks = [...built.payload.masks];
-      if (task.kind === "container") {
+      if (task.kind === "container" || task.kind === "kubernetes_pod") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);

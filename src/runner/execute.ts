@@ -88,6 +88,7 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
       break;
     case "external_task_sensor":
     case "container":
+    case "kubernetes_pod":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
     default:
       throw new Error(`operator "${String(kind)}" is unknown to this runner (protocol ${PROTOCOL_VERSION})`);

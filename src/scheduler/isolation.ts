@@ -7,6 +7,7 @@ import type { BackendName } from "../sdk/types.js";
 export function isolationFor(task: SerializedTask, config: AirlockConfig, override: BackendName | null): BackendName {
   if (task.kind === "external_task_sensor") return "inline";
   if (task.kind === "container") return override === "kubernetes" ? "kubernetes" : "docker";
+  if (task.kind === "kubernetes_pod") return "kubernetes";
   const chosen = override ?? task.backend ?? config.defaultBackend;
   // `inline` shares the orchestrator's process: only `dags test` may ask for it.
   return chosen === "inline" && override !== "inline" ? "process" : chosen;

@@ -8,6 +8,7 @@ export {
   type ExternalTaskSensorOptions, type IsolationOptions, type SensorOptions,
 } from "./operators.js";
 export { container, type ContainerOptions, type ContainerMount } from "./container.js";
+export { kubernetesPod, type KubernetesPodOptions, type SecretKeyRef, type SecretFiles } from "./kubernetes-pod.js";
 export { DagDefinitionError, TaskSkipped, NotGrantedError } from "./errors.js";
 export { parseDuration, type Duration } from "./duration.js";
 export type * from "./types.js";

@@ -42,13 +42,14 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
 
 function checkResources(where: string, r: Resources): void {
   for (const key of Object.keys(r)) {
-    if (!["memory", "cpu", "pids"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu or pids`, `resources.${key}`);
+    if (!["memory", "cpu", "pids", "profile"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu, pids or profile`, `resources.${key}`);
   }
   if (r.memory !== undefined && !(typeof r.memory === "number" ? r.memory > 0 : /^\d+(\.\d+)?(Ki|Mi|Gi|K|M|G|k|m|g)?$/.test(r.memory))) {
     throw new DagDefinitionError(`${where}: resources.memory "${r.memory}" is not a size; write "256Mi" or "1Gi"`, "resources.memory");
   }
   if (r.cpu !== undefined && !(typeof r.cpu === "number" && r.cpu > 0)) throw new DagDefinitionError(`${where}: resources.cpu must be a number of cores > 0`, "resources.cpu");
   if (r.pids !== undefined && !(Number.isInteger(r.pids) && r.pids > 0)) throw new DagDefinitionError(`${where}: resources.pids must be an integer > 0`, "resources.pids");
+  if (r.profile !== undefined && !(typeof r.profile === "string" && r.profile.length > 0)) throw new DagDefinitionError(`${where}: resources.profile must be the name of a kubernetes.profiles entry`, "resources.profile");
 }
 
 function checkGrants(where: string, g: Grants): void {

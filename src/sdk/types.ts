@@ -21,6 +21,8 @@ export interface Resources {
   cpu?: number;
   /** Maximum number of processes/threads. */
   pids?: number;
+  /** Resource profile of the kubernetes backend (`kubernetes.profiles`); other backends ignore it. */
+  profile?: string;
 }
 
 /** What a task may read of the orchestrator's connections and variables. */
