@@ -77,7 +77,7 @@ describe("runner pod spec", () => {
   it("carries no token, no payload in env or args, and mounts the payload read-only", () => {
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
     const task = pod.spec?.containers[0];
-    expect(task?.env?.map((e) => e.name).sort()).toEqual(["HOME", "LANG", "TMPDIR"]);
+    expect(task?.env?.map((e) => e.name).sort()).toEqual(["HOME", "LANG", "PATH", "TMPDIR"]);
     expect(task?.volumeMounts?.find((m) => m.name === "payload")).toMatchObject({ mountPath: "/airlock/payload", readOnly: true });
     expect(pod.spec?.volumes?.find((v) => v.name === "payload")?.secret?.secretName).toBe("airlock-d-t-1-abc");
     expect(pod.spec?.terminationGracePeriodSeconds).toBeLessThanOrEqual(5);

@@ -84,6 +84,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
         collecting ??= collectResult(kube(), handle.podName, ref, request.scratchDir);
       },
     });
+    // The raw log so far (the backend's own notes) is before the cursor: a restart must not skip task lines for it.
+    if (!adopted) follower.save();
     return supervisePod({
       client: kube(), handle, demux, follower, ended, settings, onEnded,
       note: (line) => note(request, line),
@@ -95,6 +97,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
   async function createPod(pod: V1Pod, secret: ReturnType<typeof payloadSecret> | null): Promise<V1Pod> {
     const { core, namespace } = kube();
     const name = pod.metadata?.name as string;
+    const exists = await core.readNamespacedPod({ name, namespace }).then(() => true, () => false);
+    if (exists) throw new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`);
     if (secret) {
       try {
         await core.createNamespacedSecret({ namespace, body: secret });

@@ -120,7 +120,7 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
         imagePullPolicy: i.pullPolicy,
         command: runnerCommand(i.tryNumber),
         workingDir: POD_SCRATCH,
-        env: [{ name: "HOME", value: POD_SCRATCH }, { name: "TMPDIR", value: "/tmp" }, { name: "LANG", value: "C.UTF-8" }],
+        env: [{ name: "PATH", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, { name: "HOME", value: POD_SCRATCH }, { name: "TMPDIR", value: "/tmp" }, { name: "LANG", value: "C.UTF-8" }],
         ...(i.resources && Object.keys(i.resources).length ? { resources: i.resources } : {}),
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
         volumeMounts: [
