@@ -143,6 +143,37 @@ describe("kubernetes backend", { timeout: 600_000 }, () => {
     expect(await restarted.adopt(handle, r)).toBeNull();
   });
 
+  it("check() names the missing permission; the README's Role is exactly enough", async () => {
+    const readme = readFileSync(path.join(HERE, "..", "README.md"), "utf8");
+    const role = /```yaml\n(apiVersion: rbac[\s\S]*?)```/.exec(readme)?.[1]?.replaceAll("airlock-tasks", fx.namespace);
+    expect(role).toBeDefined();
+    await kubectl(["create", "serviceaccount", "airlock", "-n", fx.namespace]);
+    const token = (await kubectl(["create", "token", "airlock", "-n", fx.namespace])).trim();
+    const admin = readFileSync(fx.kubeconfig, "utf8");
+    const server = /server: (\S+)/.exec(admin)?.[1];
+    const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
+    const kubeconfig = path.join(fx.stateDir, "limited.kubeconfig");
+    writeFileSync(kubeconfig, [
+      "apiVersion: v1", "kind: Config", "current-context: limited",
+      `clusters: [{ name: c, cluster: { server: "${server}", certificate-authority-data: "${ca}" } }]`,
+      `users: [{ name: airlock, user: { token: "${token}" } }]`,
+      `contexts: [{ name: limited, context: { cluster: c, user: airlock, namespace: ${fx.namespace} } }]`, "",
+    ].join("\n"));
+    const limited = { ...fx.config, kubernetes: { ...fx.config.kubernetes, kubeconfig } };
+    // Everything but pods/exec: the hint names exactly that.
+    await kubectl(["apply", "-f", "-"], (role as string).replace(/^ {2}- \{ apiGroups: \[""\], resources: \[pods\/exec\].*\n/m, ""));
+    const without = await createKubernetesBackend(limited).check();
+    expect(without.ok).toBe(false);
+    expect((without as { hint: string }).hint).toMatch(/may not create pods\/exec, get pods\/exec in namespace .*apply the Role/);
+    await kubectl(["apply", "-f", "-"], role);
+    const allowed = createKubernetesBackend(limited);
+    expect(await allowed.check()).toEqual({ ok: true });
+    // And those verbs are enough for a whole try.
+    const r = bash("limited", "echo through the Role");
+    expect((await (await allowed.launch(r)).exited).code).toBe(0);
+    expect(taskLines(r)).toEqual(["through the Role"]);
+  });
+
   it("refuses a second pod for the same try", async () => {
     const r = bash("once", "sleep 30");
     const first = await backend.launch(r);

@@ -13,6 +13,7 @@ import type { AirlockConfig } from "../../config/config.js";
 import { IMAGE_ENVIRONMENT_ROOT } from "../../environments/targets/docker.js";
 import type { Backend, LaunchRequest, RunningTry, TryHandle } from "../types.js";
 import { OutputDemuxer, writtenSoFar } from "../docker/output.js";
+import { readEvents } from "../../executor/outcome.js";
 import { type KubeClient, checkAccess, createKubeClient } from "./client.js";
 import { KubernetesError, messageOf, statusOf } from "./errors.js";
 import { LogFollower } from "./follow.js";
@@ -86,6 +87,13 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     });
     // The raw log so far (the backend's own notes) is before the cursor: a restart must not skip task lines for it.
     if (!adopted) follower.save();
+    else {
+      // The earlier orchestrator saw the large result's event but died before the copy was done: copy it now.
+      const result = readEvents(request.eventsPath).find((e) => e.type === "result");
+      if (result?.type === "result" && "ref" in result.value && !existsSync(path.join(request.scratchDir, result.value.ref))) {
+        collecting = collectResult(kube(), handle.podName, result.value, request.scratchDir);
+      }
+    }
     return supervisePod({
       client: kube(), handle, demux, follower, ended, settings, onEnded,
       note: (line) => note(request, line),
