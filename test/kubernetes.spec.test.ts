@@ -14,6 +14,7 @@ import { TimestampedLines } from "../src/backends/kubernetes/logs.js";
 import { runnerPod } from "../src/backends/kubernetes/runner-pod.js";
 import { containerResources, labelValue, podName, resolveProfile } from "../src/backends/kubernetes/spec.js";
 import { mergePodTemplate } from "../src/backends/kubernetes/template.js";
+import { dag, kubernetesPod, serializeDag } from "../src/sdk/index.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-k8s-spec-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,6 +38,26 @@ describe("kubernetes config", () => {
     await expect(configWith({ profiles: { huge: { limits: { memory: "lots" } } } })).rejects.toThrow(/kubernetes\.profiles\.huge\.limits\.memory/);
     await expect(configWith({ profiles: { huge: { nodeSelectors: {} } } })).rejects.toThrow(/kubernetes\.profiles\.huge\.nodeSelectors/);
     await expect(configWith({ namespace: "Not_A_Namespace" })).rejects.toThrow(/kubernetes\.namespace/);
+  });
+});
+
+describe("kubernetesPod operator", () => {
+  const define = (options: Record<string, unknown>) => dag({ id: "pods", schedule: null, startDate: "2026-01-01" }, () => {
+    kubernetesPod({ id: "p", image: "busybox:1", ...options } as Parameters<typeof kubernetesPod>[0]);
+  });
+
+  it("serializes as a kubernetes task with its templated fields", () => {
+    const d = serializeDag(define({ args: ["{{ ds }}"], secretEnv: { TOKEN: "{{ conn.api.password }}", KEY: { secretName: "existing", key: "k" } } }));
+    expect(d.tasks.p).toMatchObject({ kind: "kubernetes_pod", backend: "kubernetes", args: { image: "busybox:1", args: ["{{ ds }}"] } });
+    expect(d.tasks.p?.templateFields).toEqual(expect.arrayContaining(["image", "args", "env", "secretEnv"]));
+  });
+
+  it("rejects bad options naming the field and the fix", () => {
+    expect(() => define({ secretEnv: { TOKEN: "literal-secret" } })).toThrow(/secretEnv\.TOKEN must be a template such as/);
+    expect(() => define({ backend: "docker" })).toThrow(/backend must be "kubernetes"/);
+    expect(() => define({ imagePullPolicy: "Sometimes" })).toThrow(/imagePullPolicy must be "Always", "IfNotPresent" or "Never"/);
+    expect(() => define({ secretFiles: [{ mountPath: "relative", files: {} }] })).toThrow(/secretFiles\[0\] must be/);
+    expect(() => define({ resources: { profile: "" } })).toThrow(/resources\.profile/);
   });
 });
 
