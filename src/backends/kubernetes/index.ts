@@ -83,6 +83,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       ended: () => ended.value, nonce: handle.nonce,
       onLargeResult: (ref: ResultRef) => {
         collecting ??= collectResult(kube(), handle.podName, ref, request.scratchDir);
+        // Awaited when the pod has ended; until then a failure must not count as unhandled.
+        collecting.catch(() => undefined);
       },
     });
     // The raw log so far (the backend's own notes) is before the cursor: a restart must not skip task lines for it.
@@ -92,6 +94,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const result = readEvents(request.eventsPath).find((e) => e.type === "result");
       if (result?.type === "result" && "ref" in result.value && !existsSync(path.join(request.scratchDir, result.value.ref))) {
         collecting = collectResult(kube(), handle.podName, result.value, request.scratchDir);
+        collecting.catch(() => undefined);
       }
     }
     return supervisePod({

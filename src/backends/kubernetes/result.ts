@@ -5,7 +5,7 @@
  * the file out through `exec cat` and verifies the checksum, then marks it collected so the container exits.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { Exec, type V1Status } from "@kubernetes/client-node";
@@ -56,21 +56,25 @@ export async function collectResult(client: KubeClient, pod: string, result: Res
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const hash = createHash("sha256");
-    const file = createWriteStream(target);
+    // Written synchronously: the exec stream has no backpressure, and its end must mean the file is complete.
+    const fd = openSync(target, "w", 0o600);
     const out = new Writable({
       write: (c: Buffer, _e, cb) => {
         hash.update(c);
-        file.write(c, cb);
+        for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+        cb();
       },
     });
     try {
       await execIn(client, pod, ["cat", `${POD_SCRATCH}/${result.ref}`], out, timeoutMs);
-      await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      closeSync(fd);
       if (hash.digest("hex") !== result.sha256) throw new Error("the copy does not match the result's sha256");
       await execIn(client, pod, ["/bin/sh", "-c", `: > ${POD_SCRATCH}/${COLLECTED_MARK}`], null, 30_000);
       return;
     } catch (err) {
-      file.destroy();
+      try {
+        closeSync(fd);
+      } catch { /* closed already */ }
       rmSync(target, { force: true });
       lastError = err;
     }
