@@ -157,6 +157,8 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       deleting = true;
       await deletePod(client, handle.podName).catch(() => undefined);
       await Promise.race([exited, sleep(60_000)]);
+      // The slot is free only once the pod is gone, not merely terminating.
+      for (let i = 0; i < 120 && (await readPod(client, handle.podName).catch(() => null)); i++) await sleep(POLL_MS);
     },
   };
 }
