@@ -25,8 +25,8 @@ export interface PodHandle extends TryHandle {
   image: string;
 }
 
-/** Decides the end of a user-image try once its output is drained (writes its result or error event). */
-export type OnPodEnded = (exit: ExitInfo, pod: V1Pod | null, demux: OutputDemuxer) => Promise<void>;
+/** Decides the end of a user-image try once its output is drained (writes its result or error event); may restate the exit. */
+export type OnPodEnded = (exit: ExitInfo, pod: V1Pod | null, demux: OutputDemuxer) => Promise<ExitInfo | void>;
 
 /** Options of `supervisePod`. */
 export interface PodSuperviseOptions {
@@ -136,7 +136,7 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       exit = { code: null, signal: null, detail: f.message };
     } else if (!killed && o.onEnded) {
       try {
-        await o.onEnded(exit, pod, o.demux);
+        exit = (await o.onEnded(exit, pod, o.demux)) ?? exit;
       } catch (err) {
         exit = { ...exit, detail: `${exit.detail ?? ""}\ncollecting the pod's result failed: ${messageOf(err)}`.trim() };
       }

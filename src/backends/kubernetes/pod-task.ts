@@ -167,6 +167,8 @@ export function finishUserPod(request: Pick<LaunchRequest, "scratchDir" | "key">
       event = { seq, type: "error", error: { type: "ContainerExited", message } };
     }
     demux.writeEvent(JSON.stringify(event), seq);
+    // An exit code the task declared as "skip" is not a failure of the try.
+    if (event.type === "result" && event.skipped) return { ...exit, code: 0, detail: `exit code ${exit.code} is in skipOnExitCode` };
   };
 }
 
