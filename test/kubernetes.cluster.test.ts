@@ -5,13 +5,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MANIFEST_ACCEPT } from "../src/environments/targets/docker-registry.js";
+import { MANIFEST_ACCEPT, pushAndVerify } from "../src/environments/targets/docker-registry.js";
 import { ensureDocker, ensureRegistry, removeImages } from "./helpers/docker.js";
 import { clusterImageName, ensureCluster, kubectl, loadImages, removeClusterImages } from "./helpers/kubernetes.js";
 
 const BASE = "airlock/base:bookworm";
 const namespace = `airlock-test-${randomBytes(4).toString("hex")}`;
-let pushed = "";
+let pushedRepo = ""; // <registry>/<namespace>/base, tag 1
 
 interface PodStatus {
   phase: string;
@@ -59,10 +59,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(["delete", "namespace", namespace, "--wait=true", "--timeout=120s"]).catch(() => undefined);
-  if (pushed) {
-    await removeClusterImages(pushed);
-    await removeImages(ensureDocker(), [pushed]);
-    await deleteFromRegistry(pushed);
+  if (pushedRepo) {
+    await removeClusterImages(pushedRepo);
+    await removeImages(ensureDocker(), [`${pushedRepo}:1`]);
+    await deleteFromRegistry(`${pushedRepo}:1`);
   }
 });
 
@@ -83,13 +83,10 @@ describe("test kubernetes cluster", () => {
   });
 
   it("pulls an image pushed to the local registry", async () => {
-    const docker = ensureDocker();
-    pushed = `${ensureRegistry(5000)}/${namespace}/base:1`;
-    await docker.getImage(BASE).tag({ repo: pushed.slice(0, pushed.lastIndexOf(":")), tag: "1" });
-    const stream = await docker.getImage(pushed).push({});
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err, out: { error?: string }[]) =>
-      err ? reject(err) : out.find((o) => o.error) ? reject(new Error(out.find((o) => o.error)?.error)) : resolve()));
-    await createPod("pulled", pushed, "echo pulled from the registry", { imagePullPolicy: "Always" });
+    const registry = ensureRegistry(5000);
+    pushedRepo = `${registry}/${namespace}/base`;
+    await pushAndVerify(ensureDocker(), { source: BASE, registry, repository: `${namespace}/base`, tag: "1", log: () => undefined });
+    await createPod("pulled", `${pushedRepo}:1`, "echo pulled from the registry", { imagePullPolicy: "Always" });
     const status = await finished("pulled");
     expect(status.phase).toBe("Succeeded");
     expect(await kubectl(["logs", "pulled", "-n", namespace])).toContain("pulled from the registry");

@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 install_packages() {
-  local want=(containerd runc containernetworking-plugins iptables openssl busybox-static util-linux curl) missing=()
+  local want=(containerd runc containernetworking-plugins iptables iproute2 openssl busybox-static util-linux curl) missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

@@ -13,13 +13,6 @@ flock 9
 CTR=(ctr --address "$CONTAINERD_SOCK" --namespace k8s.io)
 KUBECTL=("$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" --request-timeout=10s)
 
-pid_of() { cat "$K8S_STATE/run/$1.pid" 2>/dev/null || true; }
-ours() { # ours NAME: the PID file's process still runs the binary it was started from
-  local pid
-  pid="$(pid_of "$1")"
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' '\n' <"/proc/$pid/cmdline" | head -n 1 | grep -q "/$1\$"
-}
-
 # stop NAME: SIGTERM, then SIGKILL after 15 s, for the one process named by the PID file.
 stop() {
   local name="$1" pid
@@ -64,6 +57,7 @@ for m in $(findmnt -rn -o TARGET | grep "^$K8S_STATE/" | sort -r); do umount -l 
 for link in /var/log/containers/*.log; do
   [ -L "$link" ] && case "$(readlink "$link")" in "$K8S_STATE"/*) rm -f "$link" ;; esac
 done
+rmdir /var/log/containers 2>/dev/null
 rm -rf /var/lib/kubelet/device-plugins
 rmdir /var/lib/kubelet 2>/dev/null
 ip link delete "$CNI_BRIDGE" >/dev/null 2>&1

@@ -36,3 +36,12 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
     die "need root to run '$*' (run as root or install sudo)"; fi
 }
+
+pid_of() { cat "$K8S_STATE/run/$1.pid" 2>/dev/null || true; }
+
+# ours NAME: the PID file of component NAME names a live process running the binary NAME (a recycled PID is not).
+ours() {
+  local pid
+  pid="$(pid_of "$1")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' '\n' <"/proc/$pid/cmdline" | head -n 1 | grep -q "/$1\$"
+}

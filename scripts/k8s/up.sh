@@ -16,31 +16,24 @@ for b in containerd runc ctr iptables openssl; do
 done
 [ "$(id -u)" = 0 ] || die "the test cluster runs containerd and a kubelet: run this as root"
 
-mkdir -p "$K8S_STATE/run" "$K8S_STATE/logs"
 # One caller at a time: the others wait here, then find the cluster running and reuse it. The lock lives beside the
 # state dir because `down` removes the dir.
+mkdir -p "$(dirname "$K8S_STATE")"
 exec 9>"$K8S_STATE.lock"
 flock 9
+mkdir -p "$K8S_STATE/run" "$K8S_STATE/logs"
 
 NODE="$(node_name)"
 CTR=(ctr --address "$CONTAINERD_SOCK" --namespace k8s.io)
 KUBECTL=("$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN")
 PKI="$K8S_STATE/pki"
 
-pid_of() { cat "$K8S_STATE/run/$1.pid" 2>/dev/null || true; }
-
-# alive NAME BINARY: the PID file names a live process running BINARY (a recycled PID is not ours).
-alive() {
-  local pid
-  pid="$(pid_of "$1")"
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && [ "$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -n 1)" = "$2" ]
-}
-
 # start NAME BINARY ARGS...: runs the component detached in its own session (it outlives the caller) unless it runs.
+# BINARY's file name is NAME.
 start() {
   local name="$1" bin="$2"
   shift 2
-  alive "$name" "$bin" && return 0
+  ours "$name" && return 0
   log "starting $name"
   setsid nohup "$bin" "$@" >>"$K8S_STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$K8S_STATE/run/$name.pid"
@@ -113,8 +106,9 @@ start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$K8S_STATE/schedule
   --authentication-kubeconfig "$K8S_STATE/scheduler.kubeconfig" \
   --authorization-kubeconfig "$K8S_STATE/scheduler.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false --v=1
+# No --node-ip: the kubelet refuses a loopback one. The apiserver dials it by host name, which resolves to 127.0.0.1.
 start kubelet "$K8S_BIN/kubelet" --config "$K8S_STATE/kubelet.yaml" --kubeconfig "$K8S_STATE/kubelet.kubeconfig" \
-  --root-dir "$K8S_STATE/kubelet" --hostname-override "$NODE" --node-ip 127.0.0.1 --v=1
+  --root-dir "$K8S_STATE/kubelet" --hostname-override "$NODE" --v=1
 
 wait_for "node $NODE" 120 kubelet node_ready
 wait_for "default service account" 60 kube-controller-manager "${KUBECTL[@]}" get serviceaccount default -n default

@@ -58,6 +58,8 @@ export const DagSummary = z.object({
   taskCount: z.number().int(),
   lastParsedAt: Timestamp,
   nextLogicalDate: Timestamp.nullable(),
+  /** When the next scheduled run actually starts (the end of its data interval). */
+  nextRunAt: Timestamp.nullable(),
   /** Newest first. */
   recentRuns: z.array(RunBrief),
 });
@@ -83,6 +85,8 @@ export const DagDetail = DagSummary.extend({
   params: JsonObject,
   paramsSchema: JsonObject.nullable(),
   versionHash: z.string(),
+  /** Set while the DAG is paused and unpausing it would create many catch-up runs at once. */
+  catchupWarning: z.string().nullable(),
   /** Topological order. */
   tasks: z.array(TaskView),
 });

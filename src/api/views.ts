@@ -3,6 +3,7 @@
  * bundle paths, worker handles and log paths.
  */
 import type { z } from "zod";
+import { runStartsAt } from "../scheduler/timetable.js";
 import type { DagRecord, DagRun, TaskInstance, TaskTry } from "../store/types.js";
 import type {
   ConnectionView, DagDetail, DagSummary, EnvironmentView, RunBrief, RunView, TaskInstanceView, TryView, VariableView,
@@ -42,15 +43,17 @@ export function dagSummary(d: DagRecord, recent: DagRun[]): z.input<typeof DagSu
     taskCount: s.order.length,
     lastParsedAt: d.lastParsedAt,
     nextLogicalDate: d.nextLogicalDate,
+    nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
     recentRuns: recent.map(runBrief),
   };
 }
 
 /** A DAG with its tasks and params. */
-export function dagDetail(d: DagRecord, recent: DagRun[]): z.input<typeof DagDetail> {
+export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string | null = null): z.input<typeof DagDetail> {
   const s = d.serialized;
   return {
     ...dagSummary(d, recent),
+    catchupWarning,
     startDate: s.startDate,
     catchup: s.catchup,
     maxActiveRuns: s.maxActiveRuns,

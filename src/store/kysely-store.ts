@@ -112,7 +112,7 @@ export class KyselyStore implements Store {
 
   // ---- DAGs
 
-  async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void> {
+  async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string; pausedByDefault?: boolean }): Promise<void> {
     const s = input.serialized;
     await this.adapter.exclusive(async (db) => {
       const version = await db.selectFrom("dag_versions").select("hash").where("hash", "=", input.versionHash).executeTakeFirst();
@@ -122,7 +122,7 @@ export class KyselyStore implements Store {
       const existing = await db.selectFrom("dags").select(["version_hash", "is_active", "fileloc"]).where("dag_id", "=", s.id).executeTakeFirst();
       if (!existing) {
         await db.insertInto("dags").values({
-          dag_id: s.id, fileloc: input.fileloc, is_paused: s.pausedOnCreation ? 1 : 0, is_active: 1,
+          dag_id: s.id, fileloc: input.fileloc, is_paused: (s.pausedOnCreation ?? input.pausedByDefault ?? false) ? 1 : 0, is_active: 1,
           version_hash: input.versionHash, last_parsed_at: now(), next_logical_date: null, tags: JSON.stringify(s.tags),
         }).execute();
         await this.change(db, { kind: "dag", dagId: s.id, runId: null, taskId: null, tryNumber: null, state: "added" });
@@ -195,6 +195,21 @@ export class KyselyStore implements Store {
       if (Number(r.numUpdatedRows) === 0) return false;
       await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: paused ? "paused" : "unpaused" });
       return true;
+    });
+  }
+
+  async deleteDag(dagId: string): Promise<{ runs: number } | null> {
+    return this.adapter.exclusive(async (db) => {
+      const exists = await db.selectFrom("dags").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst();
+      if (!exists) return null;
+      const runs = Number((await db.deleteFrom("dag_runs").where("dag_id", "=", dagId).executeTakeFirst()).numDeletedRows);
+      await db.deleteFrom("xcoms").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
+      await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
+      await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: "deleted" });
+      return { runs };
     });
   }
 

@@ -49,9 +49,11 @@ export async function loadImages(...images: string[]): Promise<void> {
   await run("bash", [LOAD_IMAGE, ...images], { timeout: 600_000, maxBuffer: 16 << 20 });
 }
 
-/** Removes image references from the cluster's containerd; missing ones are fine. */
-export async function removeClusterImages(...refs: string[]): Promise<void> {
-  for (const ref of refs) await run("bash", [CLUSTER, "ctr", "images", "rm", ref]).catch(() => undefined);
+/** Removes every reference (tags and digests) of these repositories from the cluster's containerd. */
+export async function removeClusterImages(...repositories: string[]): Promise<void> {
+  const { stdout } = await run("bash", [CLUSTER, "ctr", "images", "ls", "-q"]);
+  const refs = stdout.split("\n").filter((ref) => repositories.some((r) => ref.startsWith(`${r}:`) || ref.startsWith(`${r}@`)));
+  if (refs.length > 0) await run("bash", [CLUSTER, "ctr", "images", "rm", ...refs]);
 }
 
 /** The name containerd stores a Docker image under: `airlock/base:x` is `docker.io/airlock/base:x`. */
