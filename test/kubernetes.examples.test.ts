@@ -67,6 +67,12 @@ describe("kubernetes: examples and the kubernetesPod operator", { timeout: 1_200
     expect(task("lodash4_node22").xcom).toMatchObject({ lodash: expect.stringMatching(/^4\./), node: expect.stringMatching(/^v22\./) });
   });
 
+  it("env deploy builds when no image exists and pushes to kubernetes.registry by default", async () => {
+    const r = await project.cli(["env", "deploy", "lodash4", "--json"], { env, timeoutMs: 600_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: "lodash4", reference: expect.stringContaining(`${fx.registry}/`), digest: expect.stringMatching(/^sha256:/) });
+  });
+
   it("the core examples pass unchanged", async () => {
     const ops = await dagsTest("operators");
     expect(ops.json.state, ops.stderr).toBe("success");
