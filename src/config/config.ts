@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
-import { type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
+import { type KubernetesProfile, type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
 
 /** A bearer token and what it may do. */
 export interface ApiToken {
@@ -43,10 +43,19 @@ export interface AirlockConfig {
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   /** Where and how tries run as pods; see `KubernetesSettings`. */
   kubernetes: KubernetesSettings;
+  /**
+   * Pipeline datasets. artifacts: where datasets without a catalog entry are kept (a folder, or s3://bucket/prefix).
+   * @default "<stateDir>/datasets". s3*: the object store (also AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY); region @default "us-east-1".
+   */
+  datasets: { artifacts: string; s3Endpoint: string | null; s3Region: string; s3AccessKeyId: string | null; s3SecretAccessKey: string | null };
   secrets: { key: string | null };
   /** Where CLI commands send requests when set (a remote server) instead of opening the store. */
   cli: { apiUrl: string | null; token: string | null };
 }
+
+/** A resource profile (seed 004): requests and limits apply on every backend; the kubernetes backend also places pods by it. */
+export type ResourceProfile = KubernetesProfile;
 
 /** Raised for an invalid configuration file or variable; the message names the key. */
 export class ConfigError extends Error {
@@ -88,6 +97,13 @@ const fileSchema = z.object({
     baseImage: z.string(),
   }).strict().partial(),
   kubernetes: kubernetesSchema,
+  datasets: z.object({
+    artifacts: z.string().min(1),
+    s3Endpoint: z.string().url(),
+    s3Region: z.string().min(1),
+    s3AccessKeyId: z.string().min(1),
+    s3SecretAccessKey: z.string().min(1),
+  }).strict().partial(),
   secrets: z.object({ key: z.string().min(16) }).strict().partial(),
   cli: z.object({ apiUrl: z.string().url(), token: z.string().min(1) }).strict().partial(),
 }).strict().partial();
@@ -232,7 +248,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
   const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
   const merged: FileConfig = { ...fromFile, ...fromEnv };
-  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "secrets", "cli"] as const) {
+  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
     (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
   }
   const abs = (p: string) => path.resolve(projectDir, p);
@@ -286,6 +302,13 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       startupTimeoutMs: merged.kubernetes?.startupTimeout ?? 300_000,
       onFinish: merged.kubernetes?.onFinish ?? "delete",
       profiles: merged.kubernetes?.profiles ?? {},
+    },
+    datasets: {
+      artifacts: merged.datasets?.artifacts?.startsWith("s3://") ? merged.datasets.artifacts : abs(merged.datasets?.artifacts ?? path.join(stateDir, "datasets")),
+      s3Endpoint: merged.datasets?.s3Endpoint ?? env.AWS_ENDPOINT_URL ?? null,
+      s3Region: merged.datasets?.s3Region ?? env.AWS_REGION ?? "us-east-1",
+      s3AccessKeyId: merged.datasets?.s3AccessKeyId ?? env.AWS_ACCESS_KEY_ID ?? null,
+      s3SecretAccessKey: merged.datasets?.s3SecretAccessKey ?? env.AWS_SECRET_ACCESS_KEY ?? null,
     },
     secrets: { key: merged.secrets?.key ?? null },
     cli: { apiUrl: merged.cli?.apiUrl ?? null, token: merged.cli?.token ?? null },

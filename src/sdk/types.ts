@@ -21,7 +21,7 @@ export interface Resources {
   cpu?: number;
   /** Maximum number of processes/threads. */
   pids?: number;
-  /** Resource profile of the kubernetes backend (`kubernetes.profiles`); other backends ignore it. */
+  /** Resource profile of config `kubernetes.profiles` (a `resources:<name>` tag sets it); its limits apply on every backend. */
   profile?: string;
 }
 
