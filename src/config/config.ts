@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
+import { type KubernetesProfile, type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
 
 /** A bearer token and what it may do. */
 export interface ApiToken {
@@ -46,8 +47,8 @@ export interface AirlockConfig {
   scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number };
   executor: { parallelism: number; queues: string[]; heartbeatMs: number };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
-  /** profiles: resource profiles picked by `resources: { profile }` or a `resources:<name>` tag; their limits apply on every backend. */
-  kubernetes: { namespace: string; context: string | null; profiles: Record<string, ResourceProfile> };
+  /** Where and how tries run as pods; see `KubernetesSettings`. */
+  kubernetes: KubernetesSettings;
   /**
    * Pipeline datasets. artifacts: where datasets without a catalog entry are kept (a folder, or s3://bucket/prefix).
    * @default "<stateDir>/datasets". s3*: the object store (also AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
@@ -59,12 +60,8 @@ export interface AirlockConfig {
   cli: { apiUrl: string | null; token: string | null };
 }
 
-/** A resource profile (seed 004): requests and limits; the Kubernetes backend also reads scheduling fields. */
-export interface ResourceProfile {
-  requests?: { cpu?: string | number; memory?: string | number };
-  limits?: { cpu?: string | number; memory?: string | number };
-  [field: string]: unknown;
-}
+/** A resource profile (seed 004): requests and limits apply on every backend; the kubernetes backend also places pods by it. */
+export type ResourceProfile = KubernetesProfile;
 
 /** Raised for an invalid configuration file or variable; the message names the key. */
 export class ConfigError extends Error {
@@ -107,14 +104,7 @@ const fileSchema = z.object({
     registry: z.string(),
     baseImage: z.string(),
   }).strict().partial(),
-  kubernetes: z.object({
-    namespace: z.string(),
-    context: z.string(),
-    profiles: z.record(z.string(), z.object({
-      requests: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
-      limits: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
-    }).partial().passthrough()),
-  }).strict().partial(),
+  kubernetes: kubernetesSchema,
   datasets: z.object({
     artifacts: z.string().min(1),
     s3Endpoint: z.string().url(),
@@ -311,7 +301,18 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       registry: merged.docker?.registry ?? null,
       baseImage: merged.docker?.baseImage ?? null,
     },
-    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null, profiles: (merged.kubernetes?.profiles ?? {}) as Record<string, ResourceProfile> },
+    kubernetes: {
+      kubeconfig: merged.kubernetes?.kubeconfig ? abs(merged.kubernetes.kubeconfig) : null,
+      context: merged.kubernetes?.context ?? null,
+      namespace: merged.kubernetes?.namespace ?? "default",
+      registry: merged.kubernetes?.registry ?? null,
+      imagePullSecrets: merged.kubernetes?.imagePullSecrets ?? [],
+      serviceAccountName: merged.kubernetes?.serviceAccountName ?? null,
+      podTemplate: merged.kubernetes?.podTemplate ? abs(merged.kubernetes.podTemplate) : null,
+      startupTimeoutMs: merged.kubernetes?.startupTimeout ?? 300_000,
+      onFinish: merged.kubernetes?.onFinish ?? "delete",
+      profiles: merged.kubernetes?.profiles ?? {},
+    },
     datasets: {
       artifacts: merged.datasets?.artifacts?.startsWith("s3://") ? merged.datasets.artifacts : abs(merged.datasets?.artifacts ?? path.join(stateDir, "datasets")),
       s3Endpoint: merged.datasets?.s3Endpoint ?? env.AWS_ENDPOINT_URL ?? null,

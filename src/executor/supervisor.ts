@@ -121,7 +121,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       if (task.kind === "python") {
         // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
         built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
-      } else if (task.kind === "container") {
+      } else if (task.kind === "container" || task.kind === "kubernetes_pod") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
