@@ -72,9 +72,9 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
   }
 
   /** Follower, demuxer and supervision of a pod, for a launch or an adoption. */
-  function watchPod(request: Pick<LaunchRequest, "tryDir" | "rawLogPath" | "eventsPath" | "scratchDir">, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): RunningTry {
+  async function watchPod(request: Pick<LaunchRequest, "tryDir" | "rawLogPath" | "eventsPath" | "scratchDir">, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): Promise<RunningTry> {
     const cursor = readCursor(cursorFile(request.tryDir));
-    const already = adopted ? { rawLines: rawLinesAfter(request.rawLogPath, cursor), maxSeq: writtenSoFar(request.rawLogPath, request.eventsPath).maxSeq } : undefined;
+    const already = adopted ? { rawLines: rawLinesAfter(request.rawLogPath, cursor), maxSeq: (await writtenSoFar(request.rawLogPath, request.eventsPath)).maxSeq } : undefined;
     const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: handle.nonce, masks }, already);
     const ended = { value: false };
     let collecting: Promise<void> | null = null;

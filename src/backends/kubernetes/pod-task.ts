@@ -36,7 +36,7 @@ export interface UserPodDeps {
   client: KubeClient;
   createPod(pod: V1Pod, secret: ReturnType<typeof payloadSecret> | null): Promise<V1Pod>;
   place(pod: V1Pod, request: LaunchRequest): V1Pod;
-  watchPod(request: LaunchRequest, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): RunningTry;
+  watchPod(request: LaunchRequest, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): Promise<RunningTry>;
 }
 
 const isRef = (v: unknown): v is SecretKeyRef => typeof v === "object" && v !== null && "secretName" in v;
