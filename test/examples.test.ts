@@ -46,6 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
+      "task_groups",
     ]));
   });
 
@@ -209,5 +210,13 @@ describe("examples", () => {
     const bad = await project.cli(["dags", "test", "params_schema", "--conf", '{"rows": 5000}']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("conf.rows must be <= 1000");
+  });
+
+  it("task_groups: group ids prefix their tasks, groups connect as one node, XComs cross groups", async () => {
+    const { summary, task } = await test("task_groups");
+    expect(summary.state).toBe("success");
+    expect(summary.tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining(["extract.orders", "extract.customers", "load.stage", "load.tables.orders", "load.tables.customers"]));
+    expect(task("load.stage").xcom).toEqual({ orders: 2, customers: 2, total: 42 });
+    expect(task("report").xcom).toBe("loaded 2 orders, loaded 2 customers");
   });
 });

@@ -74,6 +74,8 @@ export const TaskView = z.object({
   environment: z.string().nullable(),
   backend: z.string().nullable(),
   doc: z.string().nullable(),
+  /** Task group path ("extract", nested "extract.files"); null outside groups. */
+  group: z.string().nullable(),
 });
 
 export const DagDetail = DagSummary.extend({

@@ -63,6 +63,7 @@ export function dagDetail(d: DagRecord, recent: DagRun[]): z.input<typeof DagDet
       return [{
         taskId: id, kind: t.kind, upstream: t.upstream, downstream: t.downstream, triggerRule: t.triggerRule,
         retries: t.retries, pool: t.pool, queue: t.queue, environment: t.environment, backend: t.backend, doc: t.doc,
+        group: t.group ?? null,
       }];
     }),
   };

@@ -1,7 +1,8 @@
 /**
  * The Airlock SDK: what DAG files import as "airlock". It defines DAGs and tasks and does no I/O.
  */
-export { dag, chain, isDag, isTask, Dag, Task, type DagOptions } from "./dag.js";
+export { dag, chain, isDag, isTask, isGroup, Dag, Task, type DagOptions, type Connectable } from "./dag.js";
+export { group, TaskGroup, type GroupOptions } from "./group.js";
 export {
   bash, fn, branch, empty, http, fileSensor, externalTaskSensor, isolated,
   type BashOptions, type FnOptions, type BranchOptions, type HttpOptions, type FileSensorOptions,

@@ -25,6 +25,8 @@ export interface SerializedTask {
   network: "none" | "host";
   grants: Required<Grants>;
   doc: string | null;
+  /** The task group it belongs to ("extract", nested "extract.files"); absent outside groups. */
+  group?: string;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -79,6 +81,8 @@ export function serializeDag(d: Dag): SerializedDag {
       network: to.network ?? "none",
       grants: { connections: to.grants?.connections ?? [], variables: to.grants?.variables ?? [] },
       doc: to.doc ?? null,
+      // Only set inside a group, so DAGs without groups keep their version hash.
+      ...(t.group ? { group: t.group } : {}),
     };
   }
   return {
