@@ -46,7 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
-      "task_groups",
+      "task_groups", "trigger_dag", "triggered_report",
     ]));
   });
 
@@ -218,5 +218,15 @@ describe("examples", () => {
     expect(summary.tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining(["extract.orders", "extract.customers", "load.stage", "load.tables.orders", "load.tables.customers"]));
     expect(task("load.stage").xcom).toEqual({ orders: 2, customers: 2, total: 42 });
     expect(task("report").xcom).toBe("loaded 2 orders, loaded 2 customers");
+  });
+
+  it("trigger_dag: the orchestrator creates a run of triggered_report with the rendered conf", async () => {
+    const { summary, task } = await test("trigger_dag");
+    expect(summary.state).toBe("success");
+    const xcom = task("start_report").xcom as { dagId: string; runId: string; state: string };
+    expect(xcom).toMatchObject({ dagId: "triggered_report", state: "queued" });
+    expect(task("start_report").isolation).toBe("inline");
+    const runs = (await project.cliJson<{ runs: Array<{ runId: string; conf: Record<string, unknown> }> }>(["runs", "list", "triggered_report", "--json"])).json.runs;
+    expect(runs.find((r) => r.runId === xcom.runId)?.conf).toMatchObject({ region: "eu", rows: "42" });
   });
 });

@@ -16,6 +16,7 @@ import { buildPayload } from "./payload.js";
 import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
+import { triggerOtherDag } from "./trigger-dag.js";
 import { renderContainerArgs } from "./container-args.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
@@ -84,6 +85,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     const { task } = loaded;
     if (task.kind === "external_task_sensor") {
       result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t));
+    } else if (task.kind === "trigger_dag") {
+      result = await triggerOtherDag(ctx, { ...loaded, tryNumber: t.tryNumber, scratchDir }, (line) => pump.note(line), () => stillOurs(ctx, t));
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
         ? await deps.environment(task.environment, (line) => pump.note(line))

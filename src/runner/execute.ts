@@ -87,6 +87,7 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
       value = null;
       break;
     case "external_task_sensor":
+    case "trigger_dag":
     case "container":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
     default:

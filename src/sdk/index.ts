@@ -3,6 +3,7 @@
  */
 export { dag, chain, isDag, isTask, isGroup, Dag, Task, type DagOptions, type Connectable } from "./dag.js";
 export { group, TaskGroup, type GroupOptions } from "./group.js";
+export { triggerDag, type TriggerDagOptions } from "./trigger-dag.js";
 export {
   bash, fn, branch, empty, http, fileSensor, externalTaskSensor, isolated,
   type BashOptions, type FnOptions, type BranchOptions, type HttpOptions, type FileSensorOptions,
