@@ -46,7 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
-      "task_groups", "trigger_dag", "triggered_report",
+      "task_groups", "trigger_dag", "triggered_report", "setup_teardown",
     ]));
   });
 
@@ -228,5 +228,15 @@ describe("examples", () => {
     expect(task("start_report").isolation).toBe("inline");
     const runs = (await project.cliJson<{ runs: Array<{ runId: string; conf: Record<string, unknown> }> }>(["runs", "list", "triggered_report", "--json"])).json.runs;
     expect(runs.find((r) => r.runId === xcom.runId)?.conf).toMatchObject({ region: "eu", rows: "42" });
+  });
+
+  it("setup_teardown: the workspace is removed after the work, also when the work fails", async () => {
+    const root = path.join(project.dir, "workspaces");
+    const ok = await test("setup_teardown", ["--conf", JSON.stringify({ root })]);
+    expect(ok.summary.state).toBe("success");
+    expect(ok.task("crunch").xcom).toBe("15");
+    const failed = await test("setup_teardown", ["--conf", JSON.stringify({ root, fail: true })]);
+    expect(failed.summary.state).toBe("failed");
+    expect(states(failed.summary)).toEqual({ create_workspace: "success", fetch: "success", crunch: "failed", remove_workspace: "success" });
   });
 });

@@ -5,6 +5,7 @@ import { FINISHED_TASK_STATES } from "../store/types.js";
 import type { AirlockContext } from "./context.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { resolveParams } from "./params.js";
+import { withSetupsAndTeardowns } from "../scheduler/setup-teardown.js";
 
 const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
 
@@ -81,6 +82,8 @@ export async function clearTaskInstances(ctx: ActionContext, runId: string, task
     if (typeof id !== "string" || !dag.tasks[id]) throw new NotFoundError("Task", String(id), `Tasks of DAG "${dag.id}": ${dag.order.slice(0, 20).join(", ")}`);
     add(id);
   }
+  // Work runs again only between its setup and teardown (Airflow's meaning); their own downstream stays as it is.
+  for (const id of withSetupsAndTeardowns(dag, selected)) selected.add(id);
   const tis = new Map((await ctx.store.listTaskInstances(runId)).map((t) => [t.taskId, t]));
   const running = [...selected].filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
   if (running.length > 0) {

@@ -9,6 +9,7 @@ import type { TaskPatch } from "../store/store.js";
 import { FINISHED_TASK_STATES, type DagRun, type TaskInstance, type TaskState } from "../store/types.js";
 import { isolationFor } from "./isolation.js";
 import { evaluateTriggerRule } from "./trigger-rules.js";
+import { runOutcome, teardownDecision } from "./setup-teardown.js";
 
 /** Options of one evaluation. */
 export interface EvaluateOptions {
@@ -44,7 +45,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       if (!ti || !task) continue;
       let patch: TaskPatch | null = null;
       if (ti.state === "none") {
-        const decision = evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
+        const decision = task.teardown ? teardownDecision(task, state) : evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
         if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
         else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
         else if (decision === "run") {
@@ -75,10 +76,8 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   }
   const all = [...tis.values()];
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
-    // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run.
-    const leaves = dag.order.filter((id) => (dag.tasks[id]?.downstream.length ?? 0) === 0);
-    const failed = leaves.some((id) => state(id) === "failed" || state(id) === "upstream_failed");
-    result.ended = failed ? "failed" : "success";
+    // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
+    result.ended = runOutcome(dag, state);
     await ctx.store.setRunState(run.runId, result.ended, ["running"]);
   }
   return result;

@@ -1,6 +1,7 @@
 import { DagDefinitionError } from "./errors.js";
 import type { DefaultArgs, TaskOptions } from "./types.js";
 import type { OperatorSpec } from "./operator-spec.js";
+import { checkSetupTeardown } from "./setup-teardown.js";
 
 /** Brand that lets the runner recognise DAG objects even across module copies. */
 export const DAG_BRAND = Symbol.for("airlock.dag");
@@ -244,6 +245,7 @@ export function dag(options: DagOptions, build: () => void): Dag {
     building = undefined;
   }
   result.topologicalOrder();
+  checkSetupTeardown(result);
   return result;
 }
 

@@ -9,6 +9,7 @@ import {
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
+  "setup", "teardown", "onFailureFailDagrun",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {

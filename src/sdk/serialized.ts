@@ -1,5 +1,6 @@
 import type { Dag } from "./dag.js";
 import { parseDuration } from "./duration.js";
+import { serializedRole } from "./setup-teardown.js";
 import type { OperatorKind } from "./operator-spec.js";
 import type { BackendName, Grants, Resources, TriggerRule } from "./types.js";
 
@@ -27,6 +28,14 @@ export interface SerializedTask {
   doc: string | null;
   /** The task group it belongs to ("extract", nested "extract.files"); absent outside groups. */
   group?: string;
+  /** A setup task (absent otherwise). */
+  setup?: true;
+  /** A teardown task (absent otherwise). */
+  teardown?: true;
+  /** For a teardown: the setup tasks upstream of it; it runs only if one of them succeeded. */
+  setups?: string[];
+  /** For a teardown: its failure fails the run. */
+  onFailureFailDagrun?: true;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -83,6 +92,7 @@ export function serializeDag(d: Dag): SerializedDag {
       doc: to.doc ?? null,
       // Only set inside a group, so DAGs without groups keep their version hash.
       ...(t.group ? { group: t.group } : {}),
+      ...serializedRole(d, t),
     };
   }
   return {

@@ -61,6 +61,12 @@ export interface TaskOptions {
   grants?: Grants;
   /** Free-form documentation shown in the UI. */
   doc?: string;
+  /** A setup task: teardowns downstream of it run once the work between is done, whatever happened to it. @default false */
+  setup?: boolean;
+  /** A teardown task: runs when the work after its setups is done, if one of its setups succeeded; its failure does not fail the run. @default false */
+  teardown?: boolean;
+  /** For a teardown: its failure fails the run after all. @default false */
+  onFailureFailDagrun?: boolean;
 }
 
 /** Task options a DAG may default for all its tasks. */
