@@ -46,7 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
-      "task_groups", "trigger_dag", "triggered_report", "setup_teardown",
+      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls",
     ]));
   });
 
@@ -183,17 +183,18 @@ describe("examples", () => {
     expect(states(summary)).toEqual({ wait_for_batch: "skipped", report: "skipped" });
   });
 
-  it("under standalone, daily_batch and daily_report catch up from startDate to endDate", async () => {
+  it("under standalone, daily_batch, daily_report and run_controls catch up from startDate to endDate", async () => {
     const standalone = await project.startStandalone();
     try {
       const days = ["01", "02", "03", "04", "05", "06", "07"].map((d) => `2026-01-${d}T00:00:00.000Z`);
-      for (const dagId of ["daily_batch", "daily_report"]) {
-        const runs = await waitUntil(`7 finished runs of ${dagId}`, async () => {
+      for (const dagId of ["daily_batch", "daily_report", "run_controls"]) {
+        const expected = dagId === "run_controls" ? days.slice(0, 3) : days;
+        const runs = await waitUntil(`${expected.length} finished runs of ${dagId}`, async () => {
           const list = (await project.cliJson<{ runs: Array<{ runType: string; state: string; logicalDate: string }> }>(["runs", "list", dagId, "--limit", "50", "--json"])).json.runs
             .filter((r) => r.runType === "scheduled");
-          return list.length === 7 && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
+          return list.length === expected.length && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
         }, 120_000, 500);
-        expect(runs.map((r) => r.logicalDate).sort()).toEqual(days);
+        expect(runs.map((r) => r.logicalDate).sort()).toEqual(expected);
         expect(runs.every((r) => r.state === "success")).toBe(true);
       }
     } finally {
@@ -238,5 +239,11 @@ describe("examples", () => {
     const failed = await test("setup_teardown", ["--conf", JSON.stringify({ root, fail: true })]);
     expect(failed.summary.state).toBe("failed");
     expect(states(failed.summary)).toEqual({ create_workspace: "success", fetch: "success", crunch: "failed", remove_workspace: "success" });
+  });
+
+  it("run_controls: a test run is not held by dependsOnPast", async () => {
+    const { summary, task } = await test("run_controls");
+    expect(summary.state).toBe("success");
+    expect(task("load").xcom).toMatch(/^loading \d{4}-\d{2}-\d{2} after \d{4}-\d{2}-\d{2}$/);
   });
 });

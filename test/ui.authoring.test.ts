@@ -1,7 +1,7 @@
 /**
  * The web UI's graph of a DAG with task groups, on a real `airlock standalone` driven by headless Chromium: a group
  * shows collapsed as one node coloured by its tasks' states; opening it shows its tasks inside a box, nested groups
- * open on their own, and clicking the box's name collapses it again.
+ * open on their own, and clicking the box's name collapses it again. A DAG that Airlock paused says why.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api/client.js";
@@ -23,16 +23,21 @@ export default dag({ id: "grouped_ui" }, () => {
 });
 `;
 
+const FLAKY = `
+import { bash, dag } from "airlock";
+export default dag({ id: "flaky_ui", maxConsecutiveFailedRuns: 1 }, () => { bash({ id: "boom", command: "exit 1" }); });
+`;
+
 let server: Standalone;
 let browser: TestBrowser;
 let client: ApiClient;
 
 beforeAll(async () => {
-  server = await startStandalone({ dags: { "grouped.ts": GROUPED }, tokens: [{ token: ADMIN, role: "admin" }] });
+  server = await startStandalone({ dags: { "grouped.ts": GROUPED, "flaky.ts": FLAKY }, tokens: [{ token: ADMIN, role: "admin" }] });
   client = new ApiClient({ url: server.url, token: ADMIN });
   for (let i = 0; i < 200; i++) {
     const list = await client.listDags().catch(() => undefined);
-    if (list?.dags.some((d) => d.dagId === "grouped_ui")) break;
+    if (list?.dags.some((d) => d.dagId === "grouped_ui") && list.dags.some((d) => d.dagId === "flaky_ui")) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await launchBrowser();
@@ -73,5 +78,15 @@ describe("graph of task groups", () => {
     await page.waitForSelector(collapsed);
     expect(await page.locator('[data-testid=graph] g.node[data-task="extract.inner.c"]').count()).toBe(0);
     expect(await page.locator('[data-testid=graph] g.cluster').count()).toBe(0);
+  });
+
+  it("shows why Airlock paused a DAG", async () => {
+    const run = await client.triggerDagRun("flaky_ui");
+    expect((await client.waitForRun("flaky_ui", run.runId, { timeoutMs: 60_000 })).state).toBe("failed");
+    const { page } = browser;
+    await page.goto(`${server.url}/dags/flaky_ui?token=${ADMIN}`);
+    await page.waitForSelector("[data-testid=paused-reason]");
+    expect(await page.textContent("[data-testid=paused-reason]")).toContain("paused after 1 failed run in a row (maxConsecutiveFailedRuns)");
+    await browser.screenshot("ui-paused-reason");
   });
 });

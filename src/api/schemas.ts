@@ -54,6 +54,8 @@ export const DagSummary = z.object({
   timezone: z.string(),
   tags: z.array(z.string()),
   isPaused: z.boolean(),
+  /** Why Airlock paused the DAG (maxConsecutiveFailedRuns); null when not paused or paused by a person. */
+  pausedReason: z.string().nullable(),
   isActive: z.boolean(),
   taskCount: z.number().int(),
   lastParsedAt: Timestamp,

@@ -38,6 +38,7 @@ export function dagSummary(d: DagRecord, recent: DagRun[]): z.input<typeof DagSu
     timezone: s.timezone,
     tags: s.tags,
     isPaused: d.isPaused,
+    pausedReason: d.pausedReason,
     isActive: d.isActive,
     taskCount: s.order.length,
     lastParsedAt: d.lastParsedAt,

@@ -10,6 +10,7 @@ import { FINISHED_TASK_STATES, type DagRun, type TaskInstance, type TaskState } 
 import { isolationFor } from "./isolation.js";
 import { evaluateTriggerRule } from "./trigger-rules.js";
 import { runOutcome, teardownDecision } from "./setup-teardown.js";
+import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
 
 /** Options of one evaluation. */
 export interface EvaluateOptions {
@@ -31,8 +32,12 @@ export interface EvaluateResult {
 
 /** Evaluates the run once; call again when any of its tasks changes. */
 export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: SerializedDag, o: EvaluateOptions): Promise<EvaluateResult> {
-  const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
   const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null };
+  if (await enforceRunTimeout(ctx, run, dag)) {
+    await pauseAfterFailures(ctx, run, dag);
+    return { ...result, ended: "failed" };
+  }
+  const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
   const now = Date.now();
   const state = (id: string): TaskState => tis.get(id)?.state ?? "none";
   // Walk in topological order so decisions made now (skips, upstream_failed, empties) flow downstream at once.
@@ -48,7 +53,9 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         const decision = task.teardown ? teardownDecision(task, state) : evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
         if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
         else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
-        else if (decision === "run") {
+        else if (decision === "run" && task.dependsOnPast && !(await pastAllows(ctx, run, id))) {
+          // Waits for its own outcome in the previous run; the sweep looks again.
+        } else if (decision === "run") {
           if (task.kind === "empty") patch = { state: "success", startDate: new Date().toISOString(), endDate: new Date().toISOString() };
           else patch = o.paused ? { state: "scheduled" } : queuePatch(task, ctx, o);
         }
@@ -78,7 +85,8 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
     // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
     result.ended = runOutcome(dag, state);
-    await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+    const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+    if (applied && result.ended === "failed") await pauseAfterFailures(ctx, run, dag);
   }
   return result;
 }

@@ -2,6 +2,7 @@ import { DagDefinitionError } from "./errors.js";
 import type { DefaultArgs, TaskOptions } from "./types.js";
 import type { OperatorSpec } from "./operator-spec.js";
 import { checkSetupTeardown } from "./setup-teardown.js";
+import { parseDuration, type Duration } from "./duration.js";
 
 /** Brand that lets the runner recognise DAG objects even across module copies. */
 export const DAG_BRAND = Symbol.for("airlock.dag");
@@ -53,11 +54,15 @@ export interface DagOptions {
   defaultArgs?: DefaultArgs;
   /** Paused when first seen. @default false */
   pausedOnCreation?: boolean;
+  /** A run still going after this long fails; its unfinished tasks are stopped (failed) or skipped. @default none */
+  dagrunTimeout?: Duration;
+  /** Pause the DAG (with the reason shown in the CLI and UI) after this many failed runs in a row. @default none */
+  maxConsecutiveFailedRuns?: number;
 }
 
 const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
   "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns",
-  "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation",
+  "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation", "dagrunTimeout", "maxConsecutiveFailedRuns",
 ]);
 
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$/;
@@ -236,6 +241,9 @@ export function dag(options: DagOptions, build: () => void): Dag {
     throw new DagDefinitionError(`dag id ${JSON.stringify(options.id)} is invalid: use letters, digits, "_", "-" and "."`, "id");
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
+  if (options.dagrunTimeout !== undefined) parseDuration(options.dagrunTimeout, `dag "${options.id}": dagrunTimeout`);
+  const m = options.maxConsecutiveFailedRuns;
+  if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new DagDefinitionError(`dag "${options.id}": maxConsecutiveFailedRuns must be an integer >= 1, got ${JSON.stringify(m)}`, "maxConsecutiveFailedRuns");
   if (building) throw new DagDefinitionError(`dag "${options.id}" was defined inside dag "${building.id}": define DAGs at the top level of a file`, "build");
   const result = new Dag(options);
   building = result;

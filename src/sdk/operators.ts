@@ -9,7 +9,7 @@ import {
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
-  "setup", "teardown", "onFailureFailDagrun",
+  "setup", "teardown", "onFailureFailDagrun", "dependsOnPast",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -34,6 +34,7 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.triggerRule !== undefined && !TRIGGER_RULES.includes(o.triggerRule)) throw new DagDefinitionError(`${where}: triggerRule "${o.triggerRule}" is unknown; use one of ${TRIGGER_RULES.join(", ")}`, "triggerRule");
   if (o.backend !== undefined && !BACKEND_NAMES.includes(o.backend)) throw new DagDefinitionError(`${where}: backend "${o.backend}" is unknown; use one of ${BACKEND_NAMES.join(", ")}`, "backend");
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
+  if (o.dependsOnPast !== undefined && typeof o.dependsOnPast !== "boolean") throw new DagDefinitionError(`${where}: dependsOnPast must be true or false`, "dependsOnPast");
   if (o.resources !== undefined) checkResources(where, o.resources);
   if (o.grants !== undefined) checkGrants(where, o.grants);
   for (const key of ["pool", "queue", "environment"] as const) {

@@ -36,6 +36,8 @@ export interface SerializedTask {
   setups?: string[];
   /** For a teardown: its failure fails the run. */
   onFailureFailDagrun?: true;
+  /** Waits for its own success (or skip) in the previous run. */
+  dependsOnPast?: true;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -52,6 +54,10 @@ export interface SerializedDag {
   paramsSchema: Record<string, unknown> | null;
   tags: string[];
   pausedOnCreation: boolean;
+  /** A run going longer than this fails (absent: no limit). */
+  dagrunTimeoutMs?: number;
+  /** Failed runs in a row after which the DAG is paused (absent: never). */
+  maxConsecutiveFailedRuns?: number;
   /** Task ids in topological order. */
   order: string[];
   tasks: Record<string, SerializedTask>;
@@ -93,6 +99,7 @@ export function serializeDag(d: Dag): SerializedDag {
       // Only set inside a group, so DAGs without groups keep their version hash.
       ...(t.group ? { group: t.group } : {}),
       ...serializedRole(d, t),
+      ...(to.dependsOnPast ? { dependsOnPast: true as const } : {}),
     };
   }
   return {
@@ -108,6 +115,9 @@ export function serializeDag(d: Dag): SerializedDag {
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],
     pausedOnCreation: o.pausedOnCreation ?? false,
+    // Set only when given, so DAGs without them keep their version hash.
+    ...(o.dagrunTimeout !== undefined ? { dagrunTimeoutMs: parseDuration(o.dagrunTimeout, "dagrunTimeout") } : {}),
+    ...(o.maxConsecutiveFailedRuns !== undefined ? { maxConsecutiveFailedRuns: o.maxConsecutiveFailedRuns } : {}),
     order,
     tasks,
   };

@@ -67,6 +67,8 @@ export interface TaskOptions {
   teardown?: boolean;
   /** For a teardown: its failure fails the run after all. @default false */
   onFailureFailDagrun?: boolean;
+  /** Run only when this task succeeded (or was skipped) in the DAG's previous run, by logical date. @default false */
+  dependsOnPast?: boolean;
 }
 
 /** Task options a DAG may default for all its tasks. */

@@ -165,6 +165,7 @@ export class KyselyStore implements Store {
         dagId: r.dag_id, fileloc: r.fileloc, isPaused: Number(r.is_paused) === 1, isActive: Number(r.is_active) === 1,
         versionHash: r.version_hash, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path,
         lastParsedAt: r.last_parsed_at, nextLogicalDate: r.next_logical_date,
+        pausedReason: Number(r.is_paused) === 1 ? r.paused_reason ?? null : null,
       }];
     });
   }
@@ -189,9 +190,9 @@ export class KyselyStore implements Store {
     return { dags: await this.dagRecords(rows), total };
   }
 
-  async setPaused(dagId: string, paused: boolean): Promise<boolean> {
+  async setPaused(dagId: string, paused: boolean, reason: string | null = null): Promise<boolean> {
     return this.adapter.exclusive(async (db) => {
-      const r = await db.updateTable("dags").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
+      const r = await db.updateTable("dags").set({ is_paused: paused ? 1 : 0, paused_reason: paused ? reason : null }).where("dag_id", "=", dagId).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
       await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: paused ? "paused" : "unpaused" });
       return true;

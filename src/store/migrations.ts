@@ -54,4 +54,11 @@ export const MIGRATIONS: Migration[] = [
       `create table leases (name text primary key, holder text not null, expires_at ${bigint(d)} not null)`,
     ],
   },
+  {
+    id: 40,
+    name: "dag paused reason",
+    breaking: false,
+    // Why a DAG was paused when Airlock paused it (maxConsecutiveFailedRuns); null when a person paused it.
+    sql: () => ["alter table dags add column paused_reason text"],
+  },
 ];

@@ -1,7 +1,7 @@
 /** Table types for the query builder. Dates are ISO-8601 UTC strings; booleans are 0/1; JSON is text. */
 import type { Generated } from "kysely";
 
-export interface DagsTable { dag_id: string; fileloc: string; is_paused: number; is_active: number; version_hash: string; last_parsed_at: string; next_logical_date: string | null; tags: string }
+export interface DagsTable { dag_id: string; fileloc: string; is_paused: number; is_active: number; version_hash: string; last_parsed_at: string; next_logical_date: string | null; tags: string; paused_reason: string | null }
 export interface DagVersionsTable { hash: string; dag_id: string; serialized: string; bundle_path: string; created_at: string }
 export interface ImportErrorsTable { fileloc: string; message: string; updated_at: string }
 export interface DagRunsTable {

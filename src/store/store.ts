@@ -106,7 +106,8 @@ export interface Store {
   deactivateMissingFiles(filelocs: string[]): Promise<void>;
   getDag(dagId: string): Promise<DagRecord | undefined>;
   listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
-  setPaused(dagId: string, paused: boolean): Promise<boolean>;
+  /** Pauses or unpauses; `reason` says why Airlock paused it (null when a person did; cleared on unpause). */
+  setPaused(dagId: string, paused: boolean, reason?: string | null): Promise<boolean>;
   setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
   getDagVersion(hash: string): Promise<DagVersion | undefined>;
   setImportError(fileloc: string, message: string): Promise<void>;

@@ -62,6 +62,9 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         </button>
       </div>
       {d?.description && <p className="muted desc">{d.description}</p>}
+      {d?.isPaused && d.pausedReason && (
+        <div className="pause-reason" data-testid="paused-reason">Paused by Airlock: {d.pausedReason}. Unpause with the switch above.</div>
+      )}
       <div className="tabs">
         {(["grid", "graph", "details"] as const).map((t) => (
           <button key={t} className={tab === t ? "on" : ""} data-tab={t} onClick={() => setQuery({ tab: t === "grid" ? null : t })}>
