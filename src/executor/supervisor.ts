@@ -17,6 +17,7 @@ import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { triggerOtherDag } from "./trigger-dag.js";
+import { runCallbacks } from "./callbacks.js";
 import { renderContainerArgs } from "./container-args.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
@@ -132,9 +133,14 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
-  await record(deps, t, loaded, result, exitCode, pump);
+  const taskState = await record(deps, t, loaded, result, exitCode, pump);
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
+  const event = taskState === "success" ? "onSuccess" : taskState === "failed" ? "onFailure" : taskState === "up_for_retry" ? "onRetry" : null;
+  if (event && loaded && loaded.task.callbacks?.[event]) {
+    const error = result.kind === "failed" ? { type: result.error.type, message: pump.mask(result.error.message) } : null;
+    await runCallbacks(deps, { scope: "task", event, ...loaded, tryNumber: t.tryNumber, isolation: t.isolation, error });
+  }
 }
 
 async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
@@ -183,7 +189,8 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   return { exit, killedFor };
 }
 
-async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump): Promise<void> {
+/** Records the try's end; returns the state its task instance moved to (null when it was no longer running). */
+async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump): Promise<TaskState | null> {
   const { store } = deps.ctx;
   const ti = await store.getTaskInstance(t.runId, t.taskId);
   let outcome: TryOutcome;
@@ -204,10 +211,11 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
     pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
   }
-  await store.finishTry(t, outcome);
+  const finished = await store.finishTry(t, outcome);
   if (result.kind === "success" && result.branch && loaded) {
     for (const next of loaded.task.downstream) {
       if (!result.branch.includes(next)) await store.transitionTask(t.runId, next, ["none", "scheduled"], { state: "skipped", endDate: new Date().toISOString() });
     }
   }
+  return finished ? outcome.taskState : null;
 }

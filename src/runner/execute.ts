@@ -86,6 +86,9 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
     case "empty":
       value = null;
       break;
+    case "callback":
+      value = await (await import("./operators/callback.js")).runCallback(p, args as never, grants, taskContext(p, grants));
+      break;
     case "external_task_sensor":
     case "trigger_dag":
     case "container":

@@ -11,6 +11,8 @@ import { isolationFor } from "./isolation.js";
 import { evaluateTriggerRule } from "./trigger-rules.js";
 import { runOutcome, teardownDecision } from "./setup-teardown.js";
 import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
+import { dagCallbackRequest } from "./callbacks.js";
+import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
 export interface EvaluateOptions {
@@ -28,6 +30,8 @@ export interface EvaluateResult {
   /** Earliest time a retry becomes due, if any waits. */
   nextRetryAt: number | null;
   ended: "success" | "failed" | null;
+  /** The DAG's onSuccess / onFailure to call now that the run ended (the caller runs them, outside this process). */
+  callbacks?: CallbackRequest | null;
 }
 
 /** Evaluates the run once; call again when any of its tasks changes. */
@@ -35,7 +39,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null };
   if (await enforceRunTimeout(ctx, run, dag)) {
     await pauseAfterFailures(ctx, run, dag);
-    return { ...result, ended: "failed" };
+    return { ...result, ended: "failed", callbacks: await dagCallbackRequest(ctx, run, dag, "failed") };
   }
   const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
   const now = Date.now();
@@ -87,6 +91,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     result.ended = runOutcome(dag, state);
     const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"]);
     if (applied && result.ended === "failed") await pauseAfterFailures(ctx, run, dag);
+    if (applied) result.callbacks = await dagCallbackRequest(ctx, run, dag, result.ended);
   }
   return result;
 }

@@ -9,6 +9,7 @@ import { runIdFor, runTasks } from "../core/actions.js";
 import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
 import { evaluateRun } from "./run-evaluator.js";
+import { DagCallbackRunner } from "../executor/callbacks.js";
 import { nextDueAt, nextRunInterval } from "./timetable.js";
 
 /** Lifecycle of the scheduler. */
@@ -37,8 +38,11 @@ export class Scheduler {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private leader = false;
+  private readonly callbacks: DagCallbackRunner;
 
-  constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
+  constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {
+    this.callbacks = new DagCallbackRunner(ctx);
+  }
 
   /** Starts the loop. Idempotent. */
   async start(): Promise<void> {
@@ -57,6 +61,7 @@ export class Scheduler {
     this.wakeUp?.();
     await this.loop;
     await Promise.allSettled([...this.evaluating.values()]);
+    await this.callbacks.stop();
     if (this.leader) await this.ctx.store.releaseLease(LEASE, this.holder).catch(() => undefined);
     this.state = "STOPPED";
   }
@@ -96,6 +101,8 @@ export class Scheduler {
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
+    // A DAG's onSuccess / onFailure run in their own processes; evaluation does not wait for them.
+    if (r.callbacks) void this.callbacks.run(r.callbacks);
   }
 
   private async run(): Promise<void> {

@@ -3,6 +3,10 @@ import type { DefaultArgs, TaskOptions } from "./types.js";
 import type { OperatorSpec } from "./operator-spec.js";
 import { checkSetupTeardown } from "./setup-teardown.js";
 import { parseDuration, type Duration } from "./duration.js";
+import { serializedCallbacks, type CallbackEvent, type Callbacks } from "./notify.js";
+
+/** The callback events a DAG has (a run is not retried). */
+export const DAG_CALLBACK_EVENTS: readonly CallbackEvent[] = ["onSuccess", "onFailure"];
 
 /** Brand that lets the runner recognise DAG objects even across module copies. */
 export const DAG_BRAND = Symbol.for("airlock.dag");
@@ -58,11 +62,16 @@ export interface DagOptions {
   dagrunTimeout?: Duration;
   /** Pause the DAG (with the reason shown in the CLI and UI) after this many failed runs in a row. @default none */
   maxConsecutiveFailedRuns?: number;
+  /** Called when a run succeeds, in the context of its last task. */
+  onSuccess?: Callbacks;
+  /** Called when a run fails, in the context of the failed task. */
+  onFailure?: Callbacks;
 }
 
 const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
   "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns",
   "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation", "dagrunTimeout", "maxConsecutiveFailedRuns",
+  "onSuccess", "onFailure",
 ]);
 
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$/;
@@ -241,6 +250,7 @@ export function dag(options: DagOptions, build: () => void): Dag {
     throw new DagDefinitionError(`dag id ${JSON.stringify(options.id)} is invalid: use letters, digits, "_", "-" and "."`, "id");
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
+  serializedCallbacks(`dag "${options.id}"`, options, DAG_CALLBACK_EVENTS);
   if (options.dagrunTimeout !== undefined) parseDuration(options.dagrunTimeout, `dag "${options.id}": dagrunTimeout`);
   const m = options.maxConsecutiveFailedRuns;
   if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new DagDefinitionError(`dag "${options.id}": maxConsecutiveFailedRuns must be an integer >= 1, got ${JSON.stringify(m)}`, "maxConsecutiveFailedRuns");

@@ -5,6 +5,10 @@ export { dag, chain, isDag, isTask, isGroup, Dag, Task, type DagOptions, type Co
 export { group, TaskGroup, type GroupOptions } from "./group.js";
 export { triggerDag, type TriggerDagOptions } from "./trigger-dag.js";
 export {
+  notify, type Notifier, type WebhookOptions, type EmailOptions, type Callback, type Callbacks, type CallbackContext,
+  type CallbackEvent,
+} from "./notify.js";
+export {
   bash, fn, branch, empty, http, fileSensor, externalTaskSensor, isolated,
   type BashOptions, type FnOptions, type BranchOptions, type HttpOptions, type FileSensorOptions,
   type ExternalTaskSensorOptions, type IsolationOptions, type SensorOptions,

@@ -1,6 +1,7 @@
 import { currentDag, isTask, type Task } from "./dag.js";
 import { parseDuration, type Duration } from "./duration.js";
 import { DagDefinitionError } from "./errors.js";
+import { CALLBACK_EVENTS, serializedCallbacks } from "./notify.js";
 import type { OperatorKind, OperatorSpec } from "./operator-spec.js";
 import {
   BACKEND_NAMES, TRIGGER_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
@@ -9,7 +10,7 @@ import {
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
-  "setup", "teardown", "onFailureFailDagrun", "dependsOnPast",
+  "setup", "teardown", "onFailureFailDagrun", "dependsOnPast", "onSuccess", "onFailure", "onRetry",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -35,6 +36,7 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.backend !== undefined && !BACKEND_NAMES.includes(o.backend)) throw new DagDefinitionError(`${where}: backend "${o.backend}" is unknown; use one of ${BACKEND_NAMES.join(", ")}`, "backend");
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
   if (o.dependsOnPast !== undefined && typeof o.dependsOnPast !== "boolean") throw new DagDefinitionError(`${where}: dependsOnPast must be true or false`, "dependsOnPast");
+  serializedCallbacks(where, o, CALLBACK_EVENTS);
   if (o.resources !== undefined) checkResources(where, o.resources);
   if (o.grants !== undefined) checkGrants(where, o.grants);
   for (const key of ["pool", "queue", "environment"] as const) {

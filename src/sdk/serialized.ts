@@ -1,6 +1,13 @@
 import type { Dag } from "./dag.js";
 import { parseDuration } from "./duration.js";
 import { serializedRole } from "./setup-teardown.js";
+import { CALLBACK_EVENTS, serializedCallbacks, type CallbackEvent, type SerializedCallback } from "./notify.js";
+import { DAG_CALLBACK_EVENTS } from "./dag.js";
+
+/** `{ [key]: value }` when value is set, else nothing: absent fields keep older DAGs' version hashes. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
 import type { OperatorKind } from "./operator-spec.js";
 import type { BackendName, Grants, Resources, TriggerRule } from "./types.js";
 
@@ -38,6 +45,8 @@ export interface SerializedTask {
   onFailureFailDagrun?: true;
   /** Waits for its own success (or skip) in the previous run. */
   dependsOnPast?: true;
+  /** Its callbacks by event (absent when none). */
+  callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -58,6 +67,8 @@ export interface SerializedDag {
   dagrunTimeoutMs?: number;
   /** Failed runs in a row after which the DAG is paused (absent: never). */
   maxConsecutiveFailedRuns?: number;
+  /** Its run callbacks by event (absent when none). */
+  callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
   /** Task ids in topological order. */
   order: string[];
   tasks: Record<string, SerializedTask>;
@@ -100,6 +111,7 @@ export function serializeDag(d: Dag): SerializedDag {
       ...(t.group ? { group: t.group } : {}),
       ...serializedRole(d, t),
       ...(to.dependsOnPast ? { dependsOnPast: true as const } : {}),
+      ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
     };
   }
   return {
@@ -118,6 +130,7 @@ export function serializeDag(d: Dag): SerializedDag {
     // Set only when given, so DAGs without them keep their version hash.
     ...(o.dagrunTimeout !== undefined ? { dagrunTimeoutMs: parseDuration(o.dagrunTimeout, "dagrunTimeout") } : {}),
     ...(o.maxConsecutiveFailedRuns !== undefined ? { maxConsecutiveFailedRuns: o.maxConsecutiveFailedRuns } : {}),
+    ...optional("callbacks", serializedCallbacks(`dag "${d.id}"`, o, DAG_CALLBACK_EVENTS)),
     order,
     tasks,
   };

@@ -1,4 +1,5 @@
 import type { Duration } from "./duration.js";
+import type { Callbacks } from "./notify.js";
 
 /** When a task may run, given the states of its direct upstream tasks (Airflow's trigger rules). */
 export type TriggerRule =
@@ -69,6 +70,12 @@ export interface TaskOptions {
   onFailureFailDagrun?: boolean;
   /** Run only when this task succeeded (or was skipped) in the DAG's previous run, by logical date. @default false */
   dependsOnPast?: boolean;
+  /** Called after the task succeeded: a notifier or a function run sealed. */
+  onSuccess?: Callbacks;
+  /** Called after the task failed for good (no retry left). */
+  onFailure?: Callbacks;
+  /** Called after a try failed and the task will be retried. */
+  onRetry?: Callbacks;
 }
 
 /** Task options a DAG may default for all its tasks. */

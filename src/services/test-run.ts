@@ -10,6 +10,8 @@ import { NotFoundError } from "../core/errors.js";
 import { resolveParams } from "../core/params.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
 import { Executor } from "../executor/executor.js";
+import { runCallbacks } from "../executor/callbacks.js";
+import { ensureEnvironment } from "../executor/backends.js";
 import { evaluateRun } from "../scheduler/run-evaluator.js";
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskInstance } from "../store/types.js";
@@ -101,7 +103,13 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
           await options.onTaskEnd?.(ti);
         }
       }
-      if (r.ended) break;
+      if (r.ended) {
+        // The DAG's onSuccess / onFailure, in their own processes; the test ends once they did.
+        if (r.callbacks) {
+          await runCallbacks({ ctx, backend: (name) => executor.backends.get(name), environment: (name, log) => ensureEnvironment(ctx.config, name, log) }, r.callbacks);
+        }
+        break;
+      }
       if (pending) continue;
       const waitMs = r.nextRetryAt ? Math.max(10, Math.min(1000, r.nextRetryAt - Date.now())) : 1000;
       await new Promise<void>((resolve) => {
