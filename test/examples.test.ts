@@ -46,7 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
-      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls",
+      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls", "alerts",
     ]));
   });
 
@@ -245,5 +245,38 @@ describe("examples", () => {
     const { summary, task } = await test("run_controls");
     expect(summary.state).toBe("success");
     expect(task("load").xcom).toMatch(/^loading \d{4}-\d{2}-\d{2} after \d{4}-\d{2}-\d{2}$/);
+  });
+
+  describe("alerts against a local webhook receiver", () => {
+    let server: Server;
+    const posts: Array<{ url: string; body: string }> = [];
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (d: Buffer) => (body += d.toString()));
+        req.on("end", () => {
+          posts.push({ url: req.url ?? "", body });
+          res.end("ok");
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    });
+    afterAll(async () => {
+      await new Promise((r) => server.close(r));
+    });
+
+    it("alerts: a webhook on success of a task and on failure of the run; the retry callback runs in the task's log", async () => {
+      const env = { AIRLOCK_CONN_ALERTS: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      const ok = await test("alerts", [], env);
+      expect(ok.summary.state).toBe("success");
+      expect(posts.map((p) => p.body)).toEqual([expect.stringMatching(/^report of alerts done for \d{4}-\d{2}-\d{2}$/)]);
+      posts.length = 0;
+      const failed = await test("alerts", ["--conf", '{"fail": true}'], env);
+      expect(failed.summary.state).toBe("failed");
+      expect(posts).toHaveLength(1);
+      expect(JSON.parse(posts[0]?.body ?? "{}").text).toMatch(/^alerts failed on \d{4}-\d{2}-\d{2}: BashCommandError/);
+      const log = await project.cli(["tasks", "logs", "alerts", failed.summary.runId, "load", "--try", "1"]);
+      expect(log.stdout).toContain("retrying load after try 1: bash command failed with exit code 1");
+    });
   });
 });
