@@ -21,6 +21,7 @@ beforeAll(async () => {
   await api.addDag({ id: "sales_etl", tags: ["finance"], description: "Nightly sales load" }, ["extract", "load"]);
   await api.addDag({ id: "ml_train", tags: ["ml"] }, ["prep", "fit"]);
   await api.addDag({ id: "uses_env" }, ["step"]);
+  await api.addDag({ id: "catchy", schedule: "@hourly", startDate: "2026-01-01", catchup: true, pausedOnCreation: true }, ["step"]);
   mkdirSync(path.join(api.dir, "environments", "lodash3"), { recursive: true });
   writeFileSync(path.join(api.dir, "environments", "lodash3", "package.json"), JSON.stringify({ name: "lodash3", private: true, dependencies: {} }));
   browser = await launchBrowser();
@@ -67,6 +68,17 @@ describe("UI pages", () => {
     await page.click(toggle);
     await page.waitForSelector(`${toggle}[data-paused="false"]`);
     expect((await api.ctx.store.getDag("sales_etl"))?.isPaused).toBe(false);
+  });
+
+  it("warns on a paused DAG whose unpause would create many catch-up runs, and not on others", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/dags/catchy`);
+    await page.waitForSelector('[data-testid="catchup-warning"]');
+    expect(await page.textContent('[data-testid="catchup-warning"]')).toMatch(/more than 25 catch-up runs/);
+    await browser.screenshot("ui-catchup-warning");
+    await page.goto(`${api.url}/dags/ml_train`);
+    await page.waitForSelector('h1[data-dag-id="ml_train"]');
+    expect(await page.$('[data-testid="catchup-warning"]')).toBeNull();
   });
 
   it("shows runs and task states in the grid and updates cells live", async () => {

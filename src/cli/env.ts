@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { Command, Option } from "commander";
-import { loadConfig, type AirlockConfig } from "../config/config.js";
+import type { AirlockConfig } from "../config/config.js";
+import { config as projectConfig } from "./context.js";
 import type { Store } from "../store/store.js";
 import {
   buildEnvironment, EnvironmentBuildError, formatBytes, listEnvironmentNames, listEnvironments, loadEnvironmentSpec,
@@ -19,7 +20,7 @@ export type EnvStore = Pick<Store, "listDags"> & { close?: () => Promise<void> }
 
 /** What the command needs from its host; everything has a default. */
 export interface EnvCommandDeps {
-  /** @default loadConfig({ cwd: process.cwd() }) */
+  /** @default the project around the working directory (refused outside a project) */
   config?: () => Promise<AirlockConfig>;
   /** Opens the store that tells which tasks use an environment. @default the configured store, when it exists */
   store?: (config: AirlockConfig) => Promise<EnvStore | null>;
@@ -27,7 +28,7 @@ export interface EnvCommandDeps {
 
 /** The `env` command. */
 export function envCommand(deps: EnvCommandDeps = {}): Command {
-  const getConfig = deps.config ?? (() => loadConfig({ cwd: process.cwd() }));
+  const getConfig = deps.config ?? projectConfig;
   const openStore = deps.store ?? defaultStore;
   const cmd = new Command("env").description("sealed environments: declared dependencies and Node runtime, built and cached by content key");
 

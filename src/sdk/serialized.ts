@@ -62,7 +62,8 @@ export interface SerializedDag {
   params: Record<string, unknown>;
   paramsSchema: Record<string, unknown> | null;
   tags: string[];
-  pausedOnCreation: boolean;
+  /** Paused when first recorded; null = the project default (`scheduler.dagsArePausedAtCreation`). */
+  pausedOnCreation: boolean | null;
   /** A run going longer than this fails (absent: no limit). */
   dagrunTimeoutMs?: number;
   /** Failed runs in a row after which the DAG is paused (absent: never). */
@@ -126,7 +127,7 @@ export function serializeDag(d: Dag): SerializedDag {
     params: JSON.parse(JSON.stringify(o.params ?? {})) as Record<string, unknown>,
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],
-    pausedOnCreation: o.pausedOnCreation ?? false,
+    pausedOnCreation: o.pausedOnCreation ?? null,
     // Set only when given, so DAGs without them keep their version hash.
     ...(o.dagrunTimeout !== undefined ? { dagrunTimeoutMs: parseDuration(o.dagrunTimeout, "dagrunTimeout") } : {}),
     ...(o.maxConsecutiveFailedRuns !== undefined ? { maxConsecutiveFailedRuns: o.maxConsecutiveFailedRuns } : {}),

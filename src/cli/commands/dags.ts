@@ -1,18 +1,21 @@
 /** `airlock dags list|show|pause|unpause|test|trigger|backfill`. */
 import { Command, Option } from "commander";
-import { runIdFor, setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
+import { clearTaskInstances, runIdFor, setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
 import { readLogChunk } from "../../core/logs.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
-import { intervalsBetween } from "../../scheduler/timetable.js";
+import { intervalsBetween, pendingRunCount } from "../../scheduler/timetable.js";
+import { confirm } from "../confirm.js";
+import { ScheduleError } from "../../scheduler/schedule-error.js";
+import { parseZonedDate } from "../../scheduler/zoned-time.js";
 import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
 import { startOrchestrator } from "../../services/orchestrator.js";
 import { summarizeRun, testDag, type RunSummary } from "../../services/test-run.js";
 import type { DagRun } from "../../store/types.js";
 import { guarded, withContext } from "../context.js";
-import { EXIT_CODES, parseConf, printJson, printTable, UsageError } from "../output.js";
+import { EXIT_CODES, parseConf, plural, printJson, printTable, UsageError } from "../output.js";
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
 
 const backendOption = () => new Option("--backend <backend>", "run every task on this backend").choices(BACKEND_NAMES as string[]);
@@ -105,9 +108,21 @@ export function dagsCommand(): Command {
     });
 
   for (const [name, paused] of [["pause", true], ["unpause", false]] as const) {
-    dags.command(`${name} <dag>`).description(paused ? "stop scheduling new runs and starting new tasks" : "resume scheduling").action(async (dagId: string) => {
+    const cmd = dags.command(`${name} <dag>`).description(paused ? "stop scheduling new runs and starting new tasks" : "resume scheduling (asks first when that would create many catch-up runs)");
+    if (!paused) cmd.option("-y, --yes", "unpause without asking, whatever the catch-up");
+    cmd.action(async (dagId: string, o: { yes?: boolean }) => {
       await withContext(false, async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
+        if (!paused && !o.yes) {
+          const dag = await requireDag(ctx, dagId);
+          const limit = ctx.config.scheduler.catchupConfirmAbove;
+          const latest = dag.serialized.catchup ? await ctx.store.latestScheduledRun(dagId) : undefined;
+          const pending = dag.serialized.catchup ? pendingRunCount(dag.serialized, latest?.logicalDate ?? null, new Date(), limit + 1) : 0;
+          if (pending > limit && !(await confirm(`Unpausing ${dagId} creates more than ${limit} catch-up runs at once (catchup: true since ${dag.serialized.startDate}). Unpause?`))) {
+            throw new UsageError(`unpausing ${dagId} would create more than ${limit} catch-up runs; nothing was changed`,
+              `Answer y on a terminal, pass --yes, set catchup: false in the DAG, or backfill a smaller range with \`airlock dags backfill\``);
+          }
+        }
         await setDagPaused(ctx, dagId, paused);
         process.stdout.write(`${dagId} ${paused ? "paused" : "unpaused"}\n`);
       });
@@ -175,45 +190,67 @@ export function dagsCommand(): Command {
       });
     });
 
-  dags.command("backfill <dag>").description("create and run the runs of every interval between two dates (inclusive)")
-    .requiredOption("--start <date>", "first logical date, e.g. 2026-01-01").requiredOption("--end <date>", "last logical date")
+  dags.command("backfill <dag>").description("create and run the runs of every interval whose logical date is between two dates (both inclusive; a date without a time means the whole day, in the DAG's time zone)")
+    .requiredOption("--start <date>", "first logical date, e.g. 2026-01-01").requiredOption("--end <date>", "last logical date (inclusive)")
+    .option("--dry-run", "list the runs it would create and the existing ones it would skip; change nothing")
+    .option("--rerun-failed", "clear and run again existing runs of the range that failed (by default existing runs are kept)")
     .option("--json", "print JSON")
-    .action(async (dagId: string, o: { start: string; end: string; json?: boolean }) => {
+    .action(async (dagId: string, o: { start: string; end: string; dryRun?: boolean; rerunFailed?: boolean; json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
-        const start = new Date(o.start);
-        const end = new Date(o.end);
-        if (Number.isNaN(start.getTime())) throw new UsageError(`--start "${o.start}" is not a date`, "Use ISO 8601, e.g. 2026-01-01");
-        if (Number.isNaN(end.getTime())) throw new UsageError(`--end "${o.end}" is not a date`, "Use ISO 8601, e.g. 2026-01-31");
-        if (end < start) throw new UsageError("--end is before --start", "Swap the dates");
         await new DagFileProcessor(ctx).refresh();
         const dag = await requireDag(ctx, dagId);
-        const intervals = intervalsBetween(dag.serialized, start, end);
-        const runIds: string[] = [];
-        for (const iv of intervals) {
-          const runId = runIdFor("backfill", dagId, iv.logicalDate);
-          const existing = await ctx.store.getRun(runIdFor("scheduled", dagId, iv.logicalDate)) ?? await ctx.store.getRun(runId);
-          if (existing) {
-            runIds.push(existing.runId);
-            continue;
-          }
-          await ctx.store.createRun({
-            runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
-            dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
-            tasks: runTasks(dag.serialized),
-          });
-          runIds.push(runId);
+        const range = backfillRange(o.start, o.end, dag.serialized.timezone);
+        let intervals: ReturnType<typeof intervalsBetween>;
+        try {
+          intervals = intervalsBetween(dag.serialized, range.start, range.end);
+        } catch (err) {
+          if (err instanceof ScheduleError) throw new UsageError(err.message, err.field === "schedule" ? "Backfill a DAG that has a schedule" : "Adjust --start and --end");
+          throw err;
         }
-        if (!o.json) process.stderr.write(`backfill of ${dagId}: ${runIds.length} run(s) from ${o.start} to ${o.end}\n`);
+        const say = (line: string) => { if (!o.json) process.stderr.write(`${line}\n`); };
+        const plan: Array<{ runId: string; logicalDate: string; action: "create" | "skip" | "rerun"; state: string | null }> = [];
+        for (const iv of intervals) {
+          const existing = await ctx.store.getRun(runIdFor("scheduled", dagId, iv.logicalDate)) ?? await ctx.store.getRun(runIdFor("backfill", dagId, iv.logicalDate))
+            ?? await ctx.store.getRun(runIdFor("manual", dagId, iv.logicalDate));
+          if (!existing) plan.push({ runId: runIdFor("backfill", dagId, iv.logicalDate), logicalDate: iv.logicalDate, action: "create", state: null });
+          else plan.push({ runId: existing.runId, logicalDate: iv.logicalDate, action: o.rerunFailed && existing.state === "failed" ? "rerun" : "skip", state: existing.state });
+        }
+        const count = (a: string) => plan.filter((p) => p.action === a).length;
+        say(`backfill of ${dagId} from ${o.start} to ${o.end}: ${plural(plan.length, "interval")} — ${count("create")} to create, ${count("rerun")} to run again, ${count("skip")} existing kept`);
+        for (const p of plan) if (p.action === "skip") say(`  skipping ${p.runId}: it exists (${p.state})${p.state === "failed" ? "; --rerun-failed runs it again" : ""}`);
+        if (o.dryRun) {
+          if (o.json) printJson({ dagId, dryRun: true, runs: plan });
+          else printTable(plan.map((p) => ({ runId: p.runId, logicalDate: p.logicalDate, action: p.action, state: p.state ?? "" })), ["runId", "logicalDate", "action", "state"]);
+          return EXIT_CODES.ok;
+        }
+        const byDate = new Map(intervals.map((iv) => [iv.logicalDate, iv]));
+        for (const p of plan) {
+          const iv = byDate.get(p.logicalDate);
+          if (p.action === "create" && iv) {
+            await ctx.store.createRun({
+              runId: p.runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
+              dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
+              tasks: runTasks(dag.serialized),
+            });
+          } else if (p.action === "rerun") {
+            await clearTaskInstances(ctx, p.runId, [], { onlyFailed: true });
+          }
+        }
         // Without a running scheduler the backfill drives its runs itself — only them: it must not schedule or
         // run anything else of the project.
         const own = (await ctx.store.leaseHolder("scheduler")) ? null : await startOrchestrator({ ...ctx }, { parse: false, scheduler: true, executor: true, api: false }, { scheduler: { dagIds: [dagId], createRuns: false } });
         const finished: DagRun[] = [];
         try {
-          for (const id of runIds) finished.push(await waitForRun(ctx, id));
+          for (const p of plan) {
+            const run = await waitForRun(ctx, p.runId);
+            finished.push(run);
+            say(`  [${finished.length}/${plan.length}] ${run.runId}: ${run.state}`);
+          }
         } finally {
           if (own) await stopKeepingStore(own);
         }
-        const summary = { dagId, runs: finished.map((r) => ({ runId: r.runId, logicalDate: r.logicalDate, state: r.state })) };
+        const ids = (a: string) => plan.filter((p) => p.action === a).map((p) => p.runId);
+        const summary = { dagId, runs: finished.map((r) => ({ runId: r.runId, logicalDate: r.logicalDate, state: r.state })), created: ids("create"), skipped: ids("skip"), rerun: ids("rerun") };
         if (o.json) printJson(summary);
         else printTable(summary.runs, ["runId", "logicalDate", "state"]);
         return finished.every((r) => r.state === "success") ? EXIT_CODES.ok : EXIT_CODES.failed;
@@ -226,4 +263,20 @@ export function dagsCommand(): Command {
 async function stopKeepingStore(o: { scheduler: { stop(): Promise<void> } | null; executor: { stop(): Promise<void> } | null }): Promise<void> {
   await o.scheduler?.stop();
   await o.executor?.stop();
+}
+
+/** The instants of a backfill's --start and --end: dates in the DAG's zone, a date-only end covering its whole day. */
+export function backfillRange(startText: string, endText: string, timezone: string): { start: Date; end: Date } {
+  const start = parseZonedDate(startText, timezone);
+  let end = parseZonedDate(endText, timezone);
+  if (start === undefined) throw new UsageError(`--start "${startText}" is not a date`, "Use ISO 8601, e.g. 2026-01-01 or 2026-01-01T06:00");
+  if (end === undefined) throw new UsageError(`--end "${endText}" is not a date`, "Use ISO 8601, e.g. 2026-01-31 or 2026-01-31T06:00");
+  // "--end 2026-11-22" includes the runs of that day (06:00 too), as the help says.
+  if (/^\d{4}-\d{2}-\d{2}$/.test(endText.trim())) {
+    const [y, m, d] = endText.trim().split("-").map(Number) as [number, number, number];
+    const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+    end = (parseZonedDate(next, timezone) ?? end) - 1;
+  }
+  if (end < start) throw new UsageError("--end is before --start", "Swap the dates");
+  return { start: new Date(start), end: new Date(end) };
 }

@@ -65,6 +65,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
       {d?.isPaused && d.pausedReason && (
         <div className="pause-reason" data-testid="paused-reason">Paused by Airlock: {d.pausedReason}. Unpause with the switch above.</div>
       )}
+      {d?.catchupWarning && <div className="warning-box" data-testid="catchup-warning" role="alert">⚠ {d.catchupWarning}</div>}
       <div className="tabs">
         {(["grid", "graph", "details"] as const).map((t) => (
           <button key={t} className={tab === t ? "on" : ""} data-tab={t} onClick={() => setQuery({ tab: t === "grid" ? null : t })}>
