@@ -1,7 +1,8 @@
 /**
  * Callbacks and alerts through `airlock dags test`: notifiers against a real HTTP receiver and a real SMTP server on
  * loopback, templated with the task's context; function callbacks run in their own process; onRetry, onFailure,
- * onSuccess on tasks and the DAG; a failing callback is logged in the task's log and changes no state.
+ * onSuccess on tasks and the DAG, onSlaMiss with sla; a failing callback is logged in the task's log and changes no
+ * state.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -31,6 +32,15 @@ export default dag({
 });
 `;
 
+const LATE = `import { bash, dag, notify } from "airlock";
+export default dag({ id: "late" }, () => {
+  bash({ id: "slow", command: "sleep 3; echo done", sla: "1s",
+    onSlaMiss: notify.webhook({ connection: "hooks", path: "/sla", body: "{{ ti.task_id }} of {{ dag.id }} missed its sla ({{ event }})" }) });
+  bash({ id: "quick", command: "echo quick", sla: "10m",
+    onSlaMiss: notify.webhook({ connection: "hooks", path: "/sla", body: "{{ ti.task_id }} should not miss" }) });
+});
+`;
+
 type Summary = { state: string; runId: string; tasks: Array<{ taskId: string; state: string; tryNumber: number }> };
 
 let project: Project;
@@ -55,7 +65,7 @@ beforeAll(async () => {
     AIRLOCK_CONN_HOOKS: `http://hook:hook-secret-4411@127.0.0.1:${(http.address() as AddressInfo).port}`,
     AIRLOCK_CONN_MAIL: `smtp://alerts%40example.com:mail-secret-9921@127.0.0.1:${smtp.port}`,
   };
-  project = createProject({ dags: { "alerts.ts": ALERTS } });
+  project = createProject({ dags: { "alerts.ts": ALERTS, "late.ts": LATE } });
 });
 afterAll(async () => {
   await project?.cleanup();
@@ -120,5 +130,13 @@ describe("callbacks", () => {
     } finally {
       await standalone.stop();
     }
+  });
+
+  it("onSlaMiss is called once when a task has not succeeded sla after its run started; the task goes on", async () => {
+    hits.length = 0;
+    const r = await project.cliJson<Summary>(["dags", "test", "late", "--json"], { env });
+    expect(r.json.state).toBe("success");
+    expect(r.json.tasks.map((t) => t.state)).toEqual(["success", "success"]);
+    expect(hits.filter((h) => h.url === "/sla").map((h) => h.body)).toEqual(["slow of late missed its sla (onSlaMiss)"]);
   });
 });

@@ -1,6 +1,6 @@
 import { bash, dag, fn, notify } from "airlock";
 
-// Callbacks and alerts: onSuccess / onFailure / onRetry on tasks, onSuccess / onFailure on the DAG. A callback is a
+// Callbacks and alerts: onSuccess / onFailure / onRetry / onSlaMiss (with sla) on tasks, onSuccess / onFailure on the DAG. A callback is a
 // notifier — notify.webhook or notify.email, templated with the task's context ({{ dag.id }}, {{ ti.task_id }},
 // {{ ds }}, {{ exception }}) — or a function that runs in its own process like a task, never in the orchestrator.
 // A callback that fails is written to the task's log and changes nothing else.
@@ -23,6 +23,9 @@ export default dag({
   const report = fn({
     id: "report",
     run: async (ctx) => `report: ${ctx.xcom.pull<string>("load")}`,
+    // Should be done ten minutes after the run started; if not, onSlaMiss is called once (the task goes on).
+    sla: "10m",
+    onSlaMiss: notify.webhook({ connection: "alerts", path: "/airlock", body: "{{ ti.task_id }} of {{ dag.id }} is late for {{ ds }}" }),
     onSuccess: notify.webhook({ connection: "alerts", path: "/airlock", body: "{{ ti.task_id }} of {{ dag.id }} done for {{ ds }}" }),
   });
   load.then(report);

@@ -12,6 +12,7 @@ import { evaluateTriggerRule } from "./trigger-rules.js";
 import { runOutcome, teardownDecision } from "./setup-teardown.js";
 import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
 import { dagCallbackRequest } from "./callbacks.js";
+import { slaMisses } from "./sla.js";
 import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
@@ -30,16 +31,17 @@ export interface EvaluateResult {
   /** Earliest time a retry becomes due, if any waits. */
   nextRetryAt: number | null;
   ended: "success" | "failed" | null;
-  /** The DAG's onSuccess / onFailure to call now that the run ended (the caller runs them, outside this process). */
-  callbacks?: CallbackRequest | null;
+  /** Callbacks due now: the DAG's onSuccess / onFailure when the run ended, tasks' onSlaMiss (the caller runs them). */
+  callbacks: CallbackRequest[];
 }
 
 /** Evaluates the run once; call again when any of its tasks changes. */
 export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: SerializedDag, o: EvaluateOptions): Promise<EvaluateResult> {
-  const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null };
+  const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null, callbacks: [] };
   if (await enforceRunTimeout(ctx, run, dag)) {
     await pauseAfterFailures(ctx, run, dag);
-    return { ...result, ended: "failed", callbacks: await dagCallbackRequest(ctx, run, dag, "failed") };
+    const request = await dagCallbackRequest(ctx, run, dag, "failed");
+    return { ...result, ended: "failed", callbacks: request ? [request] : [] };
   }
   const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
   const now = Date.now();
@@ -85,13 +87,15 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       }
     }
   }
+  result.callbacks.push(...(await slaMisses(ctx, run, dag, tis)));
   const all = [...tis.values()];
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
     // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
     result.ended = runOutcome(dag, state);
     const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"]);
     if (applied && result.ended === "failed") await pauseAfterFailures(ctx, run, dag);
-    if (applied) result.callbacks = await dagCallbackRequest(ctx, run, dag, result.ended);
+    const request = applied ? await dagCallbackRequest(ctx, run, dag, result.ended) : null;
+    if (request) result.callbacks.push(request);
   }
   return result;
 }

@@ -101,8 +101,8 @@ export class Scheduler {
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
-    // A DAG's onSuccess / onFailure run in their own processes; evaluation does not wait for them.
-    if (r.callbacks) void this.callbacks.run(r.callbacks);
+    // Callbacks run in their own processes; evaluation does not wait for them.
+    for (const request of r.callbacks) void this.callbacks.run(request);
   }
 
   private async run(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Callbacks and alerts: `onSuccess`, `onFailure`, `onRetry` on tasks (and `onSuccess`, `onFailure` on DAGs) take a
+ * Callbacks and alerts: `onSuccess`, `onFailure`, `onRetry`, `onSlaMiss` (with `sla`) on tasks (and `onSuccess`, `onFailure` on DAGs) take a
  * notifier — `notify.webhook(...)`, `notify.email(...)`, templated with the task's context — or a function that runs
  * sealed in its own process like any task, never in the orchestrator. A callback's failure is logged in the task's
  * log and never changes any state.
@@ -10,8 +10,9 @@ import type { TaskContext } from "./types.js";
 const NOTIFIER_BRAND = Symbol.for("airlock.notifier");
 
 /** What happened, as a callback sees it. */
-export type CallbackEvent = "onSuccess" | "onFailure" | "onRetry";
-export const CALLBACK_EVENTS: readonly CallbackEvent[] = ["onSuccess", "onFailure", "onRetry"];
+export type CallbackEvent = "onSuccess" | "onFailure" | "onRetry" | "onSlaMiss";
+/** The callback events of a task. */
+export const CALLBACK_EVENTS: readonly CallbackEvent[] = ["onSuccess", "onFailure", "onRetry", "onSlaMiss"];
 
 /** The context of a function callback: the task's context plus what happened. */
 export interface CallbackContext extends TaskContext {

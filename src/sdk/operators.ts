@@ -11,6 +11,7 @@ const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
   "setup", "teardown", "onFailureFailDagrun", "dependsOnPast", "onSuccess", "onFailure", "onRetry",
+  "sla", "onSlaMiss",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -29,7 +30,8 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   }
   const o = options as Partial<TaskOptions>;
   if (o.retries !== undefined && (!Number.isInteger(o.retries) || o.retries < 0)) throw new DagDefinitionError(`${where}: retries must be an integer >= 0, got ${JSON.stringify(o.retries)}`, "retries");
-  for (const key of ["retryDelay", "maxRetryDelay", "executionTimeout"] as const) {
+  if (o.onSlaMiss !== undefined && o.sla === undefined) throw new DagDefinitionError(`${where}: onSlaMiss needs an sla, e.g. sla: "1h" (how long after the run starts the task should have succeeded)`, "sla");
+  for (const key of ["retryDelay", "maxRetryDelay", "executionTimeout", "sla"] as const) {
     if (o[key] !== undefined) parseDuration(o[key] as Duration, `${where}: ${key}`);
   }
   if (o.triggerRule !== undefined && !TRIGGER_RULES.includes(o.triggerRule)) throw new DagDefinitionError(`${where}: triggerRule "${o.triggerRule}" is unknown; use one of ${TRIGGER_RULES.join(", ")}`, "triggerRule");

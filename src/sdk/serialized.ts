@@ -47,6 +47,8 @@ export interface SerializedTask {
   dependsOnPast?: true;
   /** Its callbacks by event (absent when none). */
   callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
+  /** How long after its run started it should have succeeded (absent: no sla). */
+  slaMs?: number;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -113,6 +115,7 @@ export function serializeDag(d: Dag): SerializedDag {
       ...serializedRole(d, t),
       ...(to.dependsOnPast ? { dependsOnPast: true as const } : {}),
       ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
+      ...optional("slaMs", to.sla === undefined ? undefined : parseDuration(to.sla, "sla")),
     };
   }
   return {

@@ -76,6 +76,10 @@ export interface TaskOptions {
   onFailure?: Callbacks;
   /** Called after a try failed and the task will be retried. */
   onRetry?: Callbacks;
+  /** The task should have succeeded this long after its run started; later, onSlaMiss is called (once). */
+  sla?: Duration;
+  /** Called when the task missed its sla (it goes on running). */
+  onSlaMiss?: Callbacks;
 }
 
 /** Task options a DAG may default for all its tasks. */

@@ -82,6 +82,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
   });
   await ctx.store.setRunState(runId, "running");
   const reported = new Set<string>();
+  const pendingCallbacks: Array<Promise<unknown>> = [];
   let wake: () => void = () => undefined;
   let pending = false;
   const executor = new Executor(ctx, { queues: [queue], adopt: false, onFinished: () => {
@@ -95,6 +96,10 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
       const run = (await ctx.store.getRun(runId)) as DagRun;
       const r = await evaluateRun(ctx, run, dag.serialized, { backendOverride: options.backend ?? null, paused: false, queueOverride: queue });
       if (r.queued > 0) executor.wake();
+      // Callbacks (the DAG's when it ended, tasks' onSlaMiss) run in their own processes; the test waits for them.
+      const callbacks = Promise.all(r.callbacks.map((request) => runCallbacks({
+        ctx, backend: (name) => executor.backends.get(name), environment: (name, log) => ensureEnvironment(ctx.config, name, log),
+      }, request)));
       const order = dag.serialized.order;
       const tis = (await ctx.store.listTaskInstances(runId)).sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
       for (const ti of tis) {
@@ -103,13 +108,8 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
           await options.onTaskEnd?.(ti);
         }
       }
-      if (r.ended) {
-        // The DAG's onSuccess / onFailure, in their own processes; the test ends once they did.
-        if (r.callbacks) {
-          await runCallbacks({ ctx, backend: (name) => executor.backends.get(name), environment: (name, log) => ensureEnvironment(ctx.config, name, log) }, r.callbacks);
-        }
-        break;
-      }
+      pendingCallbacks.push(callbacks);
+      if (r.ended) break;
       if (pending) continue;
       const waitMs = r.nextRetryAt ? Math.max(10, Math.min(1000, r.nextRetryAt - Date.now())) : 1000;
       await new Promise<void>((resolve) => {
@@ -121,6 +121,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
       });
     }
   } finally {
+    await Promise.all(pendingCallbacks);
     await executor.stop(0);
   }
   return summarizeRun(ctx, (await ctx.store.getRun(runId)) as DagRun);

@@ -542,6 +542,15 @@ export class KyselyStore implements Store {
     return row && Number(row.expires_at) > Date.now() ? { holder: row.holder, expiresAt: Number(row.expires_at) } : undefined;
   }
 
+  async recordSlaMiss(miss: { dagId: string; runId: string; taskId: string }): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const seen = await db.selectFrom("sla_misses").select("run_id").where("run_id", "=", miss.runId).where("task_id", "=", miss.taskId).executeTakeFirst();
+      if (seen) return false;
+      await db.insertInto("sla_misses").values({ run_id: miss.runId, task_id: miss.taskId, dag_id: miss.dagId, at: now() }).execute();
+      return true;
+    });
+  }
+
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.adapter.exclusive((db) => db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute());
   }

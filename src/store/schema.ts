@@ -31,6 +31,7 @@ export interface ChangesTable {
   try_number: number | null; state: string | null;
 }
 export interface LeasesTable { name: string; holder: string; expires_at: number }
+export interface SlaMissesTable { run_id: string; task_id: string; dag_id: string; at: string }
 export interface MigrationsTable { id: number; name: string; applied_at: string }
 
 /** The whole schema. */
@@ -47,5 +48,6 @@ export interface Database {
   pools: PoolsTable;
   changes: ChangesTable;
   leases: LeasesTable;
+  sla_misses: SlaMissesTable;
   airlock_migrations: MigrationsTable;
 }

@@ -173,6 +173,8 @@ export interface Store {
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** Records that a task instance missed its sla; true only the first time (its onSlaMiss is then due). */
+  recordSlaMiss(miss: { dagId: string; runId: string; taskId: string }): Promise<boolean>;
   /** The current holder of a lease, if unexpired. */
   leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
 }
