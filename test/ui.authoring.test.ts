@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api/client.js";
 import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
-import { startStandalone, type Standalone } from "./helpers/standalone.js";
+import { startStandalone, waitForDags, type Standalone } from "./helpers/standalone.js";
 
 const ADMIN = "ui-authoring-admin-token";
 const GROUPED = `
@@ -35,11 +35,7 @@ let client: ApiClient;
 beforeAll(async () => {
   server = await startStandalone({ dags: { "grouped.ts": GROUPED, "flaky.ts": FLAKY }, tokens: [{ token: ADMIN, role: "admin" }] });
   client = new ApiClient({ url: server.url, token: ADMIN });
-  for (let i = 0; i < 200; i++) {
-    const list = await client.listDags().catch(() => undefined);
-    if (list?.dags.some((d) => d.dagId === "grouped_ui") && list.dags.some((d) => d.dagId === "flaky_ui")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForDags(client, ["grouped_ui", "flaky_ui"]);
   browser = await launchBrowser();
 }, 120_000);
 
