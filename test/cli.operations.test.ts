@@ -288,3 +288,132 @@ export default dag({ id: "optout", schedule: null, pausedOnCreation: false }, ()
     expect((await project.cliJson(["dags", "list", "--json"])).json.dags.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(false);
   });
 });
+
+describe("dags test shows progress as it happens", () => {
+  let project: Project;
+  let gate: string;
+  beforeAll(() => {
+    project = createProject();
+    gate = path.join(project.dir, "gate");
+    project.writeDag("slow.ts", `import { bash, dag } from "airlock";
+export default dag({ id: "slow", schedule: null }, () => {
+  bash({ id: "wait", command: "echo first line; while [ ! -e ${gate} ]; do sleep 0.1; done; echo second line" });
+});
+`);
+  });
+  afterAll(async () => project.cleanup());
+
+  it("streams a task's log lines while it runs, and its end line after them", async () => {
+    const p = project.spawnCli(["dags", "test", "slow"]);
+    await p.waitFor(/wait \| first line/, 120_000);
+    // The task is still waiting for the gate: its line came while it ran, not at its end.
+    expect(p.stdout()).not.toContain("--- wait:");
+    expect(p.stdout()).not.toContain("second line");
+    writeFileSync(gate, "");
+    const r = await p.done;
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
+    expect(out.indexOf("wait | second line")).toBeGreaterThan(out.indexOf("wait | first line"));
+    expect(out.indexOf("--- wait: success")).toBeGreaterThan(out.indexOf("wait | second line"));
+    expect(out.match(/wait \| first line/g)).toHaveLength(1);
+  });
+});
+
+describe("dags trigger --wait", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ config: { scheduler: { dagsArePausedAtCreation: true } }, dags: { "chain.ts": chainDag } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("says why it waits (no scheduler, paused DAG) and gives up after --timeout with exit 2", async () => {
+    const r = await project.cli(["dags", "trigger", "chain", "--wait", "--timeout", "2s"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no scheduler is running/);
+    expect(r.stderr).toMatch(/DAG chain is paused.*airlock dags unpause chain/);
+    expect(r.stderr).toMatch(/did not end within 2 s/);
+    const bad = await project.cli(["dags", "trigger", "chain", "--wait", "--timeout", "soon"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--timeout "soon" is not a duration/);
+  });
+
+  it("shows task states as they change while a scheduler runs the run", async () => {
+    await project.cli(["dags", "unpause", "chain"]);
+    const standalone = await project.startStandalone();
+    try {
+      const r = await project.cli(["dags", "trigger", "chain", "--wait", "--conf", JSON.stringify({ flag: path.join(project.dir, "airlock.config.json") })]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/c: success/);
+    } finally {
+      await standalone.stop();
+    }
+  });
+});
+
+describe("configuration errors", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "needsvar.ts": `import { fn, dag } from "airlock";
+export default dag({ id: "needsvar", schedule: null }, () => {
+  fn({ id: "read", retries: 3, retryDelay: "1s", grants: { variables: ["absent_var"] }, run: async (ctx) => ctx.variables.get("absent_var") });
+});
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("a missing variable fails at once without burning retries", async () => {
+    const r = await project.cliJson(["dags", "test", "needsvar", "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.json.tasks[0]).toMatchObject({ taskId: "read", state: "failed", tryNumber: 1 });
+    const log = await project.cli(["tasks", "logs", "needsvar", r.json.runId, "read"]);
+    expect(log.stdout).toMatch(/not retried: a configuration error/);
+  });
+});
+
+describe("tasks test, dags test [date], dags delete", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "three.ts": `import { bash, fn, dag } from "airlock";
+export default dag({ id: "three", schedule: null }, () => {
+  const a = bash({ id: "a", command: "exit 3" });
+  const b = fn({ id: "b", run: async (ctx) => { ctx.log.info("b ran on " + ctx.ds); return ctx.ds; } });
+  a.then(b);
+});
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("tasks test runs one task without its dependencies and writes no state", async () => {
+    const r = await project.cliJson(["tasks", "test", "three", "b", "2026-05-04", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ dagId: "three", taskId: "b", state: "success", xcom: "2026-05-04" });
+    const plain = await project.cli(["tasks", "test", "three", "b"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/b \| .*b ran on \d{4}-\d{2}-\d{2}/);
+    expect(plain.stdout).toMatch(/no state was written/);
+    // Nothing of it is in the store or the log folder.
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
+    const failing = await project.cli(["tasks", "test", "three", "a"]);
+    expect(failing.code).toBe(1);
+    const unknown = await project.cli(["tasks", "test", "three", "zz"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Task "zz" was not found/);
+  });
+
+  it("dags test takes a logical date; dags delete removes the DAG's runs and logs and says its file stays", async () => {
+    const t = await project.cliJson(["dags", "test", "three", "2026-02-03", "--json"]);
+    expect(t.code).toBe(1);
+    expect(t.json.runId).toContain("2026-02-03T00:00:00.000Z");
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(true);
+    const refused = await project.cli(["dags", "delete", "three"]);
+    expect(refused.code).toBe(2);
+    const del = await project.cliJson(["dags", "delete", "three", "--yes", "--json"]);
+    expect(del.code, del.stderr).toBe(0);
+    expect(del.json).toEqual({ dagId: "three", deletedRuns: 1, fileStays: true });
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
+    // The file is still there: the DAG comes back at the next parse, without its old runs.
+    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.map((d: { dagId: string }) => d.dagId)).toContain("three");
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+  });
+});

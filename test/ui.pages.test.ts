@@ -81,6 +81,39 @@ describe("UI pages", () => {
     expect(await page.$('[data-testid="catchup-warning"]')).toBeNull();
   });
 
+  it("the Live badge tells the truth on every load", async () => {
+    const { page } = browser;
+    for (let i = 0; i < 8; i++) {
+      await page.goto(`${api.url}/`);
+      await page.waitForSelector('[data-live="on"]', { timeout: 15_000 });
+    }
+  });
+
+  it("works at 800 px wide and follows the browser's dark mode", async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      await page.goto(`${api.url}/`);
+      await page.waitForSelector('[data-dag-id="catchy"]');
+      // No header text is cut, and a schedule never wraps inside its expression.
+      const cut = await page.$$eval(".dag-table th", (ths) => ths.filter((th) => th.scrollWidth > th.clientWidth + 1).map((th) => th.textContent));
+      expect(cut).toEqual([]);
+      const wrapped = await page.$$eval(".sched", (els) => els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent));
+      expect(wrapped).toEqual([]);
+      await browser.screenshot("ui-800px");
+      const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await page.emulateMedia({ colorScheme: "dark" });
+      const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(dark).not.toBe(light);
+      const [r, g, b] = (dark.match(/\d+/g) ?? []).map(Number);
+      expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
+      await browser.screenshot("ui-dark");
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+
   it("shows runs and task states in the grid and updates cells live", async () => {
     const { page } = browser;
     await createRun(api.ctx, "sales_etl", "grid_run_1", "2026-03-01T00:00:00.000Z");

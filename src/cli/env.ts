@@ -14,6 +14,7 @@ import {
 } from "../environments/index.js";
 import { EXIT_CODES, printJson, printTable, reportError, UsageError } from "./output.js";
 import { runWithProgress } from "./env-progress.js";
+import { confirm } from "./confirm.js";
 
 /** A store as far as this command needs it. */
 export type EnvStore = Pick<Store, "listDags"> & { close?: () => Promise<void> };
@@ -145,10 +146,20 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
 
   cmd.command("prune").description("remove builds no DAG uses (superseded builds, and environments no active DAG names)")
     .option("--dry-run", "only show what would be removed")
+    .option("-y, --yes", "remove without asking")
     .option("--json", "print as JSON")
-    .action((o: { dryRun?: boolean; json?: boolean }) => run(Boolean(o.json), async (config) => {
+    .action((o: { dryRun?: boolean; yes?: boolean; json?: boolean }) => run(Boolean(o.json), async (config) => {
       const removed = await withStore(config, async (store) => {
         if (!store && !o.json) process.stderr.write("note: no store found; pruning only superseded builds and builds whose spec is gone\n");
+        if (!o.dryRun && !o.yes) {
+          // Show what would go and ask: a prune deletes builds that may take minutes to make again.
+          const planned = await pruneEnvironments(config, { store, dryRun: true });
+          if (planned.length === 0) return planned;
+          if (!o.json) printRemovals(planned, { json: false, dryRun: true });
+          if (!(await confirm(`Remove ${planned.length === 1 ? "this build" : `these ${planned.length} builds`}?`))) {
+            throw new UsageError("not confirmed: nothing was removed", "Answer y on a terminal, or pass --yes (for scripts); --dry-run only lists");
+          }
+        }
         return pruneEnvironments(config, { store, dryRun: o.dryRun });
       });
       printRemovals(removed, { json: Boolean(o.json), dryRun: Boolean(o.dryRun) });

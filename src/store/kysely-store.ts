@@ -199,6 +199,22 @@ export class KyselyStore implements Store {
     });
   }
 
+  async deleteDag(dagId: string): Promise<{ runs: number } | null> {
+    return this.adapter.exclusive(async (db) => {
+      const exists = await db.selectFrom("dags").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst();
+      if (!exists) return null;
+      const runs = Number((await db.deleteFrom("dag_runs").where("dag_id", "=", dagId).executeTakeFirst()).numDeletedRows);
+      await db.deleteFrom("xcoms").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
+      await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("sla_misses").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
+      await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: "deleted" });
+      return { runs };
+    });
+  }
+
   async setNextLogicalDate(dagId: string, next: string | null): Promise<void> {
     await this.adapter.exclusive((db) => db.updateTable("dags").set({ next_logical_date: next }).where("dag_id", "=", dagId).execute());
   }

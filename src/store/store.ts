@@ -108,6 +108,8 @@ export interface Store {
   listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
   /** Pauses or unpauses; `reason` says why Airlock paused it (null when a person did; cleared on unpause). */
   setPaused(dagId: string, paused: boolean, reason?: string | null): Promise<boolean>;
+  /** Deletes a DAG's record, versions, runs, task instances, tries and XComs; null when it is unknown. */
+  deleteDag(dagId: string): Promise<{ runs: number } | null>;
   setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
   getDagVersion(hash: string): Promise<DagVersion | undefined>;
   setImportError(fileloc: string, message: string): Promise<void>;

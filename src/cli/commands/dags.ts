@@ -1,13 +1,16 @@
 /** `airlock dags list|show|pause|unpause|test|trigger|backfill`. */
+import { existsSync, rmSync } from "node:fs";
+import path from "node:path";
 import { Command, Option } from "commander";
+import { logPath } from "../../core/paths.js";
 import { clearTaskInstances, runIdFor, setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
-import { readLogChunk } from "../../core/logs.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
 import { intervalsBetween, pendingRunCount } from "../../scheduler/timetable.js";
 import { confirm } from "../confirm.js";
+import { RunLogTail } from "../log-tail.js";
 import { ScheduleError } from "../../scheduler/schedule-error.js";
 import { parseZonedDate } from "../../scheduler/zoned-time.js";
 import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
@@ -31,14 +34,40 @@ function printSummary(s: RunSummary): void {
   printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
 
-/** Waits for a run to end, watching the store. */
-async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
-  for (let warned = false; ; ) {
+/** Raised when `--wait --timeout` ran out before the run ended. */
+class WaitTimeoutError extends UsageError {
+  override name = "WaitTimeoutError";
+}
+
+/**
+ * Waits for a run to end, watching the store. Says once why it may wait for ever (no scheduler, a paused DAG), and
+ * with `progress` prints each task's state change on stderr.
+ */
+async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const seen = new Map<string, string>();
+  let warnedScheduler = false;
+  let warnedPaused = false;
+  for (;;) {
     const run = (await ctx.store.getRun(runId)) as DagRun;
+    if (options.progress) {
+      for (const ti of await ctx.store.listTaskInstances(runId)) {
+        if (seen.get(ti.taskId) !== ti.state && (seen.has(ti.taskId) || ti.state !== "none")) process.stderr.write(`  ${ti.taskId}: ${ti.state}${ti.tryNumber > 1 ? ` (try ${ti.tryNumber})` : ""}\n`);
+        seen.set(ti.taskId, ti.state);
+      }
+    }
     if (run.state === "success" || run.state === "failed") return run;
-    if (!warned && !(await ctx.store.leaseHolder("scheduler"))) {
-      warned = true;
+    if (!warnedScheduler && !(await ctx.store.leaseHolder("scheduler"))) {
+      warnedScheduler = true;
       process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
+    }
+    if (!warnedPaused && (await ctx.store.getDag(run.dagId))?.isPaused && run.runType !== "backfill") {
+      warnedPaused = true;
+      process.stderr.write(`warning: DAG ${run.dagId} is paused, so this run waits; unpause it with \`airlock dags unpause ${run.dagId}\`\n`);
+    }
+    if (Date.now() > deadline) {
+      throw new WaitTimeoutError(`run ${runId} did not end within ${(options.timeoutMs ?? 0) / 1000} s (state ${run.state}); it goes on`,
+        `Follow it with \`airlock tasks states ${run.dagId} ${runId}\`, or wait longer with a larger --timeout`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -47,6 +76,14 @@ async function waitForRun(ctx: AirlockContext, runId: string): Promise<DagRun> {
 /** Under the DAG table: why Airlock paused a DAG, for each DAG it paused itself. */
 function printPauseReasons(dags: Array<{ dagId: string; pausedReason?: string | null }>): void {
   for (const d of dags) if (d.pausedReason) process.stdout.write(`${d.dagId}: ${d.pausedReason} (airlock dags unpause ${d.dagId})\n`);
+}
+
+/** Parses a --timeout such as "90", "90s", "5m" into milliseconds. */
+function parseTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--timeout "${text}" is not a duration`, "e.g. --timeout 90s, --timeout 5m");
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
 }
 
 /** The `dags` command group. */
@@ -129,22 +166,45 @@ export function dagsCommand(): Command {
     });
   }
 
-  dags.command("test <dag>").description("run one run to completion in this process, without the scheduler; exit 0 iff it succeeds")
+  dags.command("delete <dag>").description("delete a DAG's runs, task instances, XComs and logs from the store (its file stays: remove it too, or the DAG comes back at the next parse)")
+    .option("-y, --yes", "delete without asking").option("--json", "print JSON")
+    .action(async (dagId: string, o: { yes?: boolean; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        const dag = await ctx.store.getDag(dagId);
+        if (!dag) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`");
+        const { total } = await ctx.store.listRuns({ dagId, limit: 1 });
+        if (!o.yes && !(await confirm(`Delete DAG ${dagId} with its ${plural(total, "run")} and their logs?`))) {
+          throw new UsageError("not confirmed: nothing was deleted", "Answer y on a terminal, or pass --yes (for scripts)");
+        }
+        const deleted = await ctx.store.deleteDag(dagId);
+        rmSync(path.dirname(path.dirname(path.dirname(logPath(ctx.config.stateDir, { dagId, runId: "x", taskId: "x", tryNumber: 1 })))), { recursive: true, force: true });
+        const fileStays = existsSync(dag.fileloc);
+        if (o.json) return printJson({ dagId, deletedRuns: deleted?.runs ?? 0, fileStays });
+        process.stdout.write(`deleted ${dagId} and ${plural(deleted?.runs ?? 0, "run")}${fileStays ? `; its file ${dag.fileloc} stays, so the DAG comes back (empty) at the next parse unless you remove it` : ""}\n`);
+      });
+    });
+
+  dags.command("test <dag> [date]").description("run one run to completion in this process, without the scheduler; exit 0 iff it succeeds (date: its logical date, default now)")
     .option("--conf <json>", "run conf (overrides params)").addOption(backendOption()).option("--json", "print the run summary as JSON")
-    .action(async (dagId: string, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
+    .action(async (dagId: string, date: string | undefined, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const conf = parseConf(o.conf);
+        const logicalDate = logicalDateArg(date);
+        // Log lines appear as tasks write them, each prefixed with its task; a task's end line follows its log.
+        let tail: RunLogTail | null = null;
         const summary = await testDag(ctx, dagId, {
-          conf, backend: o.backend ?? null,
+          conf, backend: o.backend ?? null, logicalDate,
+          onRunCreated: (runId) => {
+            if (o.json) return;
+            tail = new RunLogTail(ctx, runId, (text) => process.stdout.write(text));
+            tail.start();
+          },
           onTaskEnd: async (ti) => {
             if (o.json) return;
+            await tail?.flush(ti.taskId, ti.tryNumber);
             process.stdout.write(`--- ${ti.taskId}: ${ti.state}${ti.tryNumber > 0 ? ` (try ${ti.tryNumber}, ${ti.isolation})` : ""}\n`);
-            for (let n = 1; n <= ti.tryNumber; n++) {
-              const chunk = await readLogChunk(ctx, { runId: ti.runId, taskId: ti.taskId, tryNumber: n }, 0, 1 << 20).catch(() => null);
-              if (chunk?.text) process.stdout.write(chunk.text.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1).map((l) => `${ti.taskId} | ${l}\n`).join(""));
-            }
           },
-        });
+        }).finally(() => (tail as RunLogTail | null)?.stop());
         if (o.json) printJson(summary);
         else printSummary(summary);
         return summary.state === "success" ? EXIT_CODES.ok : EXIT_CODES.failed;
@@ -153,8 +213,9 @@ export function dagsCommand(): Command {
 
   remoteOptions(dags.command("trigger <dag>").description("create a run for the scheduler; prints its run id")
     .option("--conf <json>", "run conf (overrides params)").option("--run-id <id>", "choose the run id")
-    .option("--logical-date <iso>", "logical date of the run").option("--wait", "wait for the run to end; exit 0 iff it succeeded").option("--json", "print JSON"))
-    .action(async (dagId: string, o: { conf?: string; runId?: string; logicalDate?: string; wait?: boolean; json?: boolean } & RemoteOptions) => {
+    .option("--logical-date <iso>", "logical date of the run").option("--wait", "wait for the run to end, showing task states as they change; exit 0 iff it succeeded")
+    .option("--timeout <duration>", "with --wait: give up waiting after this long (e.g. 90s, 5m), exit 2; the run goes on").option("--json", "print JSON"))
+    .action(async (dagId: string, o: { conf?: string; runId?: string; logicalDate?: string; wait?: boolean; timeout?: string; json?: boolean } & RemoteOptions) => {
       const client = await remoteClient(o);
       if (client) {
         await guarded(Boolean(o.json), async () => {
@@ -182,7 +243,7 @@ export function dagsCommand(): Command {
           return EXIT_CODES.ok;
         }
         if (!o.json) process.stderr.write(`triggered ${run.runId}; waiting\n`);
-        const done = await waitForRun(ctx, run.runId);
+        const done = await waitForRun(ctx, run.runId, { timeoutMs: parseTimeout(o.timeout), progress: !o.json });
         const summary = await summarizeRun(ctx, done);
         if (o.json) printJson(summary);
         else printSummary(summary);
@@ -279,4 +340,12 @@ export function backfillRange(startText: string, endText: string, timezone: stri
   }
   if (end < start) throw new UsageError("--end is before --start", "Swap the dates");
   return { start: new Date(start), end: new Date(end) };
+}
+
+/** A positional [date] as an ISO instant (a date alone is midnight UTC), or undefined. */
+export function logicalDateArg(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseZonedDate(text, "UTC");
+  if (ms === undefined) throw new UsageError(`"${text}" is not a date`, "Use ISO 8601, e.g. 2026-01-01 or 2026-01-01T06:00:00Z");
+  return new Date(ms).toISOString();
 }
