@@ -2,7 +2,8 @@
 # Installs what Airlock needs on a Debian 12 machine and builds it. Idempotent: installs only what is missing.
 #   scripts/setup.sh          npm packages + build (enough for `airlock standalone` with the process backend)
 #   scripts/setup.sh --test   also the system packages the test suite uses (bubblewrap, Docker Engine, an OCI
-#                             registry, debootstrap, PostgreSQL, Chromium)
+#                             registry, debootstrap, PostgreSQL, Chromium) and the test Kubernetes cluster's
+#                             binaries (built once from the Go module proxy into the cache outside the clone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +34,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: build"
 npm run --silent build
+
+if [ "${1:-}" = "--test" ]; then
+  echo "setup: test kubernetes cluster binaries"
+  bash scripts/k8s/cluster.sh build
+fi

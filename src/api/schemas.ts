@@ -60,6 +60,8 @@ export const DagSummary = z.object({
   taskCount: z.number().int(),
   lastParsedAt: Timestamp,
   nextLogicalDate: Timestamp.nullable(),
+  /** When the next scheduled run actually starts (the end of its data interval). */
+  nextRunAt: Timestamp.nullable(),
   /** Newest first. */
   recentRuns: z.array(RunBrief),
 });

@@ -8,7 +8,7 @@ import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
-import { intervalsBetween, pendingRunCount } from "../../scheduler/timetable.js";
+import { intervalsBetween, pendingRunCount, runStartsAt } from "../../scheduler/timetable.js";
 import { confirm } from "../confirm.js";
 import { RunLogTail } from "../log-tail.js";
 import { ScheduleError } from "../../scheduler/schedule-error.js";
@@ -98,7 +98,7 @@ export function dagsCommand(): Command {
           const [list, errors] = await Promise.all([client.listDags({ limit: 1000 }), client.listImportErrors()]);
           if (o.json) printJson({ dags: list.dags, importErrors: errors.importErrors });
           else {
-            printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, next: d.nextLogicalDate ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next", "file"]);
+            printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, "next run": d.isPaused ? "" : d.nextRunAt ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next run", "file"]);
             printPauseReasons(list.dags);
             for (const e of errors.importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
           }
@@ -115,13 +115,14 @@ export function dagsCommand(): Command {
           printJson({
             dags: list.map((d) => ({
               dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused, pausedReason: d.pausedReason,
-              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate,
+              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate, nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
               lastRun: lastRuns.get(d.dagId) ? { runId: lastRuns.get(d.dagId)?.runId, state: lastRuns.get(d.dagId)?.state } : null,
             })),
             importErrors: importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })),
           });
         } else {
-          printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "file"]);
+          // "next run" is when it starts (its interval's end), not its logical date: a daily run of the 1st starts on the 2nd.
+          printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", "next run": d.isPaused ? "" : runStartsAt(d.serialized, d.nextLogicalDate) ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "next run", "file"]);
           printPauseReasons(list);
           for (const e of importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
         }

@@ -54,7 +54,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         {d && (
           <div className="meta-inline">
             <span title="Schedule"><code className="sched">{d.schedule ?? "manual"}</code></span>
-            <span className="muted" title="Next scheduled run">next {d.isPaused || !d.nextLogicalDate ? "—" : formatDate(d.nextLogicalDate)}</span>
+            <span className="muted" title={d.nextLogicalDate ? `Next scheduled run: logical date ${formatDate(d.nextLogicalDate)}, starts when its interval ends` : "Next scheduled run"}>next {d.isPaused || !d.nextRunAt ? "—" : formatDate(d.nextRunAt)}</span>
           </div>
         )}
         <button className="btn primary" data-action="trigger" disabled={!canAct || !d} title={canAct ? "Trigger a run" : "Needs an admin token"} onClick={() => setTriggering(true)}>
