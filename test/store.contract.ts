@@ -13,6 +13,7 @@ import { resourcesContract } from "./store-contract/resources.js";
 import { runsContract } from "./store-contract/runs.js";
 import { tasksContract } from "./store-contract/tasks.js";
 import { triesContract } from "./store-contract/tries.js";
+import { datasetsContract } from "./store-contract/datasets.js";
 
 /** Registers the contract for `name`; `open` returns a new, migrated handle on the same database each call. */
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -37,5 +38,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     claimsContract(ctx);
     triesContract(ctx);
     resourcesContract(ctx);
+    datasetsContract(ctx);
   });
 }

@@ -61,6 +61,8 @@ export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string
     params: s.params,
     paramsSchema: s.paramsSchema,
     versionHash: d.versionHash,
+    isPipeline: s.pipeline !== undefined,
+    scheduleDatasets: s.scheduleDatasets ?? [],
     tasks: s.order.flatMap((id) => {
       const t = s.tasks[id];
       if (!t) return [];

@@ -3,7 +3,7 @@
  * masked, enforces its timeout, stops it when it is marked or cleared from outside, decides its outcome from the
  * events channel, applies retries, and hands branch decisions and completion to the scheduler.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { logPath as finalLogPath, tryDir as tryDirOf } from "../core/paths.js";
@@ -12,13 +12,14 @@ import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment, RunningTry 
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskState } from "../store/types.js";
 import type { TryOutcome } from "../store/store.js";
-import { buildPayload } from "./payload.js";
+import { buildPayload, pythonNodeArgs } from "./payload.js";
 import { LogPump } from "./log-pump.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { triggerOtherDag } from "./trigger-dag.js";
 import { runCallbacks } from "./callbacks.js";
 import { renderContainerArgs } from "./container-args.js";
+import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
 
@@ -101,8 +102,23 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
+      if (task.datasets) {
+        // Exactly the node's inputs become readable to it; its outputs are collected after it succeeded.
+        const { stageInputs } = await import("../datasets/flow.js");
+        const staged = await stageInputs(ctx, { run: loaded.run, dag: loaded.dag, task, tryDir: dir, scratchDir });
+        built.payload.datasets = staged.datasets;
+        built.readablePaths.push(...staged.readable);
+        if (task.kind === "python") {
+          // The Python runner knows no datasets: its callable gets the paths, and the outputs' directory exists.
+          built.payload.operator = { ...built.payload.operator, args: pythonNodeArgs(task, staged.datasets, loaded.run.params) };
+          mkdirSync(path.join(scratchDir, ".airlock", "out"), { recursive: true });
+        }
+      }
       const masks = [...built.payload.masks];
-      if (task.kind === "container") {
+      if (task.kind === "python") {
+        // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
+        built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
+      } else if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
@@ -132,6 +148,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       exitCode = exit.code;
       pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
+      if (result.kind === "success" && task.datasets) {
+        const { publishOutputs } = await import("../datasets/flow.js");
+        await publishOutputs(ctx, { run: loaded.run, dag: loaded.dag, task, scratchDir, tryNumber: t.tryNumber });
+      }
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };

@@ -10,6 +10,7 @@ import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
 import { evaluateRun } from "./run-evaluator.js";
 import { DagCallbackRunner } from "../executor/callbacks.js";
+import { createDatasetRun } from "./dataset-trigger.js";
 import { nextDueAt, nextRunInterval } from "./timetable.js";
 
 /** Lifecycle of the scheduler. */
@@ -140,6 +141,9 @@ export class Scheduler {
     const mine = only ? dags.filter((d) => only.has(d.dagId)) : dags;
     const byId = new Map(mine.map((d) => [d.dagId, d]));
     for (const d of mine) {
+      if (!d.isPaused && this.options.createRuns !== false && d.serialized.scheduleDatasets?.length) {
+        await createDatasetRun(this.ctx, d).catch((err: Error) => process.stderr.write(`airlock scheduler: dataset-triggered run of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
+      }
       if (d.isPaused || !d.serialized.schedule || this.options.createRuns === false) continue;
       // One DAG whose schedule cannot be evaluated must not stop the others.
       await this.createDueRuns(d).catch((err: Error) => process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));

@@ -37,8 +37,11 @@ export interface DagOptions {
   /** DAG id: letters, digits, `_`, `-`, `.`. */
   id: string;
   description?: string;
-  /** Cron expression, a preset (@once @hourly @daily @weekly @monthly @yearly) or null for manual runs only. @default null */
-  schedule?: string | null;
+  /**
+   * Cron expression, a preset (@once @hourly @daily @weekly @monthly @yearly), null for manual runs only, or
+   * `{ datasets: [...] }` to run whenever every listed dataset has a new version. @default null
+   */
+  schedule?: string | null | DatasetSchedule;
   /** IANA time zone the schedule and dates are read in. @default "UTC" */
   timezone?: string;
   /** First logical date ("2026-01-01" or ISO date-time, in `timezone`). Required for scheduled DAGs. */
@@ -74,6 +77,11 @@ const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
   "onSuccess", "onFailure",
 ]);
 
+/** Data-aware schedule: a run once each listed dataset was written again since the last such run. */
+export interface DatasetSchedule {
+  datasets: string[];
+}
+
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$/;
 
 /** One node of a DAG. Order tasks with `a.then(b)` or `chain(a, b, c)`. */
@@ -81,6 +89,10 @@ export class Task {
   readonly [TASK_BRAND] = true;
   readonly upstream = new Set<string>();
   readonly downstream = new Set<string>();
+  /** Datasets a pipeline node reads and writes. */
+  datasets?: { inputs: string[]; outputs: string[] };
+  /** Tags of a pipeline node. */
+  tags?: string[];
   constructor(readonly dag: Dag, readonly spec: OperatorSpec, readonly options: TaskOptions) {}
 
   get id(): string {
@@ -248,6 +260,13 @@ export function dag(options: DagOptions, build: () => void): Dag {
   }
   if (typeof options.id !== "string" || !ID_PATTERN.test(options.id)) {
     throw new DagDefinitionError(`dag id ${JSON.stringify(options.id)} is invalid: use letters, digits, "_", "-" and "."`, "id");
+  }
+  const sched = options.schedule;
+  if (typeof sched === "object" && sched !== null) {
+    const list = (sched as DatasetSchedule).datasets;
+    if (Object.keys(sched).join() !== "datasets" || !Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === "string" && x !== "")) {
+      throw new DagDefinitionError(`dag "${options.id}": schedule must be a cron string, a preset, null, or { datasets: ["name", ...] } with at least one dataset name`, "schedule");
+    }
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
   serializedCallbacks(`dag "${options.id}"`, options, DAG_CALLBACK_EVENTS);

@@ -48,8 +48,9 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
 
 function checkResources(where: string, r: Resources): void {
   for (const key of Object.keys(r)) {
-    if (!["memory", "cpu", "pids"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu or pids`, `resources.${key}`);
+    if (!["memory", "cpu", "pids", "profile"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu, pids or profile`, `resources.${key}`);
   }
+  if (r.profile !== undefined && (typeof r.profile !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(r.profile))) throw new DagDefinitionError(`${where}: resources.profile must name a profile of kubernetes.profiles`, "resources.profile");
   if (r.memory !== undefined && !(typeof r.memory === "number" ? r.memory > 0 : /^\d+(\.\d+)?(Ki|Mi|Gi|K|M|G|k|m|g)?$/.test(r.memory))) {
     throw new DagDefinitionError(`${where}: resources.memory "${r.memory}" is not a size; write "256Mi" or "1Gi"`, "resources.memory");
   }
@@ -200,14 +201,19 @@ export interface ExternalTaskSensorOptions extends TaskOptions, SensorOptions {
   allowedStates?: string[];
   /** States that fail the sensor at once. @default ["failed", "upstream_failed"] */
   failedStates?: string[];
+  /** Fail at once when the other DAG (or its task) does not exist. @default false */
+  checkExistence?: boolean;
+  /** Wait for the other DAG's run this long before this run's logical date. @default 0 */
+  executionDelta?: Duration;
 }
 
 /** Waits until a task of another DAG succeeds for the same logical date. */
 export function externalTaskSensor(options: ExternalTaskSensorOptions): Task {
   requireString("externalTaskSensor", options as unknown as Record<string, unknown>, "externalDagId");
   checkSensor("externalTaskSensor", options);
+  if (options.executionDelta !== undefined) parseDuration(options.executionDelta, `externalTaskSensor("${options.id}"): executionDelta`);
   return define("external_task_sensor", "externalTaskSensor", options as unknown as Record<string, unknown>,
-    ["externalDagId", "externalTaskId", "allowedStates", "failedStates", ...SENSOR_KEYS], []);
+    ["externalDagId", "externalTaskId", "allowedStates", "failedStates", "checkExistence", "executionDelta", ...SENSOR_KEYS], []);
 }
 
 /** Options of `isolated`. */

@@ -1,4 +1,6 @@
 import type { Dag } from "./dag.js";
+import type { Catalog } from "./catalog.js";
+import { pipelineOf } from "./pipeline.js";
 import { parseDuration } from "./duration.js";
 import { serializedRole } from "./setup-teardown.js";
 import { CALLBACK_EVENTS, serializedCallbacks, type CallbackEvent, type SerializedCallback } from "./notify.js";
@@ -49,6 +51,16 @@ export interface SerializedTask {
   callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
   /** How long after its run started it should have succeeded (absent: no sla). */
   slaMs?: number;
+  /** Datasets a pipeline node reads and writes (absent for plain tasks). */
+  datasets?: { inputs: string[]; outputs: string[] };
+  /** Tags of a pipeline node. */
+  tags?: string[];
+}
+
+/** What a pipeline DAG adds: its inline catalog and, per dataset, the node writing it and those reading it. */
+export interface SerializedPipeline {
+  catalog: Catalog;
+  datasets: Record<string, { producer: string | null; consumers: string[] }>;
 }
 
 /** A DAG as stored and shown: JSON only. Produced by parsing a DAG file in a child process. */
@@ -72,6 +84,10 @@ export interface SerializedDag {
   maxConsecutiveFailedRuns?: number;
   /** Its run callbacks by event (absent when none). */
   callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
+  /** Datasets whose new versions start a run (data-aware schedule); absent or empty for time schedules. */
+  scheduleDatasets?: string[];
+  /** Present when the DAG is a pipeline. */
+  pipeline?: SerializedPipeline;
   /** Task ids in topological order. */
   order: string[];
   tasks: Record<string, SerializedTask>;
@@ -117,11 +133,12 @@ export function serializeDag(d: Dag): SerializedDag {
       ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
       ...optional("slaMs", to.sla === undefined ? undefined : parseDuration(to.sla, "sla")),
     };
+    if (t.datasets) Object.assign(tasks[id] as SerializedTask, { datasets: t.datasets, tags: t.tags ?? [] });
   }
-  return {
+  const out: SerializedDag = {
     id: d.id,
     description: o.description ?? null,
-    schedule: o.schedule ?? null,
+    schedule: typeof o.schedule === "string" ? o.schedule : null,
     timezone: o.timezone ?? "UTC",
     startDate: o.startDate ?? null,
     endDate: o.endDate ?? null,
@@ -138,4 +155,16 @@ export function serializeDag(d: Dag): SerializedDag {
     order,
     tasks,
   };
+  if (typeof o.schedule === "object" && o.schedule !== null) out.scheduleDatasets = [...o.schedule.datasets];
+  const p = pipelineOf(d);
+  if (p) {
+    const datasets: SerializedPipeline["datasets"] = {};
+    const entry = (name: string) => (datasets[name] ??= { producer: null, consumers: [] });
+    for (const n of p.nodes) {
+      for (const i of n.inputs) if (!i.startsWith("params:")) entry(i).consumers.push(n.name);
+      for (const w of n.outputs) entry(w).producer = n.name;
+    }
+    out.pipeline = { catalog: p.catalog, datasets };
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ export interface Resources {
   cpu?: number;
   /** Maximum number of processes/threads. */
   pids?: number;
+  /** Resource profile of config `kubernetes.profiles` (a `resources:<name>` tag sets it); its limits apply on every backend. */
+  profile?: string;
 }
 
 /** What a task may read of the orchestrator's connections and variables. */

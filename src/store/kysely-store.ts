@@ -8,13 +8,14 @@ import type { TryHandle } from "../backends/types.js";
 import type { BackendName } from "../sdk/types.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import { MIGRATIONS } from "./migrations.js";
+import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
   ClaimRequest, ClaimedTry, ListDagsQuery, ListRunsQuery, NewRun, Store, TaskPatch, TryKeyRef, TryOutcome,
 } from "./store.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, RunState, RunType, TaskInstance,
-  TaskState, TaskTry, TryState, VariableRow,
+  TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion,
 } from "./types.js";
 
 /** Database handle usable inside and outside transactions. */
@@ -520,6 +521,41 @@ export class KyselyStore implements Store {
   }
 
   // ---- Change feed
+
+  async addDatasetVersion(v: Omit<DatasetVersion, "id" | "createdAt">): Promise<DatasetVersion> {
+    return this.adapter.exclusive(async (db) => {
+      const row = await insertDatasetVersion(db, v, now());
+      await this.change(db, { kind: "dataset", dagId: v.dagId, runId: v.runId, taskId: v.taskId, tryNumber: v.tryNumber, state: v.name });
+      return row;
+    });
+  }
+
+  async listDatasets(): Promise<DatasetSummary[]> {
+    return selectDatasets(this.db);
+  }
+
+  async listDatasetVersions(name: string, limit = 100): Promise<DatasetVersion[]> {
+    const rows = await this.db.selectFrom("dataset_versions").selectAll().where("name", "=", name).orderBy("id", "desc").limit(clampLimit(limit, 100)).execute();
+    return rows.map(toDatasetVersion);
+  }
+
+  async getRunDatasetVersion(runId: string, name: string): Promise<DatasetVersion | undefined> {
+    const r = await this.db.selectFrom("dataset_versions").selectAll().where("run_id", "=", runId).where("name", "=", name).orderBy("id", "desc").limit(1).executeTakeFirst();
+    return r ? toDatasetVersion(r) : undefined;
+  }
+
+  async latestDatasetVersionIds(names: string[]): Promise<Map<string, number>> {
+    return selectLatestIds(this.db, names);
+  }
+
+  async getDatasetWatermark(dagId: string): Promise<number | null> {
+    const r = await this.db.selectFrom("dataset_triggers").select("consumed_id").where("dag_id", "=", dagId).executeTakeFirst();
+    return r ? Number(r.consumed_id) : null;
+  }
+
+  async advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean> {
+    return this.adapter.exclusive((db) => casWatermark(db, dagId, from, to, now()));
+  }
 
   async appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void> {
     // Under the write lock like every other change: on Postgres an id taken outside it could commit before a

@@ -55,6 +55,19 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    id: 30,
+    name: "dataset versions and data-aware schedules",
+    breaking: false,
+    sql: (d) => [
+      `create table dataset_versions (id ${serial(d)}, name text not null, dag_id text not null, run_id text not null,
+        task_id text not null, try_number integer not null, type text not null, uri text not null,
+        size ${bigint(d)} not null, created_at text not null)`,
+      `create index dataset_versions_name on dataset_versions (name, id)`,
+      `create index dataset_versions_run on dataset_versions (run_id, name)`,
+      `create table dataset_triggers (dag_id text primary key, consumed_id ${bigint(d)} not null, updated_at text not null)`,
+    ],
+  },
+  {
     id: 40,
     name: "dag paused reason",
     breaking: false,

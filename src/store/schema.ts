@@ -32,6 +32,11 @@ export interface ChangesTable {
 }
 export interface LeasesTable { name: string; holder: string; expires_at: number }
 export interface SlaMissesTable { run_id: string; task_id: string; dag_id: string; at: string }
+export interface DatasetVersionsTable {
+  id: Generated<number>; name: string; dag_id: string; run_id: string; task_id: string; try_number: number; type: string;
+  uri: string; size: number; created_at: string;
+}
+export interface DatasetTriggersTable { dag_id: string; consumed_id: number; updated_at: string }
 export interface MigrationsTable { id: number; name: string; applied_at: string }
 
 /** The whole schema. */
@@ -50,4 +55,6 @@ export interface Database {
   leases: LeasesTable;
   sla_misses: SlaMissesTable;
   airlock_migrations: MigrationsTable;
+  dataset_versions: DatasetVersionsTable;
+  dataset_triggers: DatasetTriggersTable;
 }

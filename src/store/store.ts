@@ -8,7 +8,7 @@ import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, RunState, RunType,
-  TaskInstance, TaskState, TaskTry, TryState, VariableRow,
+  TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion,
 } from "./types.js";
 
 export interface ListDagsQuery extends Page {
@@ -170,6 +170,22 @@ export interface Store {
   appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void>;
   listChangesSince(id: number, limit?: number): Promise<ChangeEvent[]>;
   latestChangeId(): Promise<number>;
+
+  // Datasets
+  /** Records a published dataset version (and a "dataset" change) and returns it. */
+  addDatasetVersion(v: Omit<DatasetVersion, "id" | "createdAt">): Promise<DatasetVersion>;
+  /** Every dataset with its newest version, by name. */
+  listDatasets(): Promise<DatasetSummary[]>;
+  /** Versions of one dataset, newest first. */
+  listDatasetVersions(name: string, limit?: number): Promise<DatasetVersion[]>;
+  /** The newest version of `name` written by a run, if any. */
+  getRunDatasetVersion(runId: string, name: string): Promise<DatasetVersion | undefined>;
+  /** The newest version id of each name (absent names have none). */
+  latestDatasetVersionIds(names: string[]): Promise<Map<string, number>>;
+  /** The newest dataset version id a data-aware DAG has consumed; null before its first evaluation. */
+  getDatasetWatermark(dagId: string): Promise<number | null>;
+  /** Moves a DAG's watermark from `from` (0 also when it has none yet) to `to`; false when another process moved it first. */
+  advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean>;
 
   // Coordination
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */

@@ -15,7 +15,7 @@ export type RunState = "queued" | "running" | "success" | "failed";
 export const RUN_STATES: readonly RunState[] = ["queued", "running", "success", "failed"];
 
 /** "test" runs belong to `airlock dags test`, which drives them itself; the scheduler leaves them alone. */
-export type RunType = "scheduled" | "manual" | "backfill" | "test";
+export type RunType = "scheduled" | "manual" | "backfill" | "test" | "dataset_triggered";
 
 /** A DAG as the store knows it. */
 export interface DagRecord {
@@ -130,7 +130,7 @@ export interface VariableRow {
 export interface ChangeEvent {
   id: number;
   at: string;
-  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment";
+  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment" | "dataset";
   dagId: string | null;
   runId: string | null;
   taskId: string | null;
@@ -147,4 +147,26 @@ export interface Pool {
 export interface Page {
   limit?: number;
   offset?: number;
+}
+
+/** One version of a dataset: written by a pipeline node's successful try, published at `uri`. */
+export interface DatasetVersion {
+  id: number;
+  name: string;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  type: string;
+  /** Local path or s3:// URL of this version. */
+  uri: string;
+  size: number;
+  createdAt: string;
+}
+
+/** A dataset with its newest version. */
+export interface DatasetSummary {
+  name: string;
+  versions: number;
+  latest: DatasetVersion;
 }

@@ -7,6 +7,7 @@ import { connectLive, disconnectLive, useLiveStatus } from "./live";
 import { DagListPage } from "./pages/DagListPage";
 import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
+import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -60,10 +61,13 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   const live = useLiveStatus();
   const dagMatch = /^\/dags\/([^/]+)\/?$/.exec(loc.path);
   let page;
+  const datasetMatch = /^\/datasets\/([^/]+)\/?$/.exec(loc.path);
   if (dagMatch?.[1]) page = <DagPage dagId={decodeURIComponent(dagMatch[1])} query={loc.query} />;
+  else if (datasetMatch?.[1]) page = <DatasetPage name={decodeURIComponent(datasetMatch[1])} />;
+  else if (loc.path === "/datasets") page = <DatasetListPage />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = loc.path.startsWith("/environments") ? "env" : "dags";
+  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -72,6 +76,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         </Link>
         <nav>
           <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
+          <Link to="/datasets" className={section === "data" ? "active" : ""}>Datasets</Link>
           <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
         </nav>
         <div className="spacer" />

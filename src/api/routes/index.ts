@@ -6,6 +6,7 @@ import { metaRoutes } from "./meta.js";
 import { resourceRoutes } from "./resources.js";
 import { runRoutes } from "./runs.js";
 import { taskRoutes } from "./tasks.js";
+import { pipelineRoutes } from "./pipelines.js";
 
 /** Every /api/v1 route. */
-export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes];
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes];

@@ -29,7 +29,8 @@ async function requireDag(ctx: AirlockContext, dagId: string) {
   return dag;
 }
 
-function printSummary(s: RunSummary): void {
+/** Prints a run summary as a table. */
+export function printSummary(s: RunSummary): void {
   process.stdout.write(`run ${s.runId} of ${s.dagId}: ${s.state}\n`);
   printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
@@ -43,7 +44,7 @@ class WaitTimeoutError extends UsageError {
  * Waits for a run to end, watching the store. Says once why it may wait for ever (no scheduler, a paused DAG), and
  * with `progress` prints each task's state change on stderr.
  */
-async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
+export async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const seen = new Map<string, string>();
   let warnedScheduler = false;

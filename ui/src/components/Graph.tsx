@@ -1,9 +1,15 @@
 import dagre from "@dagrejs/dagre";
 import { memo, useMemo, useState } from "react";
-import type { DagDetail, GridRun } from "../types";
+import { navigate } from "../router";
+import { seg } from "../api";
+import type { DagDetail, GridRun, PipelineView } from "../types";
 
 const NODE_W = 170;
 const NODE_H = 34;
+const DATA_W = 150;
+const DATA_H = 26;
+// Dataset nodes share dagre's id space with tasks: a prefix no task id can have keeps them apart.
+const DATA = "dataset:";
 /** Worst first: a collapsed group shows the state of its most urgent task. */
 const STATE_RANK = ["failed", "upstream_failed", "up_for_retry", "running", "queued", "scheduled", "none", "skipped", "success"];
 
@@ -23,6 +29,7 @@ interface Layout {
   nodes: LaidNode[];
   /** Expanded groups, drawn as boxes around their tasks; clicking the header collapses them. */
   clusters: Array<{ path: string; x: number; y: number; width: number; height: number }>;
+  datasets: Array<{ name: string; x: number; y: number; storage: string }>;
   edges: Array<{ from: string; to: string; points: Array<{ x: number; y: number }> }>;
 }
 
@@ -33,7 +40,7 @@ function groupChain(group: string | null): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join("."));
 }
 
-function layoutOf(dag: DagDetail, expanded: ReadonlySet<string>): Layout {
+function layoutOf(dag: DagDetail, expanded: ReadonlySet<string>, pipeline: PipelineView | undefined): Layout {
   const g = new dagre.graphlib.Graph({ compound: true });
   g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -57,11 +64,23 @@ function layoutOf(dag: DagDetail, expanded: ReadonlySet<string>): Layout {
     const outer = groupChain(p).slice(0, -1).pop();
     if (outer) g.setParent(`cluster:${p}`, `cluster:${outer}`);
   }
+  // In a pipeline, a node's edges go through the datasets it reads and writes; other edges (sensors) stay direct.
+  const viaData = new Set<string>();
+  for (const d of pipeline?.datasets ?? []) {
+    g.setNode(DATA + d.name, { width: DATA_W, height: DATA_H });
+    const producer = d.producer ? visible.get(d.producer) : undefined;
+    if (producer) g.setEdge(producer, DATA + d.name);
+    for (const c of d.consumers) {
+      const consumer = visible.get(c);
+      if (consumer) g.setEdge(DATA + d.name, consumer);
+      if (d.producer) viaData.add(`${d.producer}->${c}`);
+    }
+  }
   for (const t of dag.tasks) {
     for (const d of t.downstream) {
       const from = visible.get(t.taskId);
       const to = visible.get(d);
-      if (from && to && from !== to) g.setEdge(from, to);
+      if (from && to && from !== to && !viaData.has(`${t.taskId}->${d}`)) g.setEdge(from, to);
     }
   }
   dagre.layout(g);
@@ -83,6 +102,10 @@ function layoutOf(dag: DagDetail, expanded: ReadonlySet<string>): Layout {
       const n = g.node(`cluster:${p}`);
       return { path: p, x: (n?.x ?? 0) - (n?.width ?? 0) / 2, y: (n?.y ?? 0) - (n?.height ?? 0) / 2, width: n?.width ?? 0, height: n?.height ?? 0 };
     }),
+    datasets: (pipeline?.datasets ?? []).map((d) => {
+      const n = g.node(DATA + d.name);
+      return { name: d.name, x: n?.x ?? 0, y: n?.y ?? 0, storage: d.storage ? d.storage.type : "artifact" };
+    }),
     edges: g.edges().map((e) => ({ from: e.v, to: e.w, points: g.edge(e)?.points ?? [] })),
   };
 }
@@ -99,14 +122,16 @@ function groupState(run: GridRun | undefined, tasks: string[]): { state: string;
 }
 
 /** The DAG's tasks laid out left to right (dagre), coloured by the states of one run. */
-export const Graph = memo(function Graph({ dag, run, selectedTask, onSelectTask }: {
+export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onSelectTask }: {
   dag: DagDetail;
+  /** A pipeline's datasets are drawn between its nodes. */
+  pipeline?: PipelineView;
   run: GridRun | undefined;
   selectedTask: string | null;
   onSelectTask: (taskId: string) => void;
 }) {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
-  const layout = useMemo(() => layoutOf(dag, expanded), [dag, expanded]);
+  const layout = useMemo(() => layoutOf(dag, expanded, pipeline), [dag, expanded, pipeline]);
   const toggle = (path: string) => setExpanded((old) => {
     const next = new Set(old);
     // Collapsing a group also collapses the groups inside it.
@@ -134,6 +159,19 @@ export const Graph = memo(function Graph({ dag, run, selectedTask, onSelectTask 
         ))}
         {layout.edges.map((e) => (
           <polyline key={`${e.from}->${e.to}`} className="edge" markerEnd="url(#arrow)" points={e.points.map((p) => `${p.x},${p.y}`).join(" ")} />
+        ))}
+        {layout.datasets.map((d) => (
+          <g
+            key={DATA + d.name}
+            className="dataset-node"
+            data-dataset={d.name}
+            transform={`translate(${d.x - DATA_W / 2},${d.y - DATA_H / 2})`}
+            onClick={() => navigate(`/datasets/${seg(d.name)}`)}
+          >
+            <rect width={DATA_W} height={DATA_H} rx={DATA_H / 2} />
+            <text x={DATA_W / 2} y="17" textAnchor="middle" className="node-id">{d.name.length > 20 ? `${d.name.slice(0, 19)}…` : d.name}</text>
+            <title>{`dataset ${d.name} (${d.storage}): open its versions`}</title>
+          </g>
         ))}
         {layout.nodes.map((n) => {
           if (n.groupTasks) {
