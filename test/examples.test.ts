@@ -46,6 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
+      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls", "alerts",
     ]));
   });
 
@@ -182,17 +183,18 @@ describe("examples", () => {
     expect(states(summary)).toEqual({ wait_for_batch: "skipped", report: "skipped" });
   });
 
-  it("under standalone, daily_batch and daily_report catch up from startDate to endDate", async () => {
+  it("under standalone, daily_batch, daily_report and run_controls catch up from startDate to endDate", async () => {
     const standalone = await project.startStandalone();
     try {
       const days = ["01", "02", "03", "04", "05", "06", "07"].map((d) => `2026-01-${d}T00:00:00.000Z`);
-      for (const dagId of ["daily_batch", "daily_report"]) {
-        const runs = await waitUntil(`7 finished runs of ${dagId}`, async () => {
+      for (const dagId of ["daily_batch", "daily_report", "run_controls"]) {
+        const expected = dagId === "run_controls" ? days.slice(0, 3) : days;
+        const runs = await waitUntil(`${expected.length} finished runs of ${dagId}`, async () => {
           const list = (await project.cliJson<{ runs: Array<{ runType: string; state: string; logicalDate: string }> }>(["runs", "list", dagId, "--limit", "50", "--json"])).json.runs
             .filter((r) => r.runType === "scheduled");
-          return list.length === 7 && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
+          return list.length === expected.length && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
         }, 120_000, 500);
-        expect(runs.map((r) => r.logicalDate).sort()).toEqual(days);
+        expect(runs.map((r) => r.logicalDate).sort()).toEqual(expected);
         expect(runs.every((r) => r.state === "success")).toBe(true);
       }
     } finally {
@@ -209,5 +211,72 @@ describe("examples", () => {
     const bad = await project.cli(["dags", "test", "params_schema", "--conf", '{"rows": 5000}']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("conf.rows must be <= 1000");
+  });
+
+  it("task_groups: group ids prefix their tasks, groups connect as one node, XComs cross groups", async () => {
+    const { summary, task } = await test("task_groups");
+    expect(summary.state).toBe("success");
+    expect(summary.tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining(["extract.orders", "extract.customers", "load.stage", "load.tables.orders", "load.tables.customers"]));
+    expect(task("load.stage").xcom).toEqual({ orders: 2, customers: 2, total: 42 });
+    expect(task("report").xcom).toBe("loaded 2 orders, loaded 2 customers");
+  });
+
+  it("trigger_dag: the orchestrator creates a run of triggered_report with the rendered conf", async () => {
+    const { summary, task } = await test("trigger_dag");
+    expect(summary.state).toBe("success");
+    const xcom = task("start_report").xcom as { dagId: string; runId: string; state: string };
+    expect(xcom).toMatchObject({ dagId: "triggered_report", state: "queued" });
+    expect(task("start_report").isolation).toBe("inline");
+    const runs = (await project.cliJson<{ runs: Array<{ runId: string; conf: Record<string, unknown> }> }>(["runs", "list", "triggered_report", "--json"])).json.runs;
+    expect(runs.find((r) => r.runId === xcom.runId)?.conf).toMatchObject({ region: "eu", rows: "42" });
+  });
+
+  it("setup_teardown: the workspace is removed after the work, also when the work fails", async () => {
+    const root = path.join(project.dir, "workspaces");
+    const ok = await test("setup_teardown", ["--conf", JSON.stringify({ root })]);
+    expect(ok.summary.state).toBe("success");
+    expect(ok.task("crunch").xcom).toBe("15");
+    const failed = await test("setup_teardown", ["--conf", JSON.stringify({ root, fail: true })]);
+    expect(failed.summary.state).toBe("failed");
+    expect(states(failed.summary)).toEqual({ create_workspace: "success", fetch: "success", crunch: "failed", remove_workspace: "success" });
+  });
+
+  it("run_controls: a test run is not held by dependsOnPast", async () => {
+    const { summary, task } = await test("run_controls");
+    expect(summary.state).toBe("success");
+    expect(task("load").xcom).toMatch(/^loading \d{4}-\d{2}-\d{2} after \d{4}-\d{2}-\d{2}$/);
+  });
+
+  describe("alerts against a local webhook receiver", () => {
+    let server: Server;
+    const posts: Array<{ url: string; body: string }> = [];
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (d: Buffer) => (body += d.toString()));
+        req.on("end", () => {
+          posts.push({ url: req.url ?? "", body });
+          res.end("ok");
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    });
+    afterAll(async () => {
+      await new Promise((r) => server.close(r));
+    });
+
+    it("alerts: a webhook on success of a task and on failure of the run; the retry callback runs in the task's log", async () => {
+      const env = { AIRLOCK_CONN_ALERTS: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      const ok = await test("alerts", [], env);
+      expect(ok.summary.state).toBe("success");
+      expect(posts.map((p) => p.body)).toEqual([expect.stringMatching(/^report of alerts done for \d{4}-\d{2}-\d{2}$/)]);
+      posts.length = 0;
+      const failed = await test("alerts", ["--conf", '{"fail": true}'], env);
+      expect(failed.summary.state).toBe("failed");
+      expect(posts).toHaveLength(1);
+      expect(JSON.parse(posts[0]?.body ?? "{}").text).toMatch(/^alerts failed on \d{4}-\d{2}-\d{2}: BashCommandError/);
+      const log = await project.cli(["tasks", "logs", "alerts", failed.summary.runId, "load", "--try", "1"]);
+      expect(log.stdout).toContain("retrying load after try 1: bash command failed with exit code 1");
+    });
   });
 });

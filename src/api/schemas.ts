@@ -55,6 +55,8 @@ export const DagSummary = z.object({
   timezone: z.string(),
   tags: z.array(z.string()),
   isPaused: z.boolean(),
+  /** Why Airlock paused the DAG (maxConsecutiveFailedRuns); null when not paused or paused by a person. */
+  pausedReason: z.string().nullable(),
   isActive: z.boolean(),
   taskCount: z.number().int(),
   lastParsedAt: Timestamp,
@@ -77,6 +79,8 @@ export const TaskView = z.object({
   environment: z.string().nullable(),
   backend: z.string().nullable(),
   doc: z.string().nullable(),
+  /** Task group path ("extract", nested "extract.files"); null outside groups. */
+  group: z.string().nullable(),
 });
 
 export const DagDetail = DagSummary.extend({

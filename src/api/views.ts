@@ -39,6 +39,7 @@ export function dagSummary(d: DagRecord, recent: DagRun[]): z.input<typeof DagSu
     timezone: s.timezone,
     tags: s.tags,
     isPaused: d.isPaused,
+    pausedReason: d.pausedReason,
     isActive: d.isActive,
     taskCount: s.order.length,
     lastParsedAt: d.lastParsedAt,
@@ -68,6 +69,7 @@ export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string
       return [{
         taskId: id, kind: t.kind, upstream: t.upstream, downstream: t.downstream, triggerRule: t.triggerRule,
         retries: t.retries, pool: t.pool, queue: t.queue, environment: t.environment, backend: t.backend, doc: t.doc,
+        group: t.group ?? null,
       }];
     }),
   };

@@ -6,6 +6,7 @@ import type { AirlockContext } from "./context.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { resolveParams } from "./params.js";
 import { effectiveWeights } from "../scheduler/priority.js";
+import { withSetupsAndTeardowns } from "../scheduler/setup-teardown.js";
 
 /** What a run id given for a new run may look like. */
 export const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
@@ -108,8 +109,11 @@ export async function planClear(ctx: AirlockContext, runId: string, taskIds: str
     if (options.upstream) walk(id, "upstream");
   }
   const tis = new Map((await ctx.store.listTaskInstances(runId)).map((t) => [t.taskId, t]));
-  const picked = dag.order.filter((id) => selected.has(id) && tis.has(id))
+  const work = dag.order.filter((id) => selected.has(id) && tis.has(id))
     .filter((id) => !options.onlyFailed || ["failed", "upstream_failed"].includes(tis.get(id)?.state ?? ""));
+  // Work runs again only between its setup and teardown (Airflow's meaning); their own downstream stays as it is.
+  const withSetups = withSetupsAndTeardowns(dag, work);
+  const picked = dag.order.filter((id) => withSetups.has(id) && tis.has(id));
   const running = picked.filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
   if (running.length > 0) {
     throw new ConflictError(`Task(s) ${running.join(", ")} are queued or running`, "Wait until they finish, or mark them failed first, then clear");

@@ -17,6 +17,8 @@ import { LogPump } from "./log-pump.js";
 import { LogShipper } from "./log-shipper.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
+import { triggerOtherDag } from "./trigger-dag.js";
+import { runCallbacks } from "./callbacks.js";
 import { renderContainerArgs } from "./container-args.js";
 import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
@@ -94,6 +96,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
     if (task.kind === "external_task_sensor") {
       result = await pokeExternalTask(ctx, loaded.run, task, (line) => void pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
+    } else if (task.kind === "trigger_dag") {
+      result = await triggerOtherDag(ctx, { ...loaded, tryNumber: t.tryNumber, scratchDir }, (line) => void pump.note(line), () => stillOurs(ctx, t));
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
         ? await deps.environment(task.environment, (line) => void pump.note(line))
@@ -160,9 +164,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
+  let taskState: TaskState | null = null;
   try {
     if (result.kind === "reschedule" && loaded && firstPokeAt) await reschedule(deps, t, loaded.task, result.reason, firstPokeAt, pump, shipper);
-    else await record(deps, t, loaded, result, exitCode, pump, shipper);
+    else taskState = await record(deps, t, loaded, result, exitCode, pump, shipper);
   } finally {
     // Normally already closed before the try was recorded; this stops its timer when recording failed.
     await pump.close();
@@ -170,6 +175,11 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   }
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
+  const event = taskState === "success" ? "onSuccess" : taskState === "failed" ? "onFailure" : taskState === "up_for_retry" ? "onRetry" : null;
+  if (event && loaded && loaded.task.callbacks?.[event]) {
+    const error = result.kind === "failed" ? { type: result.error.type, message: pump.mask(result.error.message) } : null;
+    await runCallbacks(deps, { scope: "task", event, ...loaded, tryNumber: t.tryNumber, isolation: t.isolation, error });
+  }
 }
 
 /** A sensor that frees its slot between pokes. */
@@ -235,7 +245,8 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   return { exit, killedFor };
 }
 
-async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<void> {
+/** Records the try's end; returns the state its task instance moved to (null when it was no longer running). */
+async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<TaskState | null> {
   const { store } = deps.ctx;
   const ti = await store.getTaskInstance(t.runId, t.taskId);
   // Only a rescheduling sensor may be parked; anything else asking for it has failed.
@@ -264,10 +275,11 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   }
   // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
   await shipper.close();
-  await store.finishTry(t, outcome);
+  const finished = await store.finishTry(t, outcome);
   if (result.kind === "success" && result.branch && loaded) {
     for (const next of loaded.task.downstream) {
       if (!result.branch.includes(next)) await store.transitionTask(t.runId, next, ["none", "scheduled"], { state: "skipped", endDate: new Date().toISOString() });
     }
   }
+  return finished ? outcome.taskState : null;
 }

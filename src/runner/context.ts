@@ -87,6 +87,11 @@ function hasTemplates(v: unknown): boolean {
   return false;
 }
 
+function callbackNames(args: Record<string, unknown>): Record<string, unknown> {
+  const error = args.error as { type: string; message: string } | null | undefined;
+  return { event: args.event, exception: error ? `${error.type}: ${error.message}` : "" };
+}
+
 /** The operator's arguments with its templated fields rendered against the payload's context and grants. */
 export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Promise<Record<string, unknown>> {
   // The template engine is most of the runner's code: load it only when a field holds a template.
@@ -96,6 +101,8 @@ export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Pro
     dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
     conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
     timezone: p.context.timezone, xcomPull: g.xcomPull, variable: g.variable, connection: g.connection,
+    // A callback's templates may also name what happened: {{ event }}, {{ exception }}.
+    extra: p.operator.kind === "callback" ? callbackNames(p.operator.args) : undefined,
   });
   // A bash command is shell: values pasted into it are quoted so run conf and params never become shell syntax.
   const shellFields = p.operator.kind === "bash" ? ["command"] : [];

@@ -93,7 +93,11 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
     case "empty":
       value = null;
       break;
+    case "callback":
+      value = await (await import("./operators/callback.js")).runCallback(p, args as never, grants, taskContext(p, grants));
+      break;
     case "external_task_sensor":
+    case "trigger_dag":
     case "container":
     case "kubernetes_pod":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);

@@ -5,7 +5,8 @@ import type { BackendName } from "../sdk/types.js";
 
 /** The isolation level recorded for a task's next try. */
 export function isolationFor(task: SerializedTask, config: AirlockConfig, override: BackendName | null): BackendName {
-  if (task.kind === "external_task_sensor") return "inline";
+  // These are carried out by the orchestrator itself, reading and writing only the store: no task process.
+  if (task.kind === "external_task_sensor" || task.kind === "trigger_dag") return "inline";
   if (task.kind === "container") return override === "kubernetes" ? "kubernetes" : "docker";
   if (task.kind === "kubernetes_pod") return "kubernetes";
   const chosen = override ?? task.backend ?? config.defaultBackend;

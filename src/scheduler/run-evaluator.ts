@@ -9,6 +9,11 @@ import type { TaskPatch } from "../store/store.js";
 import { FINISHED_TASK_STATES, type DagRun, type TaskInstance, type TaskState } from "../store/types.js";
 import { isolationFor } from "./isolation.js";
 import { evaluateTriggerRule } from "./trigger-rules.js";
+import { runOutcome, teardownDecision } from "./setup-teardown.js";
+import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
+import { dagCallbackRequest } from "./callbacks.js";
+import { slaMisses } from "./sla.js";
+import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
 export interface EvaluateOptions {
@@ -26,12 +31,19 @@ export interface EvaluateResult {
   /** Earliest time a retry (or a rescheduled sensor's next poke) becomes due, if any waits. */
   nextRetryAt: number | null;
   ended: "success" | "failed" | null;
+  /** Callbacks due now: the DAG's onSuccess / onFailure when the run ended, tasks' onSlaMiss (the caller runs them). */
+  callbacks: CallbackRequest[];
 }
 
 /** Evaluates the run once; call again when any of its tasks changes. */
 export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: SerializedDag, o: EvaluateOptions): Promise<EvaluateResult> {
+  const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null, callbacks: [] };
+  if (await enforceRunTimeout(ctx, run, dag)) {
+    await pauseAfterFailures(ctx, run, dag);
+    const request = await dagCallbackRequest(ctx, run, dag, "failed");
+    return { ...result, ended: "failed", callbacks: request ? [request] : [] };
+  }
   const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
-  const result: EvaluateResult = { queued: 0, nextRetryAt: null, ended: null };
   const now = Date.now();
   const state = (id: string): TaskState => tis.get(id)?.state ?? "none";
   // Walk in topological order so decisions made now (skips, upstream_failed, empties) flow downstream at once.
@@ -44,10 +56,12 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       if (!ti || !task) continue;
       let patch: TaskPatch | null = null;
       if (ti.state === "none") {
-        const decision = evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
+        const decision = task.teardown ? teardownDecision(task, state) : evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
         if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
         else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
-        else if (decision === "run") {
+        else if (decision === "run" && task.dependsOnPast && !(await pastAllows(ctx, run, id))) {
+          // Waits for its own outcome in the previous run; the sweep looks again.
+        } else if (decision === "run") {
           if (task.kind === "empty") patch = { state: "success", startDate: new Date().toISOString(), endDate: new Date().toISOString() };
           else patch = o.paused ? { state: "scheduled" } : queuePatch(task, ctx, o);
         }
@@ -73,13 +87,15 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       }
     }
   }
+  result.callbacks.push(...(await slaMisses(ctx, run, dag, tis)));
   const all = [...tis.values()];
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
-    // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run.
-    const leaves = dag.order.filter((id) => (dag.tasks[id]?.downstream.length ?? 0) === 0);
-    const failed = leaves.some((id) => state(id) === "failed" || state(id) === "upstream_failed");
-    result.ended = failed ? "failed" : "success";
-    await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+    // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
+    result.ended = runOutcome(dag, state);
+    const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+    if (applied && result.ended === "failed") await pauseAfterFailures(ctx, run, dag);
+    const request = applied ? await dagCallbackRequest(ctx, run, dag, result.ended) : null;
+    if (request) result.callbacks.push(request);
   }
   return result;
 }

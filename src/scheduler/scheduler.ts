@@ -9,6 +9,7 @@ import { runIdFor, runTasks } from "../core/actions.js";
 import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
 import { evaluateRun } from "./run-evaluator.js";
+import { DagCallbackRunner } from "../executor/callbacks.js";
 import { createDatasetRun } from "./dataset-trigger.js";
 import { nextDueAt, nextRunInterval } from "./timetable.js";
 
@@ -41,8 +42,11 @@ export class Scheduler {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** Run starts happen one at a time, so that two of them cannot both take a DAG's last free run slot. */
   private starting: Promise<void> = Promise.resolve();
+  private readonly callbacks: DagCallbackRunner;
 
-  constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
+  constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {
+    this.callbacks = new DagCallbackRunner(ctx);
+  }
 
   /** Starts the loop. Idempotent. */
   async start(): Promise<void> {
@@ -63,6 +67,7 @@ export class Scheduler {
     this.wakeUp?.();
     await this.loop;
     await Promise.allSettled([...this.evaluating.values()]);
+    await this.callbacks.stop();
     if (this.leader) await this.ctx.store.releaseLease(LEASE, this.holder).catch(() => undefined);
     this.state = "STOPPED";
   }
@@ -137,6 +142,8 @@ export class Scheduler {
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
     if (r.queued > 0) this.options.onQueued?.();
+    // Callbacks run in their own processes; evaluation does not wait for them.
+    for (const request of r.callbacks) void this.callbacks.run(request);
     if (r.nextRetryAt !== null) this.evaluateAt(runId, r.nextRetryAt);
   }
 

@@ -1,10 +1,36 @@
 import { DagDefinitionError } from "./errors.js";
 import type { DefaultArgs, TaskOptions } from "./types.js";
 import type { OperatorSpec } from "./operator-spec.js";
+import { checkSetupTeardown } from "./setup-teardown.js";
+import { parseDuration, type Duration } from "./duration.js";
+import { serializedCallbacks, type CallbackEvent, type Callbacks } from "./notify.js";
+
+/** The callback events a DAG has (a run is not retried). */
+export const DAG_CALLBACK_EVENTS: readonly CallbackEvent[] = ["onSuccess", "onFailure"];
 
 /** Brand that lets the runner recognise DAG objects even across module copies. */
 export const DAG_BRAND = Symbol.for("airlock.dag");
 const TASK_BRAND = Symbol.for("airlock.task");
+const GROUP_BRAND = Symbol.for("airlock.group");
+
+/**
+ * What `.then()` and `chain()` connect: a task, or a task group standing for its tasks (edges into a group go to
+ * its roots, edges out of it leave from its leaves, as in Airflow).
+ */
+export interface Connectable {
+  /** Tasks that edges into this node reach. */
+  roots(): Task[];
+  /** Tasks that edges out of this node leave from. */
+  leaves(): Task[];
+}
+
+/** @internal The scope of a `group()` being built: its id path and the defaults its tasks get. */
+export interface GroupScope {
+  readonly path: string;
+  readonly defaultArgs: DefaultArgs;
+  /** @internal Records a task made inside the group. */
+  add(task: Task): void;
+}
 
 /** Options of `dag()`. */
 export interface DagOptions {
@@ -40,11 +66,20 @@ export interface DagOptions {
   defaultArgs?: DefaultArgs;
   /** Paused when first seen. @default false */
   pausedOnCreation?: boolean;
+  /** A run still going after this long fails; its unfinished tasks are stopped (failed) or skipped. @default none */
+  dagrunTimeout?: Duration;
+  /** Pause the DAG (with the reason shown in the CLI and UI) after this many failed runs in a row. @default none */
+  maxConsecutiveFailedRuns?: number;
+  /** Called when a run succeeds, in the context of its last task. */
+  onSuccess?: Callbacks;
+  /** Called when a run fails, in the context of the failed task. */
+  onFailure?: Callbacks;
 }
 
 const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
   "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns", "maxActiveTasks",
-  "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation",
+  "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation", "dagrunTimeout", "maxConsecutiveFailedRuns",
+  "onSuccess", "onFailure",
 ]);
 
 /** Data-aware schedule: a run once each listed dataset was written again since the last such run. */
@@ -69,10 +104,12 @@ export class Task {
     return this.options.id;
   }
 
-  /** Makes `next` (one task or several) run after this one; returns `next` so calls can be chained. */
-  then<T extends Task | Task[]>(next: T): T {
-    for (const t of Array.isArray(next) ? next : [next]) {
-      if (!isTask(t)) throw new DagDefinitionError(`${this.id}.then(): expected a task or an array of tasks`, "then");
+  /** The id of the task group it belongs to (the innermost, with its parents' ids: "extract.files"), if any. */
+  group: string | undefined;
+
+  /** Makes `next` (tasks or groups, one or several) run after this one; returns `next` so calls can be chained. */
+  then<T extends Connectable | Connectable[]>(next: T): T {
+    for (const t of entryTasks(`${this.id}.then()`, next)) {
       if (t.dag !== this.dag) throw new DagDefinitionError(`${this.id}.then(${t.id}): tasks belong to different DAGs`, "then");
       if (t === this) throw new DagDefinitionError(`${this.id}.then(${t.id}): a task cannot depend on itself`, "then");
       this.downstream.add(t.id);
@@ -80,12 +117,46 @@ export class Task {
     }
     return next;
   }
+
+  /** A task is its own root. */
+  roots(): Task[] {
+    return [this];
+  }
+
+  /** A task is its own leaf. */
+  leaves(): Task[] {
+    return [this];
+  }
+}
+
+/** True for task groups made by `group()`. */
+export function isGroup(value: unknown): value is Connectable {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[GROUP_BRAND] === true;
+}
+
+/** @internal Brands a task group so `.then()` and `chain()` accept it across module copies. */
+export function brandGroup(group: object): void {
+  Object.defineProperty(group, GROUP_BRAND, { value: true });
+}
+
+/** The tasks that edges into `next` reach; `where` names the call in errors. */
+function entryTasks(where: string, next: Connectable | Connectable[]): Task[] {
+  const out: Task[] = [];
+  for (const n of Array.isArray(next) ? next : [next]) {
+    if (!isTask(n) && !isGroup(n)) throw new DagDefinitionError(`${where}: expected a task, a task group or an array of them`, "then");
+    out.push(...n.roots());
+  }
+  return out;
 }
 
 /** A DAG: tasks plus their order. Made by `dag()`; the default export of a DAG file. */
 export class Dag {
   readonly [DAG_BRAND] = true;
   readonly tasks = new Map<string, Task>();
+  /** @internal Groups being built, innermost last. */
+  readonly groupStack: GroupScope[] = [];
+  /** @internal Ids of the groups defined so far (unique in the DAG, like task ids). */
+  readonly groupIds = new Set<string>();
   constructor(readonly options: DagOptions) {}
 
   get id(): string {
@@ -99,14 +170,19 @@ export class Dag {
 
   /** @internal Adds a task made by an operator factory. */
   addTask(spec: OperatorSpec, options: TaskOptions): Task {
-    const id = options.id;
-    if (typeof id !== "string" || !ID_PATTERN.test(id)) {
-      throw new DagDefinitionError(`task id ${JSON.stringify(id)} in DAG "${this.id}" is invalid: use letters, digits, "_", "-" and "." (at most 250)`, "id");
+    if (typeof options.id !== "string" || !ID_PATTERN.test(options.id)) {
+      throw new DagDefinitionError(`task id ${JSON.stringify(options.id)} in DAG "${this.id}" is invalid: use letters, digits, "_", "-" and "." (at most 250)`, "id");
     }
+    // Inside group("extract") a task "load" is "extract.load", as in Airflow; defaults apply outermost first.
+    const scope = this.groupStack[this.groupStack.length - 1];
+    const id = scope ? `${scope.path}.${options.id}` : options.id;
     if (this.tasks.has(id)) throw new DagDefinitionError(`DAG "${this.id}" has two tasks with id "${id}": task ids must be unique`, "id");
-    const merged = { ...(this.options.defaultArgs ?? {}), ...options } as TaskOptions;
-    const task = new Task(this, spec, merged);
+    if (this.groupIds.has(id)) throw new DagDefinitionError(`DAG "${this.id}" has a task and a group with id "${id}": rename one of them`, "id");
+    const defaults = Object.assign({}, this.options.defaultArgs ?? {}, ...this.groupStack.map((g) => g.defaultArgs)) as DefaultArgs;
+    const task = new Task(this, spec, { ...defaults, ...options, id } as TaskOptions);
+    task.group = scope?.path;
     this.tasks.set(id, task);
+    for (const g of this.groupStack) g.add(task);
     return task;
   }
 
@@ -201,6 +277,10 @@ export function dag(options: DagOptions, build: () => void): Dag {
     throw new DagDefinitionError(`dag "${options.id}": maxActiveTasks must be an integer >= 1, got ${JSON.stringify(options.maxActiveTasks)}`, "maxActiveTasks");
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
+  serializedCallbacks(`dag "${options.id}"`, options, DAG_CALLBACK_EVENTS);
+  if (options.dagrunTimeout !== undefined) parseDuration(options.dagrunTimeout, `dag "${options.id}": dagrunTimeout`);
+  const m = options.maxConsecutiveFailedRuns;
+  if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new DagDefinitionError(`dag "${options.id}": maxConsecutiveFailedRuns must be an integer >= 1, got ${JSON.stringify(m)}`, "maxConsecutiveFailedRuns");
   if (building) throw new DagDefinitionError(`dag "${options.id}" was defined inside dag "${building.id}": define DAGs at the top level of a file`, "build");
   const result = new Dag(options);
   building = result;
@@ -210,14 +290,18 @@ export function dag(options: DagOptions, build: () => void): Dag {
     building = undefined;
   }
   result.topologicalOrder();
+  checkSetupTeardown(result);
   return result;
 }
 
-/** Orders tasks one after another; an array stands for tasks that run side by side (fan-out / fan-in). */
-export function chain(...steps: Array<Task | Task[]>): void {
+/** Orders tasks (or groups) one after another; an array stands for nodes side by side (fan-out / fan-in). */
+export function chain(...steps: Array<Connectable | Connectable[]>): void {
   for (let i = 0; i + 1 < steps.length; i++) {
-    const from = steps[i] as Task | Task[];
-    const to = steps[i + 1] as Task | Task[];
-    for (const a of Array.isArray(from) ? from : [from]) a.then(to);
+    const from = steps[i] as Connectable | Connectable[];
+    const to = steps[i + 1] as Connectable | Connectable[];
+    for (const a of Array.isArray(from) ? from : [from]) {
+      if (!isTask(a) && !isGroup(a)) throw new DagDefinitionError(`chain(): step ${i + 1} is not a task, a task group or an array of them`, "chain");
+      for (const leaf of a.leaves()) leaf.then(to);
+    }
   }
 }

@@ -1,7 +1,13 @@
 /**
  * The Airlock SDK: what DAG files import as "airlock". It defines DAGs and tasks and does no I/O.
  */
-export { dag, chain, isDag, isTask, Dag, Task, type DagOptions, type DatasetSchedule } from "./dag.js";
+export { dag, chain, isDag, isTask, isGroup, Dag, Task, type DagOptions, type DatasetSchedule, type Connectable } from "./dag.js";
+export { group, TaskGroup, type GroupOptions } from "./group.js";
+export { triggerDag, type TriggerDagOptions } from "./trigger-dag.js";
+export {
+  notify, type Notifier, type WebhookOptions, type EmailOptions, type Callback, type Callbacks, type CallbackContext,
+  type CallbackEvent,
+} from "./notify.js";
 export {
   bash, fn, branch, empty, http, fileSensor, externalTaskSensor, isolated,
   type BashOptions, type FnOptions, type BranchOptions, type HttpOptions, type FileSensorOptions,

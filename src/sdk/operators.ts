@@ -1,6 +1,7 @@
 import { currentDag, isTask, type Task } from "./dag.js";
 import { parseDuration, type Duration } from "./duration.js";
 import { DagDefinitionError } from "./errors.js";
+import { CALLBACK_EVENTS, serializedCallbacks } from "./notify.js";
 import type { OperatorKind, OperatorSpec } from "./operator-spec.js";
 import {
   BACKEND_NAMES, TRIGGER_RULES, WEIGHT_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
@@ -9,6 +10,8 @@ import {
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc", "priorityWeight", "weightRule",
+  "setup", "teardown", "onFailureFailDagrun", "dependsOnPast", "onSuccess", "onFailure", "onRetry",
+  "sla", "onSlaMiss",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -27,7 +30,8 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   }
   const o = options as Partial<TaskOptions>;
   if (o.retries !== undefined && (!Number.isInteger(o.retries) || o.retries < 0)) throw new DagDefinitionError(`${where}: retries must be an integer >= 0, got ${JSON.stringify(o.retries)}`, "retries");
-  for (const key of ["retryDelay", "maxRetryDelay", "executionTimeout"] as const) {
+  if (o.onSlaMiss !== undefined && o.sla === undefined) throw new DagDefinitionError(`${where}: onSlaMiss needs an sla, e.g. sla: "1h" (how long after the run starts the task should have succeeded)`, "sla");
+  for (const key of ["retryDelay", "maxRetryDelay", "executionTimeout", "sla"] as const) {
     if (o[key] !== undefined) parseDuration(o[key] as Duration, `${where}: ${key}`);
   }
   if (o.triggerRule !== undefined && !TRIGGER_RULES.includes(o.triggerRule)) throw new DagDefinitionError(`${where}: triggerRule "${o.triggerRule}" is unknown; use one of ${TRIGGER_RULES.join(", ")}`, "triggerRule");
@@ -35,6 +39,8 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
   if (o.priorityWeight !== undefined && !Number.isSafeInteger(o.priorityWeight)) throw new DagDefinitionError(`${where}: priorityWeight must be an integer, got ${JSON.stringify(o.priorityWeight)}`, "priorityWeight");
   if (o.weightRule !== undefined && !WEIGHT_RULES.includes(o.weightRule)) throw new DagDefinitionError(`${where}: weightRule "${String(o.weightRule)}" is unknown; use one of ${WEIGHT_RULES.join(", ")}`, "weightRule");
+  if (o.dependsOnPast !== undefined && typeof o.dependsOnPast !== "boolean") throw new DagDefinitionError(`${where}: dependsOnPast must be true or false`, "dependsOnPast");
+  serializedCallbacks(where, o, CALLBACK_EVENTS);
   if (o.resources !== undefined) checkResources(where, o.resources);
   if (o.grants !== undefined) checkGrants(where, o.grants);
   for (const key of ["pool", "queue", "environment"] as const) {

@@ -2,6 +2,14 @@ import type { Dag } from "./dag.js";
 import type { Catalog } from "./catalog.js";
 import { pipelineOf } from "./pipeline.js";
 import { parseDuration } from "./duration.js";
+import { serializedRole } from "./setup-teardown.js";
+import { CALLBACK_EVENTS, serializedCallbacks, type CallbackEvent, type SerializedCallback } from "./notify.js";
+import { DAG_CALLBACK_EVENTS } from "./dag.js";
+
+/** `{ [key]: value }` when value is set, else nothing: absent fields keep older DAGs' version hashes. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
 import type { OperatorKind } from "./operator-spec.js";
 import type { BackendName, Grants, Resources, TriggerRule, WeightRule } from "./types.js";
 
@@ -31,6 +39,22 @@ export interface SerializedTask {
   priorityWeight?: number;
   /** Optional for the same reason (read as "downstream"). */
   weightRule?: WeightRule;
+  /** The task group it belongs to ("extract", nested "extract.files"); absent outside groups. */
+  group?: string;
+  /** A setup task (absent otherwise). */
+  setup?: true;
+  /** A teardown task (absent otherwise). */
+  teardown?: true;
+  /** For a teardown: the setup tasks upstream of it; it runs only if one of them succeeded. */
+  setups?: string[];
+  /** For a teardown: its failure fails the run. */
+  onFailureFailDagrun?: true;
+  /** Waits for its own success (or skip) in the previous run. */
+  dependsOnPast?: true;
+  /** Its callbacks by event (absent when none). */
+  callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
+  /** How long after its run started it should have succeeded (absent: no sla). */
+  slaMs?: number;
   /** Datasets a pipeline node reads and writes (absent for plain tasks). */
   datasets?: { inputs: string[]; outputs: string[] };
   /** Tags of a pipeline node. */
@@ -60,6 +84,12 @@ export interface SerializedDag {
   tags: string[];
   /** Paused when first recorded; null = the project default (`scheduler.dagsArePausedAtCreation`). */
   pausedOnCreation: boolean | null;
+  /** A run going longer than this fails (absent: no limit). */
+  dagrunTimeoutMs?: number;
+  /** Failed runs in a row after which the DAG is paused (absent: never). */
+  maxConsecutiveFailedRuns?: number;
+  /** Its run callbacks by event (absent when none). */
+  callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
   /** Datasets whose new versions start a run (data-aware schedule); absent or empty for time schedules. */
   scheduleDatasets?: string[];
   /** Present when the DAG is a pipeline. */
@@ -104,6 +134,12 @@ export function serializeDag(d: Dag): SerializedDag {
       doc: to.doc ?? null,
       priorityWeight: to.priorityWeight ?? 1,
       weightRule: to.weightRule ?? "downstream",
+      // Only set inside a group, so DAGs without groups keep their version hash.
+      ...(t.group ? { group: t.group } : {}),
+      ...serializedRole(d, t),
+      ...(to.dependsOnPast ? { dependsOnPast: true as const } : {}),
+      ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
+      ...optional("slaMs", to.sla === undefined ? undefined : parseDuration(to.sla, "sla")),
     };
     if (t.datasets) Object.assign(tasks[id] as SerializedTask, { datasets: t.datasets, tags: t.tags ?? [] });
   }
@@ -121,6 +157,10 @@ export function serializeDag(d: Dag): SerializedDag {
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],
     pausedOnCreation: o.pausedOnCreation ?? null,
+    // Set only when given, so DAGs without them keep their version hash.
+    ...(o.dagrunTimeout !== undefined ? { dagrunTimeoutMs: parseDuration(o.dagrunTimeout, "dagrunTimeout") } : {}),
+    ...(o.maxConsecutiveFailedRuns !== undefined ? { maxConsecutiveFailedRuns: o.maxConsecutiveFailedRuns } : {}),
+    ...optional("callbacks", serializedCallbacks(`dag "${d.id}"`, o, DAG_CALLBACK_EVENTS)),
     order,
     tasks,
   };

@@ -1,4 +1,5 @@
 import type { Duration } from "./duration.js";
+import type { Callbacks } from "./notify.js";
 
 /** When a task may run, given the states of its direct upstream tasks (Airflow's trigger rules). */
 /** How a task's effective priority weight is computed (Airflow's weight rules). */
@@ -75,6 +76,24 @@ export interface TaskOptions {
    * @default "downstream"
    */
   weightRule?: WeightRule;
+  /** A setup task: teardowns downstream of it run once the work between is done, whatever happened to it. @default false */
+  setup?: boolean;
+  /** A teardown task: runs when the work after its setups is done, if one of its setups succeeded; its failure does not fail the run. @default false */
+  teardown?: boolean;
+  /** For a teardown: its failure fails the run after all. @default false */
+  onFailureFailDagrun?: boolean;
+  /** Run only when this task succeeded (or was skipped) in the DAG's previous run, by logical date. @default false */
+  dependsOnPast?: boolean;
+  /** Called after the task succeeded: a notifier or a function run sealed. */
+  onSuccess?: Callbacks;
+  /** Called after the task failed for good (no retry left). */
+  onFailure?: Callbacks;
+  /** Called after a try failed and the task will be retried. */
+  onRetry?: Callbacks;
+  /** The task should have succeeded this long after its run started; later, onSlaMiss is called (once). */
+  sla?: Duration;
+  /** Called when the task missed its sla (it goes on running). */
+  onSlaMiss?: Callbacks;
 }
 
 /** Task options a DAG may default for all its tasks. */

@@ -10,6 +10,8 @@ import { NotFoundError } from "../core/errors.js";
 import { resolveParams } from "../core/params.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
 import { Executor } from "../executor/executor.js";
+import { runCallbacks } from "../executor/callbacks.js";
+import { ensureEnvironment } from "../executor/backends.js";
 import { evaluateRun } from "../scheduler/run-evaluator.js";
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskInstance } from "../store/types.js";
@@ -96,6 +98,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
   }
   options.onRunCreated?.(runId, ctx);
   const reported = new Set<string>();
+  const pendingCallbacks: Array<Promise<unknown>> = [];
   let wake: () => void = () => undefined;
   let pending = false;
   const executor = new Executor(ctx, { queues: [queue], adopt: false, onFinished: () => {
@@ -109,6 +112,10 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
       const run = (await ctx.store.getRun(runId)) as DagRun;
       const r = await evaluateRun(ctx, run, dag.serialized, { backendOverride: options.backend ?? null, paused: false, queueOverride: queue });
       if (r.queued > 0) executor.wake();
+      // Callbacks (the DAG's when it ended, tasks' onSlaMiss) run in their own processes; the test waits for them.
+      const callbacks = Promise.all(r.callbacks.map((request) => runCallbacks({
+        ctx, backend: (name) => executor.backends.get(name), environment: (name, log) => ensureEnvironment(ctx.config, name, log),
+      }, request)));
       const order = dag.serialized.order;
       const tis = (await ctx.store.listTaskInstances(runId)).sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
       for (const ti of tis) {
@@ -117,6 +124,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
           await options.onTaskEnd?.(ti);
         }
       }
+      pendingCallbacks.push(callbacks);
       if (r.ended) break;
       if (pending) continue;
       const waitMs = r.nextRetryAt ? Math.max(10, Math.min(1000, r.nextRetryAt - Date.now())) : 1000;
@@ -129,6 +137,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
       });
     }
   } finally {
+    await Promise.all(pendingCallbacks);
     await executor.stop(0);
   }
   return summarizeRun(ctx, (await ctx.store.getRun(runId)) as DagRun);

@@ -177,6 +177,7 @@ export class KyselyStore implements Store {
         dagId: r.dag_id, fileloc: r.fileloc, isPaused: Number(r.is_paused) === 1, isActive: Number(r.is_active) === 1,
         versionHash: r.version_hash, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path,
         lastParsedAt: r.last_parsed_at, nextLogicalDate: r.next_logical_date,
+        pausedReason: Number(r.is_paused) === 1 ? r.paused_reason ?? null : null,
       }];
     });
   }
@@ -201,9 +202,9 @@ export class KyselyStore implements Store {
     return { dags: await this.dagRecords(rows), total };
   }
 
-  async setPaused(dagId: string, paused: boolean): Promise<boolean> {
+  async setPaused(dagId: string, paused: boolean, reason: string | null = null): Promise<boolean> {
     return this.adapter.exclusive(async (db) => {
-      const r = await db.updateTable("dags").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
+      const r = await db.updateTable("dags").set({ is_paused: paused ? 1 : 0, paused_reason: paused ? reason : null }).where("dag_id", "=", dagId).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
       await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: paused ? "paused" : "unpaused" });
       return true;
@@ -218,6 +219,7 @@ export class KyselyStore implements Store {
       await db.deleteFrom("xcoms").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
       await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("log_chunks").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
+      await db.deleteFrom("sla_misses").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
@@ -600,6 +602,15 @@ export class KyselyStore implements Store {
   async leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
     const row = await this.db.selectFrom("leases").selectAll().where("name", "=", name).executeTakeFirst();
     return row && Number(row.expires_at) > Date.now() ? { holder: row.holder, expiresAt: Number(row.expires_at) } : undefined;
+  }
+
+  async recordSlaMiss(miss: { dagId: string; runId: string; taskId: string }): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      const seen = await db.selectFrom("sla_misses").select("run_id").where("run_id", "=", miss.runId).where("task_id", "=", miss.taskId).executeTakeFirst();
+      if (seen) return false;
+      await db.insertInto("sla_misses").values({ run_id: miss.runId, task_id: miss.taskId, dag_id: miss.dagId, at: now() }).execute();
+      return true;
+    });
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {

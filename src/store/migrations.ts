@@ -70,4 +70,18 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   ...FLEET_B_MIGRATIONS,
+  {
+    id: 40,
+    name: "dag paused reason",
+    breaking: false,
+    // Why a DAG was paused when Airlock paused it (maxConsecutiveFailedRuns); null when a person paused it.
+    sql: () => ["alter table dags add column paused_reason text"],
+  },
+  {
+    id: 41,
+    name: "sla misses",
+    breaking: false,
+    // One row per task instance that missed its sla, so onSlaMiss is called once, by whichever scheduler sees it first.
+    sql: () => ["create table sla_misses (run_id text not null, task_id text not null, dag_id text not null, at text not null, primary key (run_id, task_id))"],
+  },
 ];

@@ -1,7 +1,7 @@
 /** Table types for the query builder. Dates are ISO-8601 UTC strings; booleans are 0/1; JSON is text. */
 import type { Generated } from "kysely";
 
-export interface DagsTable { dag_id: string; fileloc: string; is_paused: number; is_active: number; version_hash: string; last_parsed_at: string; next_logical_date: string | null; tags: string }
+export interface DagsTable { dag_id: string; fileloc: string; is_paused: number; is_active: number; version_hash: string; last_parsed_at: string; next_logical_date: string | null; tags: string; paused_reason: string | null }
 export interface DagVersionsTable { hash: string; dag_id: string; serialized: string; bundle_path: string; created_at: string }
 export interface ImportErrorsTable { fileloc: string; message: string; updated_at: string }
 export interface DagRunsTable {
@@ -38,6 +38,7 @@ export interface ChangesTable {
 }
 export interface LogChunksTable { run_id: string; task_id: string; try_number: number; byte_offset: number; byte_length: number; text: string }
 export interface LeasesTable { name: string; holder: string; expires_at: number }
+export interface SlaMissesTable { run_id: string; task_id: string; dag_id: string; at: string }
 export interface DatasetVersionsTable {
   id: Generated<number>; name: string; dag_id: string; run_id: string; task_id: string; try_number: number; type: string;
   uri: string; size: number; created_at: string;
@@ -60,6 +61,7 @@ export interface Database {
   changes: ChangesTable;
   leases: LeasesTable;
   log_chunks: LogChunksTable;
+  sla_misses: SlaMissesTable;
   airlock_migrations: MigrationsTable;
   dataset_versions: DatasetVersionsTable;
   dataset_triggers: DatasetTriggersTable;

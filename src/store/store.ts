@@ -109,7 +109,8 @@ export interface Store {
   deactivateMissingFiles(filelocs: string[]): Promise<void>;
   getDag(dagId: string): Promise<DagRecord | undefined>;
   listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
-  setPaused(dagId: string, paused: boolean): Promise<boolean>;
+  /** Pauses or unpauses; `reason` says why Airlock paused it (null when a person did; cleared on unpause). */
+  setPaused(dagId: string, paused: boolean, reason?: string | null): Promise<boolean>;
   /** Deletes a DAG's record, versions, runs, task instances, tries and XComs; null when it is unknown. */
   deleteDag(dagId: string): Promise<{ runs: number } | null>;
   setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
@@ -217,6 +218,8 @@ export interface Store {
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** Records that a task instance missed its sla; true only the first time (its onSlaMiss is then due). */
+  recordSlaMiss(miss: { dagId: string; runId: string; taskId: string }): Promise<boolean>;
   /** The current holder of a lease, if unexpired. */
   leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
 }

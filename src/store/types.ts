@@ -33,6 +33,8 @@ export interface DagRecord {
   lastParsedAt: string;
   /** Logical date of the next scheduled run, if any (maintained by the scheduler). */
   nextLogicalDate: string | null;
+  /** Why Airlock paused it (e.g. too many failed runs in a row); null when not paused or paused by a person. */
+  pausedReason: string | null;
 }
 
 /** One stored version of a DAG; runs keep the version they were created with. */

@@ -25,6 +25,8 @@ export interface TemplateContextInput {
   xcomPull(taskId: string): unknown;
   variable(name: string): string;
   connection(id: string): Connection;
+  /** More top-level names (a callback's `event` and `exception`). */
+  extra?: Record<string, unknown>;
 }
 
 /** `ti` in templates. */
@@ -68,7 +70,8 @@ export interface TemplateContext {
   data_interval_start: string;
   data_interval_end: string;
   run_id: string;
-  dag: { dag_id: string };
+  /** `dag.dag_id` as in Airflow, and `dag.id`. */
+  dag: { dag_id: string; id: string };
   task: { task_id: string };
   try_number: number;
   ti: TemplateTaskInstance;
@@ -160,7 +163,7 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
     data_interval_start: start,
     data_interval_end: end,
     run_id: input.runId,
-    dag: { dag_id: input.dagId },
+    dag: { dag_id: input.dagId, id: input.dagId },
     task: { task_id: input.taskId },
     try_number: input.tryNumber,
     ti: { dag_id: input.dagId, task_id: input.taskId, run_id: input.runId, try_number: input.tryNumber, xcom_pull: xcomPuller(input.xcomPull) },
@@ -177,5 +180,6 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
     },
     conn: namespace("conn", (id) => connectionView(input.connection(id))),
     macros: createMacros(),
+    ...(input.extra ?? {}),
   };
 }

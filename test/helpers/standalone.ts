@@ -70,3 +70,13 @@ export async function startStandalone(options: { dags: Record<string, string>; t
     stop,
   };
 }
+
+/** Waits until the server lists every DAG of `dagIds` (its DAG files were parsed); throws after `timeoutMs`. */
+export async function waitForDags(client: { listDags(): Promise<{ dags: Array<{ dagId: string }> }> }, dagIds: string[], timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const list = await client.listDags().catch(() => undefined);
+    if (list && dagIds.every((id) => list.dags.some((d) => d.dagId === id))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`DAGs ${dagIds.join(", ")} were not listed within ${timeoutMs / 1000} s`);
+}

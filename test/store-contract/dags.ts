@@ -49,8 +49,12 @@ export function dagsContract(ctx: ContractContext): void {
       expect((await s.getDag(running))?.isPaused).toBe(true);
       expect(await s.setPaused(uid("missing_"), true)).toBe(false);
 
+      expect((await s.getDag(running))?.pausedReason).toBeNull();
+      expect(await s.setPaused(running, true, "3 failed runs in a row")).toBe(true);
+      expect((await s.getDag(running))?.pausedReason).toBe("3 failed runs in a row");
       const before = await s.latestChangeId();
       await s.setPaused(running, false);
+      expect((await s.getDag(running))?.pausedReason).toBeNull();
       expect((await s.listChangesSince(before)).map((c) => [c.kind, c.dagId, c.state])).toEqual([["dag", running, "unpaused"]]);
     });
 

@@ -91,6 +91,22 @@ export function resourcesContract(ctx: ContractContext): void {
     });
   });
 
+  describe("sla misses", () => {
+    it("records a task instance's sla miss once, across processes", async () => {
+      const s = ctx.store();
+      const other = await ctx.open();
+      try {
+        const runId = uid("run_");
+        expect(await s.recordSlaMiss({ dagId: "d", runId, taskId: "t" })).toBe(true);
+        expect(await other.recordSlaMiss({ dagId: "d", runId, taskId: "t" })).toBe(false);
+        expect(await s.recordSlaMiss({ dagId: "d", runId, taskId: "t" })).toBe(false);
+        expect(await other.recordSlaMiss({ dagId: "d", runId, taskId: "u" })).toBe(true);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   describe("leases", () => {
     it("holds a lease for one holder until released or expired, and lets the holder renew it", async () => {
       const s = ctx.store();

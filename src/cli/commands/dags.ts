@@ -80,6 +80,11 @@ export async function waitForRun(ctx: AirlockContext, runId: string, options: { 
   }
 }
 
+/** Under the DAG table: why Airlock paused a DAG, for each DAG it paused itself. */
+function printPauseReasons(dags: Array<{ dagId: string; pausedReason?: string | null }>): void {
+  for (const d of dags) if (d.pausedReason) process.stdout.write(`${d.dagId}: ${d.pausedReason} (airlock dags unpause ${d.dagId})\n`);
+}
+
 /** Parses a --timeout such as "90", "90s", "5m" into milliseconds. */
 function parseTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -101,6 +106,7 @@ export function dagsCommand(): Command {
           if (o.json) printJson({ dags: list.dags, importErrors: errors.importErrors });
           else {
             printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, "next run": d.isPaused ? "" : d.nextRunAt ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next run", "file"]);
+            printPauseReasons(list.dags);
             for (const e of errors.importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
           }
         });
@@ -115,7 +121,7 @@ export function dagsCommand(): Command {
         if (o.json) {
           printJson({
             dags: list.map((d) => ({
-              dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused,
+              dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused, pausedReason: d.pausedReason,
               tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate, nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
               lastRun: lastRuns.get(d.dagId) ? { runId: lastRuns.get(d.dagId)?.runId, state: lastRuns.get(d.dagId)?.state } : null,
             })),
@@ -124,6 +130,7 @@ export function dagsCommand(): Command {
         } else {
           // "next run" is when it starts (its interval's end), not its logical date: a daily run of the 1st starts on the 2nd.
           printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", "next run": d.isPaused ? "" : runStartsAt(d.serialized, d.nextLogicalDate) ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "next run", "file"]);
+          printPauseReasons(list);
           for (const e of importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
         }
       });
@@ -134,9 +141,10 @@ export function dagsCommand(): Command {
       await withContext(Boolean(o.json), async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
         const dag = await requireDag(ctx, dagId);
-        if (o.json) return printJson({ dagId, fileloc: dag.fileloc, isPaused: dag.isPaused, ...dag.serialized });
+        if (o.json) return printJson({ dagId, fileloc: dag.fileloc, isPaused: dag.isPaused, pausedReason: dag.pausedReason, ...dag.serialized });
         const s = dag.serialized;
-        process.stdout.write(`${s.id}${s.description ? ` — ${s.description}` : ""}\nfile: ${dag.fileloc}\nschedule: ${s.schedule ?? "manual"} (${s.timezone})${dag.isPaused ? " [paused]" : ""}\n\n`);
+        const paused = dag.isPaused ? ` [paused${dag.pausedReason ? `: ${dag.pausedReason}` : ""}]` : "";
+        process.stdout.write(`${s.id}${s.description ? ` — ${s.description}` : ""}\nfile: ${dag.fileloc}\nschedule: ${s.schedule ?? "manual"} (${s.timezone})${paused}\n\n`);
         printTable(s.order.map((id) => {
           const t = s.tasks[id];
           return { task: id, operator: t?.kind, upstream: t?.upstream.join(",") ?? "", rule: t?.triggerRule, retries: t?.retries, environment: t?.environment ?? "", backend: t?.backend ?? "" };

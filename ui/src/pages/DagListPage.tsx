@@ -84,7 +84,7 @@ export function DagListPage({ query }: { query: URLSearchParams }) {
           {list.data?.dags.map((d) => {
             const last = d.recentRuns[0];
             return (
-              <tr key={d.dagId} data-dag-id={d.dagId} className={d.isPaused ? "paused" : ""}>
+              <tr key={d.dagId} data-dag-id={d.dagId} className={d.isPaused ? "paused" : ""} title={d.pausedReason ?? undefined}>
                 <td>
                   <PausedToggle dagId={d.dagId} paused={d.isPaused} onChanged={list.reload} />
                 </td>

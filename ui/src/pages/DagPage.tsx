@@ -63,6 +63,9 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         </button>
       </div>
       {d?.description && <p className="muted desc">{d.description}</p>}
+      {d?.isPaused && d.pausedReason && (
+        <div className="pause-reason" data-testid="paused-reason">Paused by Airlock: {d.pausedReason}. Unpause with the switch above.</div>
+      )}
       {d?.catchupWarning && <div className="warning-box" data-testid="catchup-warning" role="alert">⚠ {d.catchupWarning}</div>}
       <div className="tabs">
         {(["grid", "graph", "details"] as const).map((t) => (
