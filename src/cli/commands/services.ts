@@ -22,7 +22,7 @@ async function serve(name: string, parts: Parts, o: { port?: string; host?: stri
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write(`\n${signal}: stopping (running tries get a few seconds to finish)\n`);
+      process.stdout.write(`\n${signal}: stopping; running tries keep running and are adopted by the next worker started on this host\n`);
       await orch.stop();
       process.exit(0);
     };
