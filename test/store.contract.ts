@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import type { Store } from "../src/store/store.js";
 import { claimsContract } from "./store-contract/claims.js";
 import { dagsContract } from "./store-contract/dags.js";
+import { fleetContract } from "./store-contract/fleet.js";
 import type { ContractContext } from "./store-contract/fixtures.js";
 import { resourcesContract } from "./store-contract/resources.js";
 import { runsContract } from "./store-contract/runs.js";
@@ -37,5 +38,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     claimsContract(ctx);
     triesContract(ctx);
     resourcesContract(ctx);
+    fleetContract(ctx);
   });
 }
