@@ -7,6 +7,8 @@ import { connectLive, disconnectLive, useLiveStatus } from "./live";
 import { DagListPage } from "./pages/DagListPage";
 import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
+import { RoutesPage } from "./pages/RoutesPage";
+import { WorkersPage } from "./pages/WorkersPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -62,8 +64,10 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   let page;
   if (dagMatch?.[1]) page = <DagPage dagId={decodeURIComponent(dagMatch[1])} query={loc.query} />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
+  else if (loc.path === "/workers") page = <WorkersPage />;
+  else if (loc.path === "/routes") page = <RoutesPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = loc.path.startsWith("/environments") ? "env" : "dags";
+  const section = ["/environments", "/workers", "/routes"].find((p) => loc.path.startsWith(p)) ?? "/";
   return (
     <div className="app">
       <header className="topbar">
@@ -71,8 +75,10 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Logo /> Airlock
         </Link>
         <nav>
-          <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
-          <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
+          <Link to="/" className={section === "/" ? "active" : ""}>DAGs</Link>
+          <Link to="/environments" className={section === "/environments" ? "active" : ""}>Environments</Link>
+          <Link to="/workers" className={section === "/workers" ? "active" : ""}>Workers</Link>
+          <Link to="/routes" className={section === "/routes" ? "active" : ""}>Routes</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>

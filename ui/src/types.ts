@@ -14,6 +14,8 @@ export type Try = z.output<typeof S.TryView>;
 export type ImportError = z.output<typeof S.ImportErrorView>;
 export type Environment = z.output<typeof S.EnvironmentView>;
 export type TaskView = z.output<typeof S.TaskView>;
+export type Worker = z.output<typeof S.WorkerView>;
+export type Route = z.output<typeof S.RouteView>;
 
 /** A row of the change feed as streamed over SSE (the store's own type). */
 export type { ChangeEvent as Change } from "../../src/store/types";

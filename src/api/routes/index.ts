@@ -2,10 +2,11 @@
 import type { AnyRoute } from "../route.js";
 import { dagRoutes } from "./dags.js";
 import { eventRoutes } from "./events.js";
+import { fleetRoutes } from "./fleet.js";
 import { metaRoutes } from "./meta.js";
 import { resourceRoutes } from "./resources.js";
 import { runRoutes } from "./runs.js";
 import { taskRoutes } from "./tasks.js";
 
 /** Every /api/v1 route. */
-export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes];
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...fleetRoutes];
