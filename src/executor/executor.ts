@@ -184,7 +184,8 @@ export class Executor {
           process.stderr.write(`airlock executor: claiming failed (will retry): ${(err as Error).message}\n`);
         }
       }
-      if (this.dirty && this.active.size < parallelism) continue;
+      // (A fenced worker waits for its next heartbeat instead: looping here would starve the heartbeat itself.)
+      if (this.dirty && this.active.size < parallelism && !this.membership.fenced) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.dirty = true;

@@ -36,16 +36,19 @@ export class WorkerMembership {
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
+    // Counted from before the write: the fleet measures silence from the heartbeat's own time, never later.
+    const asked = Date.now();
     try {
       const state = await this.ctx.store.heartbeatWorker(this.info.workerId);
       if (state !== "live") {
         process.stderr.write(`airlock worker ${this.info.workerId}: the fleet declared this worker ${state ?? "unknown"}; registering again (its earlier tries were taken over or failed)\n`);
         await this.ctx.store.registerWorker(this.info);
       }
-      this.lastOk = Date.now();
+      this.lastOk = asked;
       if (this.complained) process.stderr.write(`airlock worker ${this.info.workerId}: heartbeats reach the store again\n`);
       this.complained = false;
-      await this.onBeat();
+      // The sweep runs beside the heartbeats: a slow sweep must never delay the next heartbeat.
+      void this.onBeat().catch(() => undefined);
     } catch (err) {
       if (!this.complained) process.stderr.write(`airlock worker ${this.info.workerId}: heartbeat failed (will retry): ${(err as Error).message}\n`);
       this.complained = true;

@@ -354,6 +354,9 @@ export class KyselyStore implements Store {
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
     if (request.limit <= 0 || request.queues.length === 0) return [];
     return this.adapter.exclusive(async (db) => {
+      // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
+      const worker = await db.selectFrom("workers").select("state").where("worker_id", "=", request.workerId).executeTakeFirst();
+      if (worker && worker.state !== "live") return [];
       const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
       const usedRows = await db.selectFrom("task_instances").select(["pool", (eb) => eb.fn.countAll<number>().as("n")])
         .where("state", "=", "running").groupBy("pool").execute();
