@@ -145,7 +145,7 @@ async function scenario(): Promise<void> {
   net!.setLink(h2, true);
 
   // 3. kill -9 of the leading scheduler; a run triggered meanwhile is started by the new leader.
-  const leader = (await store!.leaseHolder("scheduler"))!.holder;
+  const leader = (await waitUntil("a leader", () => store!.leaseHolder("scheduler"), 60_000, 100)).holder;
   const leaderPid = Number(leader.split(":")[1]);
   const victim = [s1, s2].find((s) => s.pid === leaderPid);
   expect(victim, `leader ${leader} is one of the two schedulers`).toBeDefined();

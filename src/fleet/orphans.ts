@@ -53,7 +53,8 @@ export async function sweepOrphans(ctx: AirlockContext, adopter: Adopter | null,
   const result: SweepResult = { declaredLost, adopted: [], failed: [] };
   for (const t of await store.listRunningTries()) {
     const owner = byId.get(t.workerId);
-    if (owner?.state === "live") continue;
+    // A worker's own tries are supervised already, even in the moment it was declared lost and not yet back.
+    if (owner?.state === "live" || t.workerId === adopter?.workerId) continue;
     const from = { workerId: t.workerId, epoch: t.epoch };
     if (adopter && t.hostname === adopter.hostname) {
       const fence = await store.adoptTry(t, from, adopter);
