@@ -30,6 +30,11 @@ export interface DialectAdapter {
   readonly db: Kysely<Database>;
   /** Runs `fn` in a transaction that excludes every other writer (across processes). */
   exclusive<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs a single-statement liveness write (heartbeats) that must not queue behind other writers: on Postgres on a
+   * connection of its own, outside the write lock; on SQLite like any other write.
+   */
+  liveness<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   /** Runs migration DDL; the adapter serialises concurrent migrators. */
   runMigrations(apply: (db: Db) => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -566,7 +571,7 @@ export class KyselyStore implements Store {
   }
 
   heartbeatWorker(workerId: string): Promise<WorkerState | undefined> {
-    return this.adapter.exclusive((db) => fleet.heartbeatWorker(db, workerId));
+    return this.adapter.liveness((db) => fleet.heartbeatWorker(db, workerId));
   }
 
   stopWorker(workerId: string): Promise<void> {

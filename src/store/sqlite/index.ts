@@ -89,6 +89,7 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
     db,
     exclusive,
     runMigrations: (apply) => exclusive(apply),
+    liveness: (fn) => exclusive(fn),
     close: async () => {
       await db.destroy();
     },
