@@ -101,8 +101,16 @@ it("survives a killed worker, a cut link and a killed leader, follows a route ch
     await scenario();
   } catch (err) {
     // The services' own output says what went wrong on which host.
-    const tail = (s: string) => s.split("\n").slice(-25).join("\n");
-    throw new Error(`${(err as Error).message}\n${outputs.map((o) => `--- ${o.name}:\n${tail(o.output())}`).join("\n")}`, { cause: err });
+    const tail = (s: string) => s.split("\n").filter((l) => !l.startsWith("    at ")).slice(-25).join("\n");
+    const state: string[] = [];
+    for (const run of (await store!.listRuns({ dagId: "spread" })).runs) {
+      for (const ti of await store!.listTaskInstances(run.runId)) {
+        const tries = (await store!.listTries(run.runId, ti.taskId)).map((t) => `${t.tryNumber}:${t.state}@${t.hostname}/${t.workerId}#${t.epoch}${t.error ? `(${t.error.type})` : ""}`);
+        state.push(`${run.runId} ${run.state} ${ti.taskId} ${ti.state} q=${ti.queue} ${tries.join(" ")}`);
+      }
+    }
+    const workers = (await store!.listWorkers()).map((w) => `${w.workerId} ${w.state} ${w.heartbeatAt}`);
+    throw new Error(`${(err as Error).message}\n${state.join("\n")}\n${workers.join("\n")}\n${outputs.map((o) => `--- ${o.name}:\n${tail(o.output())}`).join("\n")}`, { cause: err });
   }
 }, 900_000);
 
@@ -125,13 +133,14 @@ async function scenario(): Promise<void> {
   // 1. kill -9 of a worker while it runs tries (routed to its host): the other worker of that host adopts them.
   await route("host1");
   const w1Id = (await store!.listWorkers()).find((w) => w.hostname === "host1" && w.state === "live")!.workerId;
+  // The second worker of host1 serves a queue of its own, so that the tries to adopt are all the first one's.
+  start(h1, ["worker", "--queue", "spare"], "w1b");
+  await waitUntil("a second worker on host1", async () => (await store!.listWorkers()).filter((w) => w.hostname === "host1" && w.state === "live").length === 2, 120_000, 100);
   const r1 = await trigger();
   const adoptable = await waitUntil("a try of r1 on host1", async () => {
     const t = (await runningOn("host1", r1)).filter((x) => x.workerId === w1Id);
     return t.length > 0 ? t : null;
   }, 120_000, 50);
-  start(h1, ["worker", "--queue", "default", "--queue", "host1"], "w1b");
-  await waitUntil("a second worker on host1", async () => (await store!.listWorkers()).filter((w) => w.hostname === "host1" && w.state === "live").length === 2, 120_000, 100);
   await kill9(w1);
 
   // 2. a host's link is cut for longer than workerTimeoutMs, then restored; the fallback queue takes over meanwhile.

@@ -164,6 +164,8 @@ export class Executor {
     this.active.set(key, done);
   }
 
+  private claimError: string | null = null;
+
   private async run(): Promise<void> {
     const parallelism = this.options.parallelism ?? this.ctx.config.executor.parallelism;
     const queues = this.options.queues ?? this.ctx.config.executor.queues;
@@ -180,8 +182,11 @@ export class Executor {
           });
           for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 } }, null);
           if (claimed.length === free) this.dirty = true;
+          this.claimError = null;
         } catch (err) {
-          process.stderr.write(`airlock executor: claiming failed (will retry): ${(err as Error).message}\n`);
+          // Said once per distinct error: a store that is down for a minute must not fill the log.
+          if ((err as Error).message !== this.claimError) process.stderr.write(`airlock executor: claiming failed (will retry): ${(err as Error).message}\n`);
+          this.claimError = (err as Error).message;
         }
       }
       // (A fenced worker waits for its next heartbeat instead: looping here would starve the heartbeat itself.)
