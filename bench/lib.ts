@@ -41,7 +41,7 @@ export async function nodeStartMs(n = 21): Promise<number> {
 /** A temp project with the given DAG files; returns its folder. */
 export function tempProject(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-bench-"));
-  writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({ scheduler: { pollIntervalMs: 1000 }, executor: { parallelism: 16 } }));
+  writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({ scheduler: { pollIntervalMs: 1000, dagsArePausedAtCreation: false }, executor: { parallelism: 16 } }));
   mkdirSync(path.join(dir, "dags"));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, "dags", name), text);
   return dir;

@@ -117,7 +117,11 @@ describe("airlock env", () => {
     const dry = await cli(["prune", "--dry-run", "--json"]);
     expect(json<{ removed: Array<{ name: string }> }>(dry).removed.map((r) => r.name)).toEqual(["reports"]);
     expect(existsSync(path.join(project.config.stateDir, "environments", reportsKey))).toBe(true);
-    const pruned = await cli(["prune"]);
+    const unconfirmed = await cli(["prune"]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/--yes/);
+    expect(existsSync(path.join(project.config.stateDir, "environments", reportsKey))).toBe(true);
+    const pruned = await cli(["prune", "--yes"]);
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toMatch(/removed reports [0-9a-f]{12} .*no DAG uses the environment/);
     expect(existsSync(path.join(project.config.stateDir, "environments", reportsKey))).toBe(false);

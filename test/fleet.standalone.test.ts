@@ -23,7 +23,7 @@ const states = async (dag: string, run: string) => (await project.cliJson<Summar
 const workers = async () => (await project.cliJson<{ workers: WorkerJson[] }>(["workers", "list", "--json"])).json.workers;
 
 beforeAll(() => {
-  project = createProject({ config: { executor: { heartbeatMs: 300, workerTimeoutMs: 1500, fallbackAfterMs: 500 } } });
+  project = createProject({ config: { executor: { heartbeatMs: 300, workerTimeoutMs: 1500, fallbackAfterMs: 500 }, scheduler: { dagsArePausedAtCreation: false } } });
   const gate = (name: string) => `while [ ! -e ${file(name)} ]; do sleep 0.05; done`;
   project.writeDag("calm.ts", `import { bash, dag } from "airlock";
 export default dag({ id: "calm" }, () => {

@@ -21,6 +21,7 @@ beforeAll(async () => {
   await api.addDag({ id: "sales_etl", tags: ["finance"], description: "Nightly sales load" }, ["extract", "load"]);
   await api.addDag({ id: "ml_train", tags: ["ml"] }, ["prep", "fit"]);
   await api.addDag({ id: "uses_env" }, ["step"]);
+  await api.addDag({ id: "catchy", schedule: "@hourly", startDate: "2026-01-01", catchup: true, pausedOnCreation: true }, ["step"]);
   mkdirSync(path.join(api.dir, "environments", "lodash3"), { recursive: true });
   writeFileSync(path.join(api.dir, "environments", "lodash3", "package.json"), JSON.stringify({ name: "lodash3", private: true, dependencies: {} }));
   browser = await launchBrowser();
@@ -67,6 +68,50 @@ describe("UI pages", () => {
     await page.click(toggle);
     await page.waitForSelector(`${toggle}[data-paused="false"]`);
     expect((await api.ctx.store.getDag("sales_etl"))?.isPaused).toBe(false);
+  });
+
+  it("warns on a paused DAG whose unpause would create many catch-up runs, and not on others", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/dags/catchy`);
+    await page.waitForSelector('[data-testid="catchup-warning"]');
+    expect(await page.textContent('[data-testid="catchup-warning"]')).toMatch(/more than 25 catch-up runs/);
+    await browser.screenshot("ui-catchup-warning");
+    await page.goto(`${api.url}/dags/ml_train`);
+    await page.waitForSelector('h1[data-dag-id="ml_train"]');
+    expect(await page.$('[data-testid="catchup-warning"]')).toBeNull();
+  });
+
+  it("the Live badge tells the truth on every load", async () => {
+    const { page } = browser;
+    for (let i = 0; i < 8; i++) {
+      await page.goto(`${api.url}/`);
+      await page.waitForSelector('[data-live="on"]', { timeout: 15_000 });
+    }
+  });
+
+  it("works at 800 px wide and follows the browser's dark mode", async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      await page.goto(`${api.url}/`);
+      await page.waitForSelector('[data-dag-id="catchy"]');
+      // No header text is cut, and a schedule never wraps inside its expression.
+      const cut = await page.$$eval(".dag-table th", (ths) => ths.filter((th) => th.scrollWidth > th.clientWidth + 1).map((th) => th.textContent));
+      expect(cut).toEqual([]);
+      const wrapped = await page.$$eval(".sched", (els) => els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent));
+      expect(wrapped).toEqual([]);
+      await browser.screenshot("ui-800px");
+      const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await page.emulateMedia({ colorScheme: "dark" });
+      const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(dark).not.toBe(light);
+      const [r, g, b] = (dark.match(/\d+/g) ?? []).map(Number);
+      expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
+      await browser.screenshot("ui-dark");
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   it("shows runs and task states in the grid and updates cells live", async () => {

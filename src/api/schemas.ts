@@ -83,6 +83,8 @@ export const DagDetail = DagSummary.extend({
   params: JsonObject,
   paramsSchema: JsonObject.nullable(),
   versionHash: z.string(),
+  /** Set while the DAG is paused and unpausing it would create many catch-up runs at once. */
+  catchupWarning: z.string().nullable(),
   /** Topological order. */
   tasks: z.array(TaskView),
 });

@@ -47,10 +47,11 @@ export function dagSummary(d: DagRecord, recent: DagRun[]): z.input<typeof DagSu
 }
 
 /** A DAG with its tasks and params. */
-export function dagDetail(d: DagRecord, recent: DagRun[]): z.input<typeof DagDetail> {
+export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string | null = null): z.input<typeof DagDetail> {
   const s = d.serialized;
   return {
     ...dagSummary(d, recent),
+    catchupWarning,
     startDate: s.startDate,
     catchup: s.catchup,
     maxActiveRuns: s.maxActiveRuns,

@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { Command, Option } from "commander";
-import { loadConfig, type AirlockConfig } from "../config/config.js";
+import type { AirlockConfig } from "../config/config.js";
+import { config as projectConfig } from "./context.js";
 import type { Store } from "../store/store.js";
 import {
   buildEnvironment, EnvironmentBuildError, formatBytes, listEnvironmentNames, listEnvironments, loadEnvironmentSpec,
@@ -13,13 +14,14 @@ import {
 } from "../environments/index.js";
 import { EXIT_CODES, printJson, printTable, reportError, UsageError } from "./output.js";
 import { runWithProgress } from "./env-progress.js";
+import { confirm } from "./confirm.js";
 
 /** A store as far as this command needs it. */
 export type EnvStore = Pick<Store, "listDags"> & { close?: () => Promise<void> };
 
 /** What the command needs from its host; everything has a default. */
 export interface EnvCommandDeps {
-  /** @default loadConfig({ cwd: process.cwd() }) */
+  /** @default the project around the working directory (refused outside a project) */
   config?: () => Promise<AirlockConfig>;
   /** Opens the store that tells which tasks use an environment. @default the configured store, when it exists */
   store?: (config: AirlockConfig) => Promise<EnvStore | null>;
@@ -27,7 +29,7 @@ export interface EnvCommandDeps {
 
 /** The `env` command. */
 export function envCommand(deps: EnvCommandDeps = {}): Command {
-  const getConfig = deps.config ?? (() => loadConfig({ cwd: process.cwd() }));
+  const getConfig = deps.config ?? projectConfig;
   const openStore = deps.store ?? defaultStore;
   const cmd = new Command("env").description("sealed environments: declared dependencies and Node runtime, built and cached by content key");
 
@@ -144,10 +146,20 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
 
   cmd.command("prune").description("remove builds no DAG uses (superseded builds, and environments no active DAG names)")
     .option("--dry-run", "only show what would be removed")
+    .option("-y, --yes", "remove without asking")
     .option("--json", "print as JSON")
-    .action((o: { dryRun?: boolean; json?: boolean }) => run(Boolean(o.json), async (config) => {
+    .action((o: { dryRun?: boolean; yes?: boolean; json?: boolean }) => run(Boolean(o.json), async (config) => {
       const removed = await withStore(config, async (store) => {
         if (!store && !o.json) process.stderr.write("note: no store found; pruning only superseded builds and builds whose spec is gone\n");
+        if (!o.dryRun && !o.yes) {
+          // Show what would go and ask: a prune deletes builds that may take minutes to make again.
+          const planned = await pruneEnvironments(config, { store, dryRun: true });
+          if (planned.length === 0) return planned;
+          if (!o.json) printRemovals(planned, { json: false, dryRun: true });
+          if (!(await confirm(`Remove ${planned.length === 1 ? "this build" : `these ${planned.length} builds`}?`))) {
+            throw new UsageError("not confirmed: nothing was removed", "Answer y on a terminal, or pass --yes (for scripts); --dry-run only lists");
+          }
+        }
         return pruneEnvironments(config, { store, dryRun: o.dryRun });
       });
       printRemovals(removed, { json: Boolean(o.json), dryRun: Boolean(o.dryRun) });

@@ -61,3 +61,8 @@ export function parseConf(text: string | undefined): Record<string, unknown> | u
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError("--conf must be a JSON object", `e.g. --conf '{"name": "x"}'`);
   return v as Record<string, unknown>;
 }
+
+/** "1 run", "2 runs": a count with its noun in the right number. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

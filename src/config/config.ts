@@ -33,10 +33,14 @@ export interface AirlockConfig {
   api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
   /**
    * parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000
+   * dagsArePausedAtCreation: a new DAG starts paused unless its file says `pausedOnCreation: false` (Airflow's
+   * default). @default true
+   * catchupConfirmAbove: unpausing a DAG that would create more catch-up runs than this asks first (CLI) and warns
+   * (UI). @default 25
    * leaseMs: the leading scheduler's lease; renewed every third of it on its own timer, and a standby takes over
    * once it expires (about leaseMs after the leader died). @default 5000
    */
-  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; leaseMs: number };
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number; leaseMs: number };
   /**
    * heartbeatMs: how often a worker heartbeats (and looks for lost workers). @default 5000
    * workerTimeoutMs: a worker silent for longer is declared lost; its tries are adopted or failed. @default 15000
@@ -76,6 +80,8 @@ const fileSchema = z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
     parseTimeoutMs: z.coerce.number().int().positive(),
+    dagsArePausedAtCreation: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
+    catchupConfirmAbove: z.coerce.number().int().min(0),
     leaseMs: z.coerce.number().int().min(500),
   }).strict().partial(),
   executor: z.object({
@@ -102,12 +108,32 @@ type FileConfig = z.infer<typeof fileSchema>;
 /** Config file names looked for in the project folder, in order. */
 export const CONFIG_FILES = ["airlock.config.json", "airlock.config.ts", "airlock.config.js", "airlock.config.mjs"];
 
-/** Finds the project folder: the nearest ancestor of `cwd` with a config file, else `cwd`. */
-export function findProjectDir(cwd: string): string {
+/** The project folder around `cwd` like git finds its repository: the nearest ancestor with a config file, or null. */
+export function locateProject(cwd: string): string | null {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     if (CONFIG_FILES.some((f) => existsSync(path.join(dir, f)))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(cwd);
+    if (path.dirname(dir) === dir) return null;
   }
+}
+
+/** Finds the project folder: the nearest ancestor of `cwd` with a config file, else `cwd`. */
+export function findProjectDir(cwd: string): string {
+  return locateProject(cwd) ?? path.resolve(cwd);
+}
+
+/** Line and column (1-based) of a character offset in `text`. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split("\n");
+  return { line: before.length, column: (before[before.length - 1]?.length ?? 0) + 1 };
+}
+
+/** A JSON syntax error as "line L, column C: reason". */
+function jsonSyntaxError(text: string, err: Error): string {
+  const m = /position (\d+)/.exec(err.message);
+  const reason = err.message.replace(/ in JSON at position \d+.*$/, "").replace(/^Unexpected token/, "unexpected token");
+  if (!m) return reason;
+  const { line, column } = lineColumn(text, Number(m[1]));
+  return `line ${line}, column ${column}: ${reason}`;
 }
 
 async function readConfigFile(projectDir: string): Promise<{ file: string; data: unknown } | undefined> {
@@ -115,10 +141,11 @@ async function readConfigFile(projectDir: string): Promise<{ file: string; data:
     const file = path.join(projectDir, name);
     if (!existsSync(file)) continue;
     if (name.endsWith(".json")) {
+      const text = readFileSync(file, "utf8");
       try {
-        return { file, data: JSON.parse(readFileSync(file, "utf8")) };
+        return { file, data: JSON.parse(text) };
       } catch (err) {
-        throw new ConfigError(`${file} is not valid JSON (${(err as Error).message}); fix the syntax`, { cause: err });
+        throw new ConfigError(`${file} is not valid JSON (${jsonSyntaxError(text, err as Error)}); fix the syntax`, { cause: err });
       }
     }
     const { loadTsModule } = await import("./load-module.js");
@@ -147,10 +174,59 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return { ...core, ...out };
 }
 
+/** Edit distance of two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0;
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The known key closest to `key`, when it is close enough to be a typo. */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (!best || d < best.d) best = { k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.k : undefined;
+}
+
+/** Keys the schema knows at `path` (top level or one section). */
+function knownKeys(path: PropertyKey[]): string[] {
+  const shape = fileSchema.shape as Record<string, z.ZodType>;
+  if (path.length === 0) return Object.keys(shape);
+  let section: unknown = shape[String(path[0])];
+  while (section && typeof section === "object" && "unwrap" in section && typeof (section as { unwrap: unknown }).unwrap === "function") section = (section as { unwrap(): unknown }).unwrap();
+  const inner = (section as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return inner ? Object.keys(inner) : [];
+}
+
+/** What a value of the expected type looks like, for "expected a number" messages. */
+function expectedText(issue: z.core.$ZodIssue): string {
+  if (issue.code !== "invalid_type") return issue.message;
+  const expected = String((issue as { expected?: unknown }).expected);
+  const example = expected === "number" ? " (e.g. 16)" : expected === "boolean" ? " (true or false)" : expected === "array" ? ' (e.g. ["default"])' : "";
+  return `must be a ${expected}${example}`;
+}
+
 function describe(issue: z.core.$ZodIssue, source: string): string {
   const key = issue.path.join(".");
-  if (issue.code === "unrecognized_keys") return `${source}: unknown key(s) ${issue.keys.map((k) => `"${[...issue.path, k].join(".")}"`).join(", ")}; remove them or check the spelling`;
-  return `${source}: "${key}" ${issue.message}`;
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(issue.path);
+    return `${source}: unknown key(s) ${issue.keys.map((k) => {
+      const hint = suggestKey(k, known);
+      return `"${[...issue.path, k].join(".")}"${hint ? ` (did you mean "${[...issue.path, hint].join(".")}"?)` : ""}`;
+    }).join(", ")}; remove them or check the spelling`;
+  }
+  return `${source}: "${key}" ${expectedText(issue)}`;
 }
 
 function parseWith(data: unknown, source: string): FileConfig {
@@ -201,6 +277,8 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
       parseTimeoutMs: merged.scheduler?.parseTimeoutMs ?? 30_000,
+      dagsArePausedAtCreation: merged.scheduler?.dagsArePausedAtCreation ?? true,
+      catchupConfirmAbove: merged.scheduler?.catchupConfirmAbove ?? 25,
       leaseMs: merged.scheduler?.leaseMs ?? 5000,
     },
     executor: {

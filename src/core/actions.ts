@@ -64,37 +64,69 @@ export async function triggerDagRun(ctx: ActionContext, dagId: string, options: 
   return (await ctx.store.getRun(runId)) as DagRun;
 }
 
-/** Resets task instances (and optionally everything downstream) so they run again; returns the cleared ids. */
-export async function clearTaskInstances(ctx: ActionContext, runId: string, taskIds: string[], options: { downstream?: boolean } = {}): Promise<string[]> {
+/** Which task instances a clear selects. */
+export interface ClearOptions {
+  /** Also every task downstream of the selected ones (Airflow's default in its UI). */
+  downstream?: boolean;
+  /** Also every task upstream of the selected ones. */
+  upstream?: boolean;
+  /** Only instances that failed (failed or upstream_failed) among the selection. */
+  onlyFailed?: boolean;
+}
+
+/** A planned clear: the instances it resets, with their current state; nothing is changed. */
+export interface ClearPlan {
+  runId: string;
+  tasks: Array<{ taskId: string; state: TaskState }>;
+}
+
+/** Resolves what a clear of `taskIds` (all tasks when empty) would reset, refusing while any of it runs. */
+export async function planClear(ctx: AirlockContext, runId: string, taskIds: string[], options: ClearOptions = {}): Promise<ClearPlan> {
   const run = await requireRun(ctx, runId);
   const version = await ctx.store.getDagVersion(run.versionHash);
   if (!version) throw new NotFoundError("DAG version", run.versionHash, "The run's DAG version is gone; trigger a new run");
   const dag = version.serialized;
   if (!Array.isArray(taskIds)) throw new ValidationError("taskIds", "must be an array of task ids", "Pass the ids of tasks in this run");
   const selected = new Set<string>();
-  const add = (id: string) => {
-    if (selected.has(id)) return;
-    selected.add(id);
-    if (options.downstream) for (const d of dag.tasks[id]?.downstream ?? []) add(d);
+  const walk = (id: string, direction: "downstream" | "upstream") => {
+    for (const next of dag.tasks[id]?.[direction] ?? []) {
+      if (selected.has(next)) continue;
+      selected.add(next);
+      walk(next, direction);
+    }
   };
   for (const id of taskIds.length > 0 ? taskIds : dag.order) {
     if (typeof id !== "string" || !dag.tasks[id]) throw new NotFoundError("Task", String(id), `Tasks of DAG "${dag.id}": ${dag.order.slice(0, 20).join(", ")}`);
-    add(id);
+    selected.add(id);
+  }
+  for (const id of [...selected]) {
+    if (options.downstream) walk(id, "downstream");
+    if (options.upstream) walk(id, "upstream");
   }
   const tis = new Map((await ctx.store.listTaskInstances(runId)).map((t) => [t.taskId, t]));
-  const running = [...selected].filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
+  const picked = dag.order.filter((id) => selected.has(id) && tis.has(id))
+    .filter((id) => !options.onlyFailed || ["failed", "upstream_failed"].includes(tis.get(id)?.state ?? ""));
+  const running = picked.filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
   if (running.length > 0) {
     throw new ConflictError(`Task(s) ${running.join(", ")} are queued or running`, "Wait until they finish, or mark them failed first, then clear");
   }
+  return { runId, tasks: picked.map((id) => ({ taskId: id, state: (tis.get(id) as { state: TaskState }).state })) };
+}
+
+/** Resets task instances (and optionally their downstream/upstream) so they run again; returns the cleared ids. */
+export async function clearTaskInstances(ctx: ActionContext, runId: string, taskIds: string[], options: ClearOptions = {}): Promise<string[]> {
+  const plan = await planClear(ctx, runId, taskIds, options);
+  const run = await requireRun(ctx, runId);
+  const dag = (await ctx.store.getDagVersion(run.versionHash))?.serialized;
   const cleared: string[] = [];
-  for (const id of selected) {
-    const ti = tis.get(id);
+  for (const { taskId, state } of plan.tasks) {
+    const ti = await ctx.store.getTaskInstance(runId, taskId);
     if (!ti) continue;
-    const retries = dag.tasks[id]?.retries ?? 0;
-    const ok = await ctx.store.transitionTask(runId, id, [ti.state], {
+    const retries = dag?.tasks[taskId]?.retries ?? 0;
+    const ok = await ctx.store.transitionTask(runId, taskId, [state], {
       state: "none", notBefore: null, startDate: null, endDate: null, maxTries: ti.tryNumber + retries + 1,
     });
-    if (ok) cleared.push(id);
+    if (ok) cleared.push(taskId);
   }
   if (cleared.length > 0) await ctx.store.setRunState(runId, "queued");
   ctx.wake?.();
@@ -115,15 +147,26 @@ export async function markRunState(ctx: ActionContext, runId: string, state: "su
   return (await ctx.store.getRun(runId)) as DagRun;
 }
 
-/** Sets one task instance's state by hand (success, failed or skipped); a running try is stopped. */
-export async function markTaskState(ctx: ActionContext, runId: string, taskId: string, state: TaskState): Promise<void> {
+/** Sets one task instance's state by hand (success, failed or skipped), and optionally everything downstream; returns the ids set. */
+export async function markTaskState(ctx: ActionContext, runId: string, taskId: string, state: TaskState, options: { downstream?: boolean } = {}): Promise<string[]> {
   if (!["success", "failed", "skipped"].includes(state)) throw new ValidationError("state", `"${String(state)}" cannot be set by hand`, 'Use "success", "failed" or "skipped"');
-  await requireRun(ctx, runId);
+  const run = await requireRun(ctx, runId);
   const ti = await ctx.store.getTaskInstance(runId, taskId);
-  if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states <dag> ${runId}\``);
-  await ctx.store.transitionTask(runId, taskId, [ti.state], { state, endDate: new Date().toISOString() });
+  if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${run.dagId} ${runId}\``);
+  const ids = [taskId];
+  if (options.downstream) {
+    const dag = (await ctx.store.getDagVersion(run.versionHash))?.serialized;
+    for (let i = 0; i < ids.length; i++) for (const d of dag?.tasks[ids[i] as string]?.downstream ?? []) if (!ids.includes(d)) ids.push(d);
+  }
+  const marked: string[] = [];
+  for (const id of ids) {
+    const current = id === taskId ? ti : await ctx.store.getTaskInstance(runId, id);
+    if (!current) continue;
+    if (await ctx.store.transitionTask(runId, id, [current.state], { state, endDate: new Date().toISOString() })) marked.push(id);
+  }
   await ctx.store.setRunState(runId, "running", ["success", "failed"]);
   ctx.wake?.();
+  return marked;
 }
 
 /** Pauses or unpauses a DAG: a paused DAG gets no new scheduled runs and starts no new tasks. */

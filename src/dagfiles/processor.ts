@@ -200,7 +200,7 @@ export class DagFileProcessor {
         continue;
       }
       const hash = versionHash(dag, result.bundleHash);
-      await store.upsertDag({ fileloc, serialized: dag, versionHash: hash, bundlePath: result.bundlePath });
+      await store.upsertDag({ fileloc, serialized: dag, versionHash: hash, bundlePath: result.bundlePath, pausedByDefault: this.ctx.config.scheduler.dagsArePausedAtCreation });
       ids.push(dag.id);
       recorded[dag.id] = hash;
     }

@@ -50,6 +50,9 @@ export interface TryTarget {
 /** Why a supervisor let go of a try it did not finish. */
 type Released = "adopted" | "shutdown";
 
+/** Error types a retry cannot fix: the task fails at once instead of burning its retries. */
+const CONFIGURATION_ERRORS = new Set(["TemplateError", "NotGrantedError", "MissingValueError"]);
+
 /** Retry delay of the try after `tryNumber` (exponential when asked, capped). */
 export function retryDelayMs(task: SerializedTask, tryNumber: number): number {
   let delay = task.retryDelayMs;
@@ -237,14 +240,18 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     outcome = { state: "skipped", taskState: "skipped", exitCode, error: null };
     pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
   } else {
-    // A try stopped by hand (marked/cleared) is not retried; one stopped by a shutdown is.
-    const canRetry = loaded !== undefined && ti !== undefined && t.tryNumber < ti.maxTries && result.error.type !== "TaskKilled";
+    // A try stopped by hand (marked/cleared) is not retried; one stopped by a shutdown is. Neither is a configuration
+    // error that the next try would hit again (a template, a grant, a missing variable or connection).
+    const configError = CONFIGURATION_ERRORS.has(result.error.type);
+    const canRetry = loaded !== undefined && ti !== undefined && t.tryNumber < ti.maxTries && result.error.type !== "TaskKilled" && !configError;
     const delay = loaded && canRetry ? retryDelayMs(loaded.task, t.tryNumber) : 0;
     const taskState: TaskState = canRetry ? "up_for_retry" : "failed";
     const masker = (text: string) => pump.mask(text);
     const error = { type: result.error.type, message: masker(result.error.message), stack: result.error.stack ? masker(result.error.stack) : undefined };
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
-    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})` : ""}`);
+    const retryNote = canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})`
+      : configError && ti !== undefined && t.tryNumber < ti.maxTries ? " (not retried: a configuration error fails the same way on every try; fix it and clear the task)" : "";
+    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${retryNote}`);
   }
   if (!(await store.finishTry(t, outcome, t.fence))) {
     pump.note(`[airlock] this worker no longer owns try ${t.tryNumber}: its outcome above was not recorded`);

@@ -46,6 +46,22 @@ export function nextDueAt(dag: TimetableDag, lastLogicalDate: string | null, now
   return next === null ? null : new Date(next.end);
 }
 
+/**
+ * How many runs the scheduler would create at `now` for the DAG (catch-up after an unpause), counting at most
+ * `cap` (a return of `cap` means "at least").
+ */
+export function pendingRunCount(dag: TimetableDag, lastLogicalDate: string | null, now: Date, cap: number): number {
+  let last = lastLogicalDate;
+  let n = 0;
+  while (n < cap) {
+    const next = nextRunInterval(dag, last, now);
+    if (!next || next.logicalDate === last) break;
+    last = next.logicalDate;
+    n++;
+  }
+  return n;
+}
+
 /** Every interval whose logical date lies in [start, end] (both inclusive), in order, for a backfill. */
 export function intervalsBetween(dag: TimetableDag, start: Date, end: Date): RunInterval[] {
   const s = compile(dag);

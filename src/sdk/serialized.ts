@@ -40,7 +40,8 @@ export interface SerializedDag {
   params: Record<string, unknown>;
   paramsSchema: Record<string, unknown> | null;
   tags: string[];
-  pausedOnCreation: boolean;
+  /** Paused when first recorded; null = the project default (`scheduler.dagsArePausedAtCreation`). */
+  pausedOnCreation: boolean | null;
   /** Task ids in topological order. */
   order: string[];
   tasks: Record<string, SerializedTask>;
@@ -93,7 +94,7 @@ export function serializeDag(d: Dag): SerializedDag {
     params: JSON.parse(JSON.stringify(o.params ?? {})) as Record<string, unknown>,
     paramsSchema: o.paramsSchema ?? null,
     tags: o.tags ?? [],
-    pausedOnCreation: o.pausedOnCreation ?? false,
+    pausedOnCreation: o.pausedOnCreation ?? null,
     order,
     tasks,
   };

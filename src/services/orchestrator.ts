@@ -72,9 +72,15 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
   let apiUrl: string | null = null;
   if (parts.api) {
     const { createApiServer } = await import("../api/server.js");
-    const server = await createApiServer(actions, { host: options.host ?? ctx.config.api.host, port: options.port ?? ctx.config.api.port });
-    apiUrl = server.url;
-    releasers.push(() => server.close());
+    try {
+      const server = await createApiServer(actions, { host: options.host ?? ctx.config.api.host, port: options.port ?? ctx.config.api.port });
+      apiUrl = server.url;
+      releasers.push(() => server.close());
+    } catch (err) {
+      // A port that is taken must not leave a headless scheduler and executor running.
+      for (const release of releasers.reverse()) await release().catch(() => undefined);
+      throw err;
+    }
   }
   let stopping: Promise<void> | null = null;
   return {

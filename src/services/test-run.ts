@@ -64,6 +64,8 @@ export interface TestRunOptions {
   backend?: BackendName | null;
   /** Called when a task instance reaches a final state. */
   onTaskEnd?: (ti: TaskInstance) => void | Promise<void>;
+  /** Called once the run exists, before any task starts (e.g. to follow its logs). */
+  onRunCreated?: (runId: string) => void;
 }
 
 /** Parses the DAG folder, runs one test run of `dagId` to the end, and returns its summary. */
@@ -85,6 +87,7 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
     tasks: runTasks(dag.serialized).map((t) => ({ ...t, queue })),
   });
   await ctx.store.setRunState(runId, "running");
+  options.onRunCreated?.(runId);
   const reported = new Set<string>();
   let wake: () => void = () => undefined;
   let pending = false;

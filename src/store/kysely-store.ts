@@ -121,7 +121,7 @@ export class KyselyStore implements Store {
 
   // ---- DAGs
 
-  async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void> {
+  async upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string; pausedByDefault?: boolean }): Promise<void> {
     const s = input.serialized;
     await this.adapter.exclusive(async (db) => {
       const version = await db.selectFrom("dag_versions").select("hash").where("hash", "=", input.versionHash).executeTakeFirst();
@@ -131,7 +131,7 @@ export class KyselyStore implements Store {
       const existing = await db.selectFrom("dags").select(["version_hash", "is_active", "fileloc"]).where("dag_id", "=", s.id).executeTakeFirst();
       if (!existing) {
         await db.insertInto("dags").values({
-          dag_id: s.id, fileloc: input.fileloc, is_paused: s.pausedOnCreation ? 1 : 0, is_active: 1,
+          dag_id: s.id, fileloc: input.fileloc, is_paused: (s.pausedOnCreation ?? input.pausedByDefault ?? false) ? 1 : 0, is_active: 1,
           version_hash: input.versionHash, last_parsed_at: now(), next_logical_date: null, tags: JSON.stringify(s.tags),
         }).execute();
         await this.change(db, { kind: "dag", dagId: s.id, runId: null, taskId: null, tryNumber: null, state: "added" });

@@ -122,8 +122,8 @@ export interface Store {
   close(): Promise<void>;
 
   // DAGs
-  /** Records a parsed DAG and its version; new DAGs start paused if `pausedOnCreation`. */
-  upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string }): Promise<void>;
+  /** Records a parsed DAG and its version; a new DAG starts paused per its `pausedOnCreation`, else `pausedByDefault`. */
+  upsertDag(input: { fileloc: string; serialized: SerializedDag; versionHash: string; bundlePath: string; pausedByDefault?: boolean }): Promise<void>;
   /** Marks DAGs of `fileloc` that are not in `dagIds` inactive. */
   deactivateMissingDags(fileloc: string, dagIds: string[]): Promise<void>;
   /** Marks DAGs whose file is not in `filelocs` inactive and drops those files' import errors. */

@@ -96,8 +96,8 @@ export interface Project {
 
 const live = new Set<Project>();
 
-/** Fast scheduling for tests; a project's config may override. */
-const TEST_CONFIG = { dagsFolder: "dags", environmentsFolder: "environments", scheduler: { pollIntervalMs: 250, parseIntervalMs: 500 } };
+/** Fast scheduling for tests, and new DAGs unpaused (tests start them at once); a project's config may override. */
+const TEST_CONFIG = { dagsFolder: "dags", environmentsFolder: "environments", scheduler: { pollIntervalMs: 250, parseIntervalMs: 500, dagsArePausedAtCreation: false } };
 
 /** The test process's environment without Airlock settings, so a developer's shell cannot change a test. */
 function baseEnv(): Record<string, string> {

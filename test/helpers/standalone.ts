@@ -28,7 +28,7 @@ export async function startStandalone(options: { dags: Record<string, string>; t
   writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({
     dagsFolder: "dags",
     defaultBackend: "process",
-    scheduler: { parseIntervalMs: 500, pollIntervalMs: 200 },
+    scheduler: { parseIntervalMs: 500, pollIntervalMs: 200, dagsArePausedAtCreation: false },
     api: { tokens: options.tokens ?? [] },
   }, null, 2));
   for (const [name, source] of Object.entries(options.dags)) writeFileSync(path.join(dir, "dags", name), source);

@@ -14,6 +14,7 @@ let pending: Change[] = [];
 let flushTimer: number | undefined;
 
 function setConnected(value: boolean): void {
+  if (connected === value) return;
   connected = value;
   for (const l of statusListeners) l(value);
 }
@@ -21,10 +22,15 @@ function setConnected(value: boolean): void {
 /** (Re)opens the stream, e.g. after the token changed. */
 export function connectLive(): void {
   source?.close();
-  source = new EventSource(eventsUrl());
-  source.addEventListener("ready", () => setConnected(true));
-  source.addEventListener("error", () => setConnected(false));
-  source.addEventListener("change", (e) => {
+  const es = new EventSource(eventsUrl());
+  source = es;
+  // Whatever arrives proves the stream is up; an error while the browser reconnects does not mean it is down for good,
+  // but the badge says so until the stream is open again.
+  es.addEventListener("open", () => setConnected(true));
+  es.addEventListener("ready", () => setConnected(true));
+  es.addEventListener("error", () => setConnected(es.readyState === EventSource.OPEN));
+  es.addEventListener("change", (e) => {
+    setConnected(true);
     pending.push(JSON.parse((e as MessageEvent<string>).data) as Change);
     // Batch bursts (a run of 100 tasks changes a lot at once) into one render.
     flushTimer ??= window.setTimeout(() => {
@@ -59,6 +65,8 @@ export function useLiveStatus(): boolean {
   const [value, setValue] = useState(connected);
   useEffect(() => {
     statusListeners.add(setValue);
+    // The stream may have connected between this component's render and this effect: read the state again.
+    setValue(connected);
     return () => void statusListeners.delete(setValue);
   }, []);
   return value;

@@ -1,6 +1,8 @@
 /** DAG routes: list, detail, pause, tags, import errors and the runs × tasks grid. */
 import { z } from "zod";
 import { NotFoundError } from "../../core/errors.js";
+import type { AirlockContext } from "../../core/context.js";
+import { pendingRunCount } from "../../scheduler/timetable.js";
 import type { DagRecord } from "../../store/types.js";
 import type { Store } from "../../store/store.js";
 import { defineRoute, type AnyRoute } from "../route.js";
@@ -19,6 +21,16 @@ export async function requireDag(store: Store, dagId: string): Promise<DagRecord
 async function recentRuns(store: Store, dagId: string, limit: number) {
   if (limit === 0) return [];
   return (await store.listRuns({ dagId, limit, order: "desc" })).runs;
+}
+
+/** A warning for a paused DAG whose unpause would create more catch-up runs than the configured threshold. */
+async function catchupWarning(ctx: AirlockContext, d: DagRecord): Promise<string | null> {
+  const s = d.serialized;
+  if (!d.isPaused || !s.catchup || s.schedule === null) return null;
+  const limit = ctx.config.scheduler.catchupConfirmAbove;
+  const latest = await ctx.store.latestScheduledRun(d.dagId);
+  const n = pendingRunCount(s, latest?.logicalDate ?? null, new Date(), limit + 1);
+  return n > limit ? `Unpausing creates more than ${limit} catch-up runs at once (catchup since ${s.startDate}). Consider catchup: false or a smaller backfill.` : null;
 }
 
 /** The DAG routes. */
@@ -42,7 +54,7 @@ export const dagRoutes: AnyRoute[] = [
     params: DagParams, response: DagDetail,
     async handler({ params, services: { ctx } }) {
       const d = await requireDag(ctx.store, params.dagId);
-      return dagDetail(d, await recentRuns(ctx.store, d.dagId, 10));
+      return dagDetail(d, await recentRuns(ctx.store, d.dagId, 10), await catchupWarning(ctx, d));
     },
   }),
   defineRoute({
@@ -54,7 +66,7 @@ export const dagRoutes: AnyRoute[] = [
       await core.setDagPaused(params.dagId, body.isPaused);
       void hub.poll();
       const d = await requireDag(ctx.store, params.dagId);
-      return dagDetail(d, await recentRuns(ctx.store, d.dagId, 10));
+      return dagDetail(d, await recentRuns(ctx.store, d.dagId, 10), await catchupWarning(ctx, d));
     },
   }),
   defineRoute({

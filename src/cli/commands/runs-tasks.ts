@@ -5,11 +5,15 @@ import { NotFoundError } from "../../core/errors.js";
 import { readLogChunk } from "../../core/logs.js";
 import { summarizeRun, type RunSummary } from "../../services/test-run.js";
 import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
+import { clearTaskInstances, markTaskState, planClear } from "../../core/actions.js";
+import { confirm } from "../confirm.js";
 import { guarded, withContext } from "../context.js";
-import { printJson, printTable, UsageError } from "../output.js";
+import { plural, printJson, printTable, UsageError } from "../output.js";
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
 
 async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
+  // Blame what is missing: an unknown DAG is not an unknown run.
+  if (!(await ctx.store.getDag(dagId))) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list` (it also shows import errors)");
   const run = runId === "latest" ? (await ctx.store.listRuns({ dagId, limit: 1 })).runs[0] : await ctx.store.getRun(runId);
   if (!run || run.dagId !== dagId) throw new NotFoundError("Run", runId, `List runs with \`airlock runs list ${dagId}\` (or use "latest")`);
   return run;
@@ -113,5 +117,49 @@ export function tasksCommand(): Command {
         if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: collected });
       });
     });
+  tasks.command("clear <dag> <run> [task]").description('reset task instances so they run again (every task of the run when no task is given; "latest" for the newest run)')
+    .option("--downstream", "also clear every task downstream").option("--upstream", "also clear every task upstream")
+    .option("--failed", "only instances that failed or are upstream_failed").option("--dry-run", "show what would be cleared, change nothing")
+    .option("-y, --yes", "do not ask for confirmation").option("--json", "print JSON")
+    .action(async (dagId: string, runId: string, taskId: string | undefined, o: { downstream?: boolean; upstream?: boolean; failed?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        const run = await findRun(ctx, dagId, runId);
+        const options = { downstream: o.downstream, upstream: o.upstream, onlyFailed: o.failed };
+        const plan = await planClear(ctx, run.runId, taskId ? [taskId] : [], options);
+        if (plan.tasks.length === 0) {
+          if (o.json) return printJson({ runId: run.runId, dryRun: Boolean(o.dryRun), cleared: [] });
+          process.stdout.write(`nothing to clear in ${run.runId}${o.failed ? " (no failed task instances)" : ""}\n`);
+          return;
+        }
+        if (!o.json) {
+          process.stdout.write(`${o.dryRun ? "would clear" : "clearing"} ${plural(plan.tasks.length, "task instance")} of ${run.runId}:\n`);
+          printTable(plan.tasks.map((t) => ({ task: t.taskId, state: t.state })), ["task", "state"]);
+        }
+        if (o.dryRun) {
+          if (o.json) printJson({ runId: run.runId, dryRun: true, cleared: plan.tasks.map((t) => t.taskId) });
+          return;
+        }
+        if (!o.yes && !(await confirm("Clear them?"))) {
+          throw new UsageError("not confirmed: nothing was cleared", "Answer y, or pass --yes to clear without asking (for scripts)");
+        }
+        const cleared = await clearTaskInstances(ctx, run.runId, plan.tasks.map((t) => t.taskId));
+        if (o.json) return printJson({ runId: run.runId, dryRun: false, cleared });
+        process.stdout.write(`cleared ${plural(cleared.length, "task instance")}; the scheduler runs them again\n`);
+      });
+    });
+
+  tasks.command("mark <dag> <run> <task> <state>").description('set a task instance to success or failed by hand ("latest" for the newest run)')
+    .option("--downstream", "also mark every task downstream").option("--json", "print JSON")
+    .action(async (dagId: string, runId: string, taskId: string, state: string, o: { downstream?: boolean; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        if (state !== "success" && state !== "failed") throw new UsageError(`state "${state}" cannot be set by hand`, "Use success or failed");
+        const run = await findRun(ctx, dagId, runId);
+        if (!(await ctx.store.getTaskInstance(run.runId, taskId))) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
+        const marked = await markTaskState(ctx, run.runId, taskId, state, { downstream: o.downstream });
+        if (o.json) return printJson({ runId: run.runId, state, marked });
+        process.stdout.write(`marked ${plural(marked.length, "task instance")} ${state}: ${marked.join(", ")}\n`);
+      });
+    });
   return tasks;
 }
+

@@ -4,7 +4,7 @@ import { createContext } from "../../core/context.js";
 import { QUEUE_NAME } from "../../fleet/actions.js";
 import { startOrchestrator, type Parts } from "../../services/orchestrator.js";
 import { config } from "../context.js";
-import { reportError, UsageError } from "../output.js";
+import { plural, reportError, UsageError } from "../output.js";
 
 async function serve(name: string, parts: Parts, o: { port?: string; host?: string; queue?: string[] }): Promise<void> {
   try {
@@ -18,7 +18,7 @@ async function serve(name: string, parts: Parts, o: { port?: string; host?: stri
     const errors = await ctx.store.listImportErrors();
     const { total } = await ctx.store.listDags({ limit: 1 });
     process.stdout.write(`airlock ${name} running (store ${cfg.store.startsWith("sqlite:") ? cfg.store : "postgres"}; dags folder ${cfg.dagsFolder})\n`);
-    if (parts.parse) process.stdout.write(`  ${total} DAG(s), ${errors.length} import error(s)\n`);
+    if (parts.parse) process.stdout.write(`  ${plural(total, "DAG")}, ${plural(errors.length, "import error")}\n`);
     if (orch.apiUrl) process.stdout.write(`  web UI and API: ${orch.apiUrl}/\n`);
     process.stdout.write("  press Ctrl-C to stop\n");
     let stopping = false;
@@ -32,7 +32,8 @@ async function serve(name: string, parts: Parts, o: { port?: string; host?: stri
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
   } catch (err) {
-    process.exitCode = reportError(err, false);
+    // Exit now: a part that failed to start (a taken port) must not leave the process serving half of itself.
+    process.exit(reportError(err, false));
   }
 }
 

@@ -49,8 +49,10 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
             {t.notBefore && t.state === "up_for_retry" && (<><dt>Retry at</dt><dd>{formatDate(t.notBefore)}</dd></>)}
           </dl>
           <div className="actions">
-            <ActionButton label="Clear" action="clear-task" run={() => api(`${base}/clear`, { method: "POST", body: {} })} />
+            {/* As in Airflow, clearing includes the downstream tasks: clearing only a failed task would leave its
+                downstream upstream_failed and the run failed. */}
             <ActionButton label="Clear + downstream" action="clear-task-downstream" run={() => api(`${base}/clear`, { method: "POST", body: { downstream: true } })} />
+            <ActionButton label="Clear task only" action="clear-task" run={() => api(`${base}/clear`, { method: "POST", body: {} })} />
             <ActionButton label="Mark success" action="mark-task-success" run={() => api(base, { method: "PATCH", body: { state: "success" } })} />
             <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(base, { method: "PATCH", body: { state: "failed" } })} />
           </div>

@@ -62,6 +62,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         </button>
       </div>
       {d?.description && <p className="muted desc">{d.description}</p>}
+      {d?.catchupWarning && <div className="warning-box" data-testid="catchup-warning" role="alert">⚠ {d.catchupWarning}</div>}
       <div className="tabs">
         {(["grid", "graph", "details"] as const).map((t) => (
           <button key={t} className={tab === t ? "on" : ""} data-tab={t} onClick={() => setQuery({ tab: t === "grid" ? null : t })}>
