@@ -81,6 +81,7 @@ export class Executor {
     this.sweeping ??= sweepOrphans(this.ctx, {
       workerId: this.workerId, hostname: this.hostname,
       adopt: (t, fence) => this.supervise({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, tryNumber: t.tryNumber, isolation: t.isolation, fence }, { handle: t.handle }),
+      supervising: (t) => this.active.has(`${t.runId}/${t.taskId}/${t.tryNumber}`),
     }, (runId) => this.options.onFinished?.(runId)).then(() => undefined, (err: Error) => {
       process.stderr.write(`airlock executor: looking for lost workers failed (will retry): ${err.message}
 `);

@@ -16,6 +16,8 @@ export interface Adopter {
   hostname: string;
   /** Supervises an adopted try (the store already names this worker its owner under `fence`). */
   adopt(t: TaskTry, fence: TryFence): void;
+  /** Whether this worker supervises the try now. */
+  supervising(t: TaskTry): boolean;
 }
 
 /** What one sweep did. */
@@ -53,8 +55,17 @@ export async function sweepOrphans(ctx: AirlockContext, adopter: Adopter | null,
   const result: SweepResult = { declaredLost, adopted: [], failed: [] };
   for (const t of await store.listRunningTries()) {
     const owner = byId.get(t.workerId);
-    // A worker's own tries are supervised already, even in the moment it was declared lost and not yet back.
-    if (owner?.state === "live" || t.workerId === adopter?.workerId) continue;
+    if (adopter && t.workerId === adopter.workerId) {
+      // A try this worker owns but does not supervise: its claim committed while the reply was lost, or its end
+      // could not be recorded (the store was out of reach). Supervised again, it ends from what its files tell.
+      const settled = Date.now() - Date.parse(t.startedAt) > 2 * ctx.config.executor.heartbeatMs;
+      if (settled && !adopter.supervising(t)) {
+        adopter.adopt(t, { workerId: t.workerId, epoch: t.epoch });
+        result.adopted.push(t);
+      }
+      continue;
+    }
+    if (owner?.state === "live") continue;
     const from = { workerId: t.workerId, epoch: t.epoch };
     if (adopter && t.hostname === adopter.hostname) {
       const fence = await store.adoptTry(t, from, adopter);
