@@ -64,7 +64,8 @@ describe("fleet on SQLite standalone", () => {
 
     standalone = await project.startStandalone();
     writeFileSync(file("gate-slow"), "");
-    await waitUntil("calm to succeed", async () => (await states("calm", runId)).state === "success", 60_000, 200);
+    await waitUntil("calm to succeed", async () => (await states("calm", runId)).state === "success", 150_000, 200)
+      .catch((err: Error) => Promise.reject(new Error(`${err.message}\n${first.output()}\n---\n${standalone?.output()}`)));
     expect((await states("calm", runId)).tasks[0]).toMatchObject({ state: "success", tryNumber: 1 });
     expect(lines("marks-slow")).toHaveLength(1);
     const log = (await project.cli(["tasks", "logs", "calm", runId, "slow"])).stdout;
