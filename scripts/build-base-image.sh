@@ -2,14 +2,18 @@
 # Builds Airlock's local base image (Debian bookworm, minbase) with debootstrap + `docker import`, once: an
 # existing tag is reused. The Debian mirror is read from this machine's apt sources at run time (or taken from
 # AIRLOCK_DEBIAN_MIRROR), so the image's apt can install an environment's packages.txt from the same mirror.
-# Usage: build-base-image.sh [tag]   (default airlock/base:bookworm; AIRLOCK_FORCE=1 rebuilds)
+# Usage: build-base-image.sh [tag] [suite]   (default airlock/base:bookworm and bookworm; AIRLOCK_FORCE=1 rebuilds)
+# Other suites make bases with other Python versions for Python environments, e.g.
+#   build-base-image.sh airlock/base:trixie trixie      (Python 3.13)
+#   build-base-image.sh airlock/base:bullseye bullseye  (Python 3.9)
 set -euo pipefail
 
 tag="${1:-airlock/base:bookworm}"
-suite="bookworm"
+suite="${2:-bookworm}"
 
 # One at a time: parallel test files may all call this; the later ones wait and then reuse the result.
 if command -v flock >/dev/null 2>&1; then exec 9>"${TMPDIR:-/tmp}/airlock-base-image.lock"; flock 9; fi
+case "$suite" in *[!a-z]*|"") echo "build-base-image: suite \"$suite\" is not a Debian suite name such as bookworm or trixie" >&2; exit 2;; esac
 
 if [ "${AIRLOCK_FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
   echo "base image $tag already exists"

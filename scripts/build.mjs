@@ -3,7 +3,7 @@
 // sealed environments, possibly on another Node version), and builds the web UI when it is present.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,6 +28,11 @@ await build({
   chunkNames: "runner-chunks/[name]-[hash]", outExtension: { ".js": ".mjs" }, minifyWhitespace: true, minifySyntax: true, keepNames: true,
 });
 await build({ ...common, entryPoints: [path.join(root, "src/runner/hooks.ts")], outfile: path.join(root, "dist/runner-hooks.mjs") });
+
+step("python runner");
+// Plain standard library, copied as is: it runs in whatever interpreter the task's environment has.
+mkdirSync(path.join(root, "dist", "runner-python"), { recursive: true });
+copyFileSync(path.join(root, "src/runner-python/airlock_runner.py"), path.join(root, "dist/runner-python/airlock_runner.py"));
 
 const vite = path.join(root, "ui/vite.config.ts");
 if (existsSync(vite) && process.env.AIRLOCK_SKIP_UI !== "1") {

@@ -3,10 +3,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+# The kubernetes tests need the test cluster: start it when none runs, and stop it afterwards only if this run
+# started it (a cluster someone else runs is left alone; a half-started one of ours is stopped too). A failed
+# start is reported by those tests themselves.
+k8s_started=0
+if ! bash scripts/k8s/cluster.sh status >/dev/null 2>&1; then
+  k8s_started=1
+  bash scripts/k8s/cluster.sh up >/dev/null || echo "test: the kubernetes test cluster did not start"
+fi
 mkdir -p test-artifacts
 rm -f test-artifacts/vitest.json
 CI=1 npx vitest run "$@"
 status=$?
+[ "$k8s_started" = 1 ] && bash scripts/k8s/cluster.sh down
 node -e '
   const fs = require("fs");
   let r;

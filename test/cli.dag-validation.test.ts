@@ -41,6 +41,21 @@ export default dag({ id: "unknown_dag_option", schedul: "@daily" } as any, () =>
   bash({ id: "t", command: "echo" });
 });
 `;
+const BAD_WEIGHT_RULE = `import { bash, dag } from "airlock";
+export default dag({ id: "bad_weight_rule" }, () => {
+  bash({ id: "t", command: "echo", priorityWeight: 2, weightRule: "sideways" } as any);
+});
+`;
+const BAD_MAX_ACTIVE_TASKS = `import { bash, dag } from "airlock";
+export default dag({ id: "bad_max_active_tasks", maxActiveTasks: 0 }, () => {
+  bash({ id: "t", command: "echo" });
+});
+`;
+const BAD_SENSOR_MODE = `import { dag, fileSensor } from "airlock";
+export default dag({ id: "bad_sensor_mode" }, () => {
+  fileSensor({ id: "wait", path: "/tmp/x", mode: "later" } as any);
+});
+`;
 const THROWS = `import { dag } from "airlock";
 const config = JSON.parse("{ not json");
 export default dag({ id: "throws" }, () => {});
@@ -64,6 +79,7 @@ beforeAll(() => {
     dags: {
       "good.ts": GOOD, "failing.ts": FAILING, "cycle.ts": CYCLE, "duplicate.ts": DUPLICATE, "unknown_task_option.ts": UNKNOWN_TASK_OPTION,
       "unknown_dag_option.ts": UNKNOWN_DAG_OPTION, "throws.ts": THROWS, "no_compile.ts": NO_COMPILE, "loops.ts": LOOPS,
+      "bad_weight_rule.ts": BAD_WEIGHT_RULE, "bad_max_active_tasks.ts": BAD_MAX_ACTIVE_TASKS, "bad_sensor_mode.ts": BAD_SENSOR_MODE,
     },
   });
 });
@@ -88,7 +104,7 @@ describe("import errors", () => {
   it("lists the good DAGs and one import error per bad file", () => {
     expect(list.dags.map((d) => d.dagId).sort()).toEqual(["failing", "good"]);
     expect(list.importErrors.map((e) => e.fileloc).sort()).toEqual([
-      "dags/cycle.ts", "dags/duplicate.ts", "dags/loops.ts", "dags/no_compile.ts", "dags/throws.ts",
+      "dags/bad_max_active_tasks.ts", "dags/bad_sensor_mode.ts", "dags/bad_weight_rule.ts", "dags/cycle.ts", "dags/duplicate.ts", "dags/loops.ts", "dags/no_compile.ts", "dags/throws.ts",
       "dags/unknown_dag_option.ts", "dags/unknown_task_option.ts",
     ]);
   });
@@ -106,6 +122,12 @@ describe("import errors", () => {
     expect(errorOf("unknown_task_option.ts")).toContain('bash("t") in DAG "unknown_task_option": unknown option "retrys" (did you mean "retries"?)');
     expect(errorOf("unknown_task_option.ts")).toMatch(/dags\/unknown_task_option\.ts:3:\d+/);
     expect(errorOf("unknown_dag_option.ts")).toContain('dag "unknown_dag_option": unknown option "schedul"');
+  });
+
+  it("bad fairness options are rejected naming the option and the fix", () => {
+    expect(errorOf("bad_weight_rule.ts")).toContain('weightRule "sideways" is unknown; use one of downstream, upstream, absolute');
+    expect(errorOf("bad_max_active_tasks.ts")).toContain('dag "bad_max_active_tasks": maxActiveTasks must be an integer >= 1, got 0');
+    expect(errorOf("bad_sensor_mode.ts")).toContain('mode "later" is unknown; use "poke"');
   });
 
   it("a file that throws, does not compile, or loops forever is an import error", () => {
@@ -138,7 +160,7 @@ describe("import errors", () => {
     const r = await project.cliJson<ListJson>(["dags", "list", "--json"]);
     expect(r.json.dags.map((d) => d.dagId)).toContain("cyclic");
     expect(r.json.importErrors.map((e) => e.fileloc)).not.toContain("dags/cycle.ts");
-    expect(r.json.importErrors).toHaveLength(6);
+    expect(r.json.importErrors).toHaveLength(9);
   });
 });
 

@@ -38,7 +38,8 @@ it("scaffolds a project whose example DAG passes dags test, including its sealed
   expect(readFileSync(path.join(dir, ".gitignore"), "utf8")).toContain(".airlock/");
 
   const list = await airlock(dir, ["dags", "list", "--json"]);
-  expect(JSON.parse(list.stdout)).toMatchObject({ dags: [{ dagId: "example", schedule: "@daily", isPaused: false }], importErrors: [] });
+  // A new DAG starts paused, as in Airflow; dags test runs it anyway.
+  expect(JSON.parse(list.stdout)).toMatchObject({ dags: [{ dagId: "example", schedule: "@daily", isPaused: true }], importErrors: [] });
 
   const test = await airlock(dir, ["dags", "test", "example", "--json"]);
   expect(test.code, test.stderr).toBe(0);

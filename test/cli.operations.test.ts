@@ -369,3 +369,126 @@ export default dag({ id: "needsvar", schedule: null }, () => {
     expect(log.stdout).toMatch(/not retried: a configuration error/);
   });
 });
+
+describe("tasks test, dags test [date], dags delete", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "three.ts": `import { bash, fn, dag } from "airlock";
+export default dag({ id: "three", schedule: null }, () => {
+  const a = bash({ id: "a", command: "exit 3" });
+  const b = fn({ id: "b", run: async (ctx) => { ctx.log.info("b ran on " + ctx.ds); return ctx.ds; } });
+  a.then(b);
+});
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("tasks test runs one task without its dependencies and writes no state", async () => {
+    const r = await project.cliJson(["tasks", "test", "three", "b", "2026-05-04", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ dagId: "three", taskId: "b", state: "success", xcom: "2026-05-04" });
+    const plain = await project.cli(["tasks", "test", "three", "b"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/b \| .*b ran on \d{4}-\d{2}-\d{2}/);
+    expect(plain.stdout).toMatch(/no state was written/);
+    // Nothing of it is in the store or the log folder.
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
+    const failing = await project.cli(["tasks", "test", "three", "a"]);
+    expect(failing.code).toBe(1);
+    const unknown = await project.cli(["tasks", "test", "three", "zz"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Task "zz" was not found/);
+  });
+
+  it("dags test takes a logical date; dags delete removes the DAG's runs and logs and says its file stays", async () => {
+    const t = await project.cliJson(["dags", "test", "three", "2026-02-03", "--json"]);
+    expect(t.code).toBe(1);
+    expect(t.json.runId).toContain("2026-02-03T00:00:00.000Z");
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(true);
+    const refused = await project.cli(["dags", "delete", "three"]);
+    expect(refused.code).toBe(2);
+    const del = await project.cliJson(["dags", "delete", "three", "--yes", "--json"]);
+    expect(del.code, del.stderr).toBe(0);
+    expect(del.json).toEqual({ dagId: "three", deletedRuns: 1, fileStays: true });
+    expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
+    // The file is still there: the DAG comes back at the next parse, without its old runs.
+    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.map((d: { dagId: string }) => d.dagId)).toContain("three");
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+  });
+});
+
+describe("the CLI's manners", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "chain.ts": chainDag } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("prints a bash completion script that completes commands and subcommands", async () => {
+    const r = await project.cli(["completion", "bash"]);
+    expect(r.code).toBe(0);
+    const script = path.join(project.dir, "completion.sh");
+    writeFileSync(script, r.stdout);
+    const complete = (words: string[]) => new Promise<string>((resolve) => {
+      const c = spawn("bash", ["-c", `source ${script}; COMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _airlock; echo "\${COMPREPLY[@]}"`]);
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", () => resolve(out.trim()));
+    });
+    expect(await complete(["airlock", "ta"])).toBe("tasks");
+    expect((await complete(["airlock", "tasks", "c"])).split(" ").sort()).toEqual(["clear"]);
+    expect(await complete(["airlock", "dags", "trigger", "--ti"])).toBe("--timeout");
+    expect((await project.cli(["completion", "fish"])).code).toBe(2);
+  });
+
+  it("colours states only on a terminal and never with NO_COLOR or --no-color; --version; correct plurals", async () => {
+    const t = await project.cli(["dags", "test", "chain"]);
+    expect(t.stdout).not.toContain("\u001b[");
+    // A terminal is simulated with script(1), which gives the CLI a pty.
+    const inPty = (args: string, env: Record<string, string> = {}) => new Promise<string>((resolve) => {
+      const c = spawn("script", ["-qec", `${process.execPath} ${BIN} ${args}`, "/dev/null"], { cwd: project.dir, env: { ...process.env, ...project.env, ...env, TERM: "xterm" } });
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", () => resolve(out));
+    });
+    const runId = (await project.cliJson(["runs", "list", "chain", "--json"])).json.runs[0]?.runId;
+    expect(await inPty(`tasks states chain ${runId}`)).toContain("\u001b[32m");
+    expect(await inPty(`tasks states chain ${runId}`, { NO_COLOR: "1" })).not.toContain("\u001b[");
+    expect(await inPty(`tasks states chain ${runId} --no-color`)).not.toContain("\u001b[");
+    const v = await project.cli(["--version"]);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const clear = await project.cli(["tasks", "clear", "chain", runId, "c", "--yes"]);
+    expect(clear.stdout).toMatch(/cleared 1 task instance;/);
+  });
+});
+
+describe("next run", () => {
+  let project: Project;
+  beforeAll(() => {
+    project = createProject({ dags: { "daily.ts": `import { bash, dag } from "airlock";
+export default dag({ id: "daily", schedule: "0 6 * * *", timezone: "UTC", startDate: "2026-01-01", catchup: false }, () => { bash({ id: "a", command: "echo a" }); });
+` } });
+  });
+  afterAll(async () => project.cleanup());
+
+  it("shows when the next run starts (its interval's end), beside its logical date", async () => {
+    const standalone = await project.startStandalone();
+    try {
+      const deadline = Date.now() + 60_000;
+      let d: { nextLogicalDate: string | null; nextRunAt: string | null } | undefined;
+      while (Date.now() < deadline) {
+        d = (await project.cliJson(["dags", "list", "--json"])).json.dags.find((x: { dagId: string }) => x.dagId === "daily");
+        if (d?.nextLogicalDate) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(d?.nextLogicalDate).toMatch(/T06:00:00.000Z$/);
+      expect(Date.parse(d?.nextRunAt ?? "") - Date.parse(d?.nextLogicalDate ?? "")).toBe(86_400_000);
+      const api = await fetch(`${standalone.url}/api/v1/dags/daily`).then((r) => r.json()) as { nextRunAt: string; nextLogicalDate: string };
+      expect(api.nextRunAt).toBe(d?.nextRunAt);
+    } finally {
+      await standalone.stop();
+    }
+  });
+});

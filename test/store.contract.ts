@@ -9,11 +9,13 @@ import type { Store } from "../src/store/store.js";
 import { claimsContract } from "./store-contract/claims.js";
 import { dagsContract } from "./store-contract/dags.js";
 import { fleetContract } from "./store-contract/fleet.js";
+import { workersContract } from "./store-contract/workers.js";
 import type { ContractContext } from "./store-contract/fixtures.js";
 import { resourcesContract } from "./store-contract/resources.js";
 import { runsContract } from "./store-contract/runs.js";
 import { tasksContract } from "./store-contract/tasks.js";
 import { triesContract } from "./store-contract/tries.js";
+import { datasetsContract } from "./store-contract/datasets.js";
 
 /** Registers the contract for `name`; `open` returns a new, migrated handle on the same database each call. */
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -38,6 +40,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     claimsContract(ctx);
     triesContract(ctx);
     resourcesContract(ctx);
+    datasetsContract(ctx);
     fleetContract(ctx);
+    workersContract(ctx);
   });
 }

@@ -1,6 +1,6 @@
 /**
  * UI pages over a real API server and store (no scheduler): sign-in form, read-only role, DAG list filters and
- * live paused toggle, environments page, live grid updates. Screenshots go to test-artifacts/.
+ * live paused toggle, environments page, pools page, live grid updates. Screenshots go to test-artifacts/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -135,6 +135,18 @@ describe("UI pages", () => {
     await page.waitForSelector('[data-env="lodash3"]');
     expect(await page.getAttribute('[data-env="lodash3"] [data-env-state]', "data-env-state")).toBe("not built");
     await browser.screenshot("ui-environments");
+  });
+
+  it("lists pools with their occupancy and changes a pool's slots", async () => {
+    const { page } = browser;
+    await api.ctx.store.setPool({ name: "ui_pool", slots: 2, description: "reports" });
+    await page.goto(`${api.url}/pools`);
+    await page.waitForSelector('tr[data-pool="ui_pool"]');
+    expect(await page.textContent('tr[data-pool="ui_pool"]')).toContain("reports");
+    await page.fill('input[aria-label="Slots of ui_pool"]', "7");
+    await page.click('tr[data-pool="ui_pool"] [data-action="save-pool"]');
+    await expect.poll(async () => (await api.ctx.store.listPools()).find((p) => p.name === "ui_pool")?.slots).toBe(7);
+    await browser.screenshot("ui-pools");
   });
 
   it("disables actions for a read-only token", async () => {

@@ -1,149 +1,136 @@
 /**
- * Failover figures (issue 9) with default settings on the shared test Postgres: (a) takeover by the standby after
- * kill -9 of the leading scheduler; (b) kill -9 of a worker running a try on one host → the try failed over ("worker
- * lost", retried) with no live worker left on that host, and → the retry running on the other host; (c) kill -9 and
- * immediate restart of a worker → its try adopted by the new worker of the same host.
+ * Fleet figures (issue 9): (a) `airlock dags trigger --wait` of a one-task DAG from the CLI against a running
+ * standalone, compared with the same CLI's start-up (`dags trigger` without --wait); (b) fairness: how long a
+ * 3-task chain triggered while a 2,000-task DAG runs takes from trigger to success.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import pg from "pg";
-import { percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { nodeStartMs, percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
 
 const BIN = path.join(ROOT, "bin", "airlock.js");
-const ROUNDS = 3;
+const dist = (p: string) => pathToFileURL(path.join(ROOT, "dist", p)).href;
 
-async function database(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = execFileSync("bash", [path.join(ROOT, "scripts", "setup-postgres.sh")], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim().split("\n").pop() ?? "";
-  const name = `airlock_bench_${randomBytes(5).toString("hex")}`;
-  const sql = async (q: string) => {
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    try {
-      await c.query(q);
-    } finally {
-      await c.end();
-    }
-  };
-  await sql(`create database "${name}"`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => sql(`drop database if exists "${name}" with (force)`) };
-}
+const ONE = `import { bash, dag } from "airlock";
+export default dag({ id: "one" }, () => { bash({ id: "hello", command: "echo hello" }); });`;
+const WIDE = `import { bash, dag } from "airlock";
+export default dag({ id: "wide" }, () => { for (let i = 0; i < 2000; i++) bash({ id: "t" + i, command: "sleep 0.5" }); });`;
+const SMALL = `import { bash, chain, dag } from "airlock";
+export default dag({ id: "small" }, () => { chain(bash({ id: "a", command: "echo a" }), bash({ id: "b", command: "echo b" }), bash({ id: "c", command: "echo c" })); });`;
 
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Kills the task processes a lost worker left behind (their working directory is inside the project). */
-function killLeftovers(dir: string): void {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) process.kill(Number(entry), "SIGKILL");
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-}
-
-/** Runs the suite. */
-export async function run(): Promise<BenchRow[]> {
-  const db = await database();
-  const dir = tempProject({
-    "hold.ts": `import { bash, dag } from "airlock";
-export default dag({ id: "hold" }, () => { bash({ id: "t", retries: 5, retryDelay: "0s", command: "sleep 600" }); });`,
+function cliMs(dir: string, args: string[]): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: "ignore" });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`airlock ${args.join(" ")} exited with ${code}`))));
   });
-  writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({ store: db.url, secrets: { key: "bench-fleet-secret-key" } }));
-  const { openStore } = (await import(pathToFileURL(path.join(ROOT, "dist", "store", "index.js")).href)) as { openStore(url: string): Promise<any> };
-  const store = await openStore(db.url);
-  const children = new Set<ChildProcess>();
-  const start = (args: string[], env: Record<string, string> = {}) => {
-    const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: "ignore" });
-    children.add(c);
-    c.once("exit", () => children.delete(c));
-    return c;
-  };
-  const kill9 = async (c: ChildProcess) => {
-    const gone = new Promise((r) => c.once("exit", r));
-    c.kill("SIGKILL");
-    await gone;
-  };
-  const rows: BenchRow[] = [];
+}
+
+async function startStandalone(dir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, "standalone", "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`standalone did not start:\n${out}`)), 60_000);
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (/web UI and API: http/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", () => reject(new Error(`standalone exited:\n${out}`)));
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function triggerLatency(): Promise<BenchRow[]> {
+  const dir = tempProject({ "one.ts": ONE });
+  const standalone = await startStandalone(dir);
   try {
-    // (a) Scheduler takeover.
-    let a = start(["scheduler"]);
-    let b = start(["scheduler"]);
-    const takeover: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const holder: string = (await until("a leader", async () => (await store.leaseHolder("scheduler"))?.holder)) as string;
-      const leader = [a, b].find((c) => c.pid === Number(holder.split(":")[1]));
-      if (!leader) throw new Error(`the lease holder ${holder} is not one of the schedulers`);
-      const t0 = performance.now();
-      await kill9(leader);
-      await until("the standby to take over", async () => {
-        const h = await store.leaseHolder("scheduler");
-        return h && h.holder !== holder;
-      });
-      takeover.push(performance.now() - t0);
-      if (leader === a) a = start(["scheduler"]);
-      else b = start(["scheduler"]);
+    const plain: number[] = [];
+    const waited: number[] = [];
+    await cliMs(dir, ["dags", "trigger", "one", "--wait"]); // warm-up (parse cache, environment)
+    for (let i = 0; i < 11; i++) {
+      plain.push(await cliMs(dir, ["dags", "trigger", "one"]));
+      waited.push(await cliMs(dir, ["dags", "trigger", "one", "--wait"]));
     }
-    rows.push({ suite: "fleet", name: "scheduler takeover after kill -9 of the leader (p50)", value: percentile(takeover, 50), unit: "ms", goal: "≤ 10000" });
-    rows.push({ suite: "fleet", name: "scheduler takeover after kill -9 of the leader (max)", value: Math.max(...takeover), unit: "ms", goal: "≤ 10000" });
-    await until("the DAG to be parsed", async () => store.getDag("hold"));
-    execFileSync(process.execPath, [BIN, "dags", "unpause", "hold"], { cwd: dir, stdio: "ignore" });
-
-    // (b) Worker lost with no live worker left on its host: failed over and retried on the other host.
-    const lost: number[] = [];
-    const rerun: number[] = [];
-    const adopt: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const wa = start(["worker"], { AIRLOCK__EXECUTOR__HOSTNAME: `bench-a${i}` });
-      const runId = execFileSync(process.execPath, [BIN, "dags", "trigger", "hold"], { cwd: dir }).toString().trim();
-      const first = await until("the try on host a", async () => (await store.listRunningTries()).find((t: any) => t.runId === runId && t.hostname === `bench-a${i}`));
-      const wb = start(["worker"], { AIRLOCK__EXECUTOR__HOSTNAME: `bench-b${i}` });
-      await until("worker b to register", async () => (await store.listWorkers()).some((w: any) => w.hostname === `bench-b${i}` && w.state === "live"));
-      const t0 = performance.now();
-      await kill9(wa);
-      await until("the try to fail over", async () => (await store.getTry(first))?.state === "failed");
-      lost.push(performance.now() - t0);
-      await until("the retry to run on host b", async () => (await store.listRunningTries()).some((t: any) => t.runId === runId && t.hostname === `bench-b${i}`));
-      rerun.push(performance.now() - t0);
-
-      // (c) kill -9 of host b's worker and an immediate restart: the new worker adopts the try.
-      const second = (await store.listRunningTries()).find((t: any) => t.runId === runId);
-      const t1 = performance.now();
-      await kill9(wb);
-      const wb2 = start(["worker"], { AIRLOCK__EXECUTOR__HOSTNAME: `bench-b${i}` });
-      await until("the adoption", async () => {
-        const t = await store.getTry(second);
-        return t && t.state === "running" && t.workerId !== second.workerId;
-      });
-      adopt.push(performance.now() - t1);
-      // Marked failed by hand: the adopting worker stops the try, then goes.
-      await store.transitionTask(runId, "t", ["running"], { state: "failed", endDate: new Date().toISOString() });
-      await until("the try to be stopped", async () => (await store.getTry(second))?.state !== "running");
-      await kill9(wb2);
-    }
-    rows.push({ suite: "fleet", name: "worker kill -9 → its try failed over as worker lost (p50)", value: percentile(lost, 50), unit: "ms", goal: "≤ 30000" });
-    rows.push({ suite: "fleet", name: "worker kill -9 → its try failed over as worker lost (max)", value: Math.max(...lost), unit: "ms", goal: "≤ 30000" });
-    rows.push({ suite: "fleet", name: "worker kill -9 → retry running on another host (p50)", value: percentile(rerun, 50), unit: "ms" });
-    rows.push({ suite: "fleet", name: "worker kill -9 + restart → try adopted on its host (p50)", value: percentile(adopt, 50), unit: "ms" });
-  } finally {
-    for (const c of [...children]) await kill9(c);
-    killLeftovers(dir);
+    const base = percentile(plain, 50);
+    const wait = percentile(waited, 50);
+    const node = await nodeStartMs(11);
+    // Inside the standalone, from the store's own timestamps: how soon a run created by another process started.
+    const { openStore } = await import(dist("store/index.js"));
+    const store = await openStore(`sqlite:${path.join(dir, ".airlock", "airlock.db")}`);
+    const { runs } = await store.listRuns({ dagId: "one", limit: 100 });
     await store.close();
-    await db.drop();
+    const started = runs.filter((r: { startDate: string | null }) => r.startDate).map((r: { createdAt: string; startDate: string }) => Date.parse(r.startDate) - Date.parse(r.createdAt));
+    return [
+      { suite: "fleet", name: "(a) run created by the CLI → started by the standalone, p50", value: percentile(started, 50), unit: "ms" },
+      { suite: "fleet", name: "(a) CLI start-up: dags trigger (no wait), p50", value: base, unit: "ms" },
+      { suite: "fleet", name: "(a) CLI dags trigger --wait, one-task DAG, p50", value: wait, unit: "ms" },
+      { suite: "fleet", name: "(a) trigger --wait above CLI start-up", value: wait - base, unit: "ms" },
+      { suite: "fleet", name: "(a) same, less the task's own process start", value: wait - base - node, unit: "ms", goal: "<= 100 ms" },
+    ];
+  } finally {
+    await stopChild(standalone);
     removeProject(dir);
   }
-  return rows;
+}
+
+async function fairness(): Promise<BenchRow[]> {
+  const [config, context, orch, actions] = await Promise.all([
+    import(dist("config/config.js")), import(dist("core/context.js")), import(dist("services/orchestrator.js")), import(dist("core/actions.js")),
+  ]);
+  const dir = tempProject({ "wide.ts": WIDE, "small.ts": SMALL });
+  const ctx = await context.createContext(await config.loadConfig({ cwd: dir }));
+  const o = await orch.startOrchestrator(ctx, { parse: true, scheduler: true, executor: true, api: false });
+  const actx = { ...ctx, wake: () => o.scheduler?.wake() };
+  const waitRun = async (runId: string) => {
+    for (;;) {
+      const r = await ctx.store.getRun(runId);
+      if (r.state === "success" || r.state === "failed") return r;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  };
+  try {
+    const wide = await actions.triggerDagRun(actx, "wide", {});
+    // Let the large run start and fill every slot before the small one arrives.
+    for (let running = 0; running < 16; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      running = (await ctx.store.listTaskInstances(wide.runId)).filter((t: { state: string }) => t.state === "running").length;
+    }
+    const samples: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const small = await actions.triggerDagRun(actx, "small", {});
+      const done = await waitRun(small.runId);
+      if (done.state !== "success") throw new Error(`the small run ended ${done.state}`);
+      samples.push(performance.now() - t);
+    }
+    const left = (await ctx.store.listTaskInstances(wide.runId)).filter((t: { state: string }) => t.state === "queued").length;
+    await actions.markRunState(actx, wide.runId, "failed");
+    return [
+      { suite: "fleet", name: "(b) 3-task chain under a 2,000-task DAG, trigger→success, p50 of 3", value: percentile(samples, 50), unit: "ms", goal: "a few seconds" },
+      { suite: "fleet", name: "(b) 2,000-task DAG tasks still queued when the last chain ended", value: left, unit: "tasks" },
+    ];
+  } finally {
+    await o.stop();
+    removeProject(dir);
+  }
+}
+
+/** Runs the fleet benchmark. */
+export async function run(): Promise<BenchRow[]> {
+  return [...(await triggerLatency()), ...(await fairness())];
 }

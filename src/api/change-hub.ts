@@ -16,6 +16,7 @@ export class ChangeHub {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
+  private unwatch: Promise<() => Promise<void>> | undefined;
 
   constructor(private readonly store: Store, private readonly intervalMs = 250) {}
 
@@ -69,10 +70,30 @@ export class ChangeHub {
     if (this.timer || this.closed) return;
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
+    // Changes of any process reach subscribers as soon as they commit; the timer stays as a safety net.
+    this.unwatch = this.store.watchChanges(() => this.signalled()).catch(() => async () => undefined);
+  }
+
+  private signalledWhilePolling = false;
+
+  /** A signal during a poll must not be lost: that poll may have read the feed just before the change. */
+  private signalled(): void {
+    if (this.polling) {
+      this.signalledWhilePolling = true;
+      return;
+    }
+    void this.poll().then(() => {
+      if (!this.signalledWhilePolling) return;
+      this.signalledWhilePolling = false;
+      this.signalled();
+    });
   }
 
   private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    const u = this.unwatch;
+    this.unwatch = undefined;
+    void u?.then((stop) => stop()).catch(() => undefined);
   }
 }

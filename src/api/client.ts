@@ -115,13 +115,38 @@ export class ApiClient {
   }
 
   /**
-   * Polls a run until it succeeds or fails and returns it; `onUpdate` sees each new state of the run.
-   * `timeoutMs` (default: none) raises a UserError when the run is still going.
+   * Waits for a run to succeed or fail and returns it; `onUpdate` sees each new state of the run. The server's event
+   * stream says when the DAG changed (the run is read again at once); `pollMs` (default 2 s) re-reads it anyway in
+   * case the stream is unavailable. `timeoutMs` (default: none) raises a UserError when the run is still going.
    */
   async waitForRun(dagId: string, runId: string, options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal; onUpdate?: (run: RunResult) => void } = {}): Promise<RunResult> {
+    const stop = new AbortController();
+    const changed = { signalled: false, wake: null as (() => void) | null };
+    const stream = (async () => {
+      try {
+        for await (const m of this.events({ dagId, signal: stop.signal })) {
+          if (m.event !== "change") continue;
+          changed.signalled = true;
+          changed.wake?.();
+        }
+      } catch {
+        // No event stream (an older server, a proxy that buffers): polling alone still ends the wait.
+      }
+    })();
+    try {
+      return await this.pollRun(dagId, runId, options, changed);
+    } finally {
+      stop.abort();
+      await stream;
+    }
+  }
+
+  private async pollRun(dagId: string, runId: string, options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal; onUpdate?: (run: RunResult) => void },
+    changed: { signalled: boolean; wake: (() => void) | null }): Promise<RunResult> {
     const started = Date.now();
     let last = "";
     for (;;) {
+      changed.signalled = false;
       const run = await this.getRun(dagId, runId);
       if (run.state !== last) {
         last = run.state;
@@ -132,7 +157,15 @@ export class ApiClient {
         throw new UserError("unavailable", `Run "${runId}" is still ${run.state} after ${Math.round(options.timeoutMs / 1000)} s`, "Wait longer, or check the scheduler is running (airlock standalone or airlock scheduler)");
       }
       if (options.signal?.aborted) throw new UserError("unavailable", `Stopped waiting for run "${runId}"`, "Run the command again to keep waiting");
-      await sleep(options.pollMs ?? 500);
+      if (changed.signalled) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollMs ?? 2000);
+        changed.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      changed.wake = null;
     }
   }
 

@@ -12,7 +12,7 @@ export const RunId = z.string().min(1).max(250).regex(/^[^\x00-\x1f/\\]+$/, "mus
 
 export const TaskStateSchema = z.enum(TASK_STATES as [TaskState, ...TaskState[]]);
 export const RunStateSchema = z.enum(RUN_STATES as [RunState, ...RunState[]]);
-export const RunTypeSchema = z.enum(["scheduled", "manual", "backfill", "test"]);
+export const RunTypeSchema = z.enum(["scheduled", "manual", "backfill", "test", "dataset_triggered"]);
 const Timestamp = z.string().describe("ISO 8601 date-time");
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -58,6 +58,8 @@ export const DagSummary = z.object({
   taskCount: z.number().int(),
   lastParsedAt: Timestamp,
   nextLogicalDate: Timestamp.nullable(),
+  /** When the next scheduled run actually starts (the end of its data interval). */
+  nextRunAt: Timestamp.nullable(),
   /** Newest first. */
   recentRuns: z.array(RunBrief),
 });
@@ -83,6 +85,10 @@ export const DagDetail = DagSummary.extend({
   params: JsonObject,
   paramsSchema: JsonObject.nullable(),
   versionHash: z.string(),
+  /** The DAG was made by pipeline(): GET /pipelines/{id} has its nodes and datasets. */
+  isPipeline: z.boolean(),
+  /** Datasets whose new versions start a run (data-aware schedule). */
+  scheduleDatasets: z.array(z.string()),
   /** Set while the DAG is paused and unpausing it would create many catch-up runs at once. */
   catchupWarning: z.string().nullable(),
   /** Topological order. */

@@ -3,6 +3,7 @@
  * bundle paths, worker handles and log paths.
  */
 import type { z } from "zod";
+import { runStartsAt } from "../scheduler/timetable.js";
 import type { DagRecord, DagRun, TaskInstance, TaskTry } from "../store/types.js";
 import type {
   ConnectionView, DagDetail, DagSummary, EnvironmentView, RunBrief, RunView, TaskInstanceView, TryView, VariableView,
@@ -42,6 +43,7 @@ export function dagSummary(d: DagRecord, recent: DagRun[]): z.input<typeof DagSu
     taskCount: s.order.length,
     lastParsedAt: d.lastParsedAt,
     nextLogicalDate: d.nextLogicalDate,
+    nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
     recentRuns: recent.map(runBrief),
   };
 }
@@ -58,6 +60,8 @@ export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string
     params: s.params,
     paramsSchema: s.paramsSchema,
     versionHash: d.versionHash,
+    isPipeline: s.pipeline !== undefined,
+    scheduleDatasets: s.scheduleDatasets ?? [],
     tasks: s.order.flatMap((id) => {
       const t = s.tasks[id];
       if (!t) return [];

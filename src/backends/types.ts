@@ -23,6 +23,8 @@ export interface ResolvedEnvironment {
   root: string;
   /** Node binary of the environment's runtime; null = the orchestrator's own node. */
   nodeBinary: string | null;
+  /** A Python environment's venv interpreter (`binary`), its version and its base installation (`home`). */
+  python?: { binary: string; version: string; home: string } | null;
   /** Image reference for container backends, when built. */
   image?: string | null;
 }

@@ -3,6 +3,7 @@
  * otherwise (and on stderr with --json, so stdout stays one JSON document).
  */
 import { Listr } from "listr2";
+import { colorEnabled } from "./output.js";
 
 /** One unit of work with a title; `step` reports its current step. */
 export interface ProgressItem<T> {
@@ -16,7 +17,8 @@ export type ProgressResult<T> = { title: string; ok: true; value: T } | { title:
 /** Runs the items one after another, showing progress; never throws for an item's failure. */
 export async function runWithProgress<T>(items: ProgressItem<T>[], options: { json: boolean }): Promise<Array<ProgressResult<T>>> {
   const results: Array<ProgressResult<T>> = [];
-  const fancy = !options.json && process.stdout.isTTY === true && !process.env.CI;
+  // A spinner needs a terminal wide enough to draw on (a zero-width one, e.g. some CI consoles, gets plain lines).
+  const fancy = !options.json && process.stdout.isTTY === true && !process.env.CI && (process.stdout.columns ?? 0) >= 40 && colorEnabled();
   if (!fancy) {
     const out = options.json ? process.stderr : process.stdout;
     for (const item of items) {

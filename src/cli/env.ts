@@ -2,7 +2,7 @@
  * `airlock env init|build|list|show|rm|prune|deploy`: managing sealed environments (isolationctl's job).
  * Read commands take --json; exit codes are 0 ok, 1 a build or deploy failed, 2 bad input.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { AirlockConfig } from "../config/config.js";
 import { config as projectConfig } from "./context.js";
@@ -52,11 +52,12 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
   cmd.command("init").argument("<name>", "environment name").description("create environments/<name>/ with package.json and environment.yaml")
     .option("--node <version>", 'Node version for its tasks, e.g. "22" or "22.12.0"')
     .option("--dep <spec...>", "dependencies as name@range, e.g. --dep lodash@^4.17.21")
-    .action((name: string, o: { node?: string; dep?: string[] }) => run(false, async (config) => {
-      const files = scaffoldEnvironment(config, name, { dependencies: parseDeps(o.dep ?? []), ...(o.node ? { node: o.node } : {}) });
+    .option("--python <version>", 'a Python environment (requirements.txt) for this Python, e.g. "3.11"')
+    .action((name: string, o: { node?: string; dep?: string[]; python?: string }) => run(false, async (config) => {
+      const files = scaffoldEnvironment(config, name, { dependencies: parseDeps(o.dep ?? []), ...(o.node ? { node: o.node } : {}), ...(o.python ? { python: o.python } : {}) });
       // Validate what was written (e.g. a bad --node) right away, naming the file.
       loadEnvironmentSpec(config, name);
-      process.stdout.write(`created environment "${name}":\n${files.map((f) => `  ${f}`).join("\n")}\nnext: add dependencies to its package.json, then run: airlock env build ${name}\n`);
+      process.stdout.write(`created environment "${name}":\n${files.map((f) => `  ${f}`).join("\n")}\nnext: add dependencies to its ${o.python ? "requirements.txt" : "package.json"}, then run: airlock env build ${name}\n`);
     }));
 
   cmd.command("build").argument("[names...]", "environments to build (default: all)").description("build environments (cached by key; an unchanged build is a no-op)")
@@ -74,7 +75,8 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         run: async (step: (line: string) => void) => {
           const result = await buildEnvironment(config, name, { log: step, force: o.force, refreshRuntime: o.refreshRuntime });
           const image = await buildForTarget(config, o.target, result, step);
-          const summary = `${result.cached ? "up to date" : "built"} ${shortKey(result.build.key)}, Node ${result.build.nodeVersion}, ${formatBytes(result.build.sizeBytes)}${image ? `, image ${image.image}${image.cached ? " (cached)" : ""}` : ""}`;
+          const runtimes = [result.spec.packageJson ? `Node ${result.build.nodeVersion}` : null, result.build.python ? `Python ${result.build.python.version}` : null].filter(Boolean).join(", ");
+          const summary = `${result.cached ? "up to date" : "built"} ${shortKey(result.build.key)}, ${runtimes}, ${formatBytes(result.build.sizeBytes)}${image ? `, image ${image.image}${image.cached ? " (cached)" : ""}` : ""}`;
           return { value: { result, image }, summary };
         },
       })), { json: Boolean(o.json) });
@@ -100,9 +102,10 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       if (o.json) return printJson({ environments: list.map(statusJson) });
       printTable(list.map((e) => ({
         NAME: e.name, KEY: e.key ? shortKey(e.key) : e.build ? `${shortKey(e.build.key)} (old)` : "-", STATE: e.error ? "invalid" : e.state,
-        NODE: e.build?.nodeVersion ?? e.node ?? "orchestrator's", SIZE: e.sizeBytes === null ? "-" : formatBytes(e.sizeBytes),
+        NODE: !e.isNode ? "-" : e.build?.nodeVersion ?? e.node ?? "orchestrator's",
+        PYTHON: e.isPython ? (e.build?.python?.version ?? e.python ?? "host") : "-", SIZE: e.sizeBytes === null ? "-" : formatBytes(e.sizeBytes),
         "LAST USED": e.lastUsed ?? "-", TASKS: e.tasks.length === 0 ? "-" : e.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", "),
-      })), ["NAME", "KEY", "STATE", "NODE", "SIZE", "LAST USED", "TASKS"]);
+      })), ["NAME", "KEY", "STATE", "NODE", "PYTHON", "SIZE", "LAST USED", "TASKS"]);
       for (const e of list) if (e.error) process.stdout.write(`\n${e.name}: ${e.error}\n`);
     }));
 
@@ -114,19 +117,22 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       const doc = {
         ...statusJson(env),
         spec: { dir: spec.dir, node: spec.node, network: spec.network, resources: spec.resources, base: spec.base, packages: spec.packages,
-          allowScripts: spec.allowScripts, lockfile: spec.lockfile, dependencies: spec.manifest.dependencies },
+          allowScripts: spec.allowScripts, lockfile: spec.lockfile, dependencies: spec.manifest.dependencies,
+          python: spec.python, requirements: spec.requirements, pythonRequirements: pythonRequirements(spec.requirements) },
       };
       if (o.json) return printJson(doc);
       const lines = [
         `name:         ${env.name}`,
         `state:        ${env.state}`,
         `key:          ${env.key ?? "(unknown until built: no lockfile yet or the runtime is not downloaded)"}`,
-        `node:         ${spec.node ?? "the orchestrator's"}${env.build ? ` (built with ${env.build.nodeVersion})` : ""}`,
+        `node:         ${!spec.packageJson ? "-" : `${spec.node ?? "the orchestrator's"}${env.build ? ` (built with ${env.build.nodeVersion})` : ""}`}`,
         `network:      ${spec.network}`,
         `resources:    ${spec.resources ? JSON.stringify(spec.resources) : "-"}`,
         `base:         ${spec.base ?? "-"}`,
         `packages:     ${spec.packages.join(" ") || "-"}`,
         `dependencies: ${Object.entries(spec.manifest.dependencies).map(([k, v]) => `${k}@${v}`).join(", ") || "-"}`,
+        `python:       ${spec.requirements ? `${spec.python ?? "the host's python3"}${env.build?.python ? ` (built with ${env.build.python.version})` : ""}` : "-"}`,
+        `requirements: ${pythonRequirements(spec.requirements).join(", ") || "-"}`,
         `build:        ${env.build ? `${env.build.root} (${formatBytes(env.build.sizeBytes)}, built ${env.build.builtAt})` : "-"}`,
         `last used:    ${env.lastUsed ?? "-"}`,
         `tasks:        ${env.tasks.map((t) => `${t.dagId}.${t.taskId}`).join(", ") || "-"}`,
@@ -226,12 +232,22 @@ function parseDeps(specs: string[]): Record<string, string> {
 }
 
 function buildJson(r: BuildResult) {
-  return { key: r.build.key, root: r.build.root, nodeVersion: r.build.nodeVersion, nodeBinary: r.build.nodeBinary, sizeBytes: r.build.sizeBytes, builtAt: r.build.builtAt };
+  return {
+    key: r.build.key, root: r.build.root, nodeVersion: r.build.nodeVersion, nodeBinary: r.build.nodeBinary,
+    pythonVersion: r.build.python?.version ?? null, sizeBytes: r.build.sizeBytes, builtAt: r.build.builtAt,
+  };
+}
+
+/** The requirement lines of a requirements.txt (comments and blank lines left out). */
+function pythonRequirements(file: string | null): string[] {
+  if (!file) return [];
+  return readFileSync(file, "utf8").split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean);
 }
 
 function statusJson(e: EnvironmentStatus) {
   return {
-    name: e.name, key: e.key, state: e.state, node: e.node, nodeVersion: e.build?.nodeVersion ?? null, sizeBytes: e.sizeBytes,
+    name: e.name, key: e.key, state: e.state, node: e.node, nodeVersion: e.build?.nodeVersion ?? null,
+    python: e.isPython ? (e.build?.python?.version ?? e.python ?? "host python3") : null, sizeBytes: e.sizeBytes,
     lastUsed: e.lastUsed, builtAt: e.build?.builtAt ?? null, buildKey: e.build?.key ?? null, tasks: e.tasks, error: e.error,
   };
 }

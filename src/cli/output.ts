@@ -11,6 +11,25 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * Whether to colour output: on a terminal, unless NO_COLOR is set (https://no-color.org) or --no-color was given
+ * (main.ts turns the flag into NO_COLOR), or TERM is "dumb".
+ */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return stream.isTTY === true && !("NO_COLOR" in process.env && process.env.NO_COLOR !== "") && process.env.TERM !== "dumb";
+}
+
+const STATE_COLORS: Record<string, number> = {
+  success: 32, failed: 31, upstream_failed: 33, up_for_retry: 33, up_for_reschedule: 36, running: 34, queued: 90,
+  scheduled: 90, skipped: 35, none: 90,
+};
+
+/** A task or run state, coloured when colour is on. */
+export function paintState(state: string, padded = state): string {
+  const code = STATE_COLORS[state];
+  return code && colorEnabled() ? `\u001b[${code}m${padded}\u001b[0m` : padded;
+}
+
 /** Prints rows as an aligned table. */
 export function printTable(rows: Array<Record<string, unknown>>, columns: string[]): void {
   if (rows.length === 0) {
@@ -22,7 +41,16 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
   // The last column is printed whole: it holds the longest text (a reason, a list of tries).
   const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v.slice(0, 60).padEnd(widths[i] ?? 0))).join("  ").trimEnd();
   process.stdout.write(`${line(columns)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
-  for (const r of rows) process.stdout.write(`${line(columns.map((c) => cell(r[c])))}\n`);
+  // Colour goes on after padding, so escape codes never shift the columns.
+  const stateCol = columns.indexOf("state");
+  for (const r of rows) {
+    const vals = columns.map((c) => cell(r[c]));
+    const text = vals.map((v, i) => {
+      const padded = v.slice(0, 60).padEnd(widths[i] ?? 0);
+      return i === stateCol ? paintState(v, padded) : padded;
+    }).join("  ").trimEnd();
+    process.stdout.write(`${text}\n`);
+  }
 }
 
 /** Raised for bad command-line usage. */

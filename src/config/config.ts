@@ -49,10 +49,24 @@ export interface AirlockConfig {
    */
   executor: { parallelism: number; queues: string[]; heartbeatMs: number; workerTimeoutMs: number; fallbackAfterMs: number; hostname: string };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
-  kubernetes: { namespace: string; context: string | null };
+  /** profiles: resource profiles picked by `resources: { profile }` or a `resources:<name>` tag; their limits apply on every backend. */
+  kubernetes: { namespace: string; context: string | null; profiles: Record<string, ResourceProfile> };
+  /**
+   * Pipeline datasets. artifacts: where datasets without a catalog entry are kept (a folder, or s3://bucket/prefix).
+   * @default "<stateDir>/datasets". s3*: the object store (also AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY); region @default "us-east-1".
+   */
+  datasets: { artifacts: string; s3Endpoint: string | null; s3Region: string; s3AccessKeyId: string | null; s3SecretAccessKey: string | null };
   secrets: { key: string | null };
   /** Where CLI commands send requests when set (a remote server) instead of opening the store. */
   cli: { apiUrl: string | null; token: string | null };
+}
+
+/** A resource profile (seed 004): requests and limits; the Kubernetes backend also reads scheduling fields. */
+export interface ResourceProfile {
+  requests?: { cpu?: string | number; memory?: string | number };
+  limits?: { cpu?: string | number; memory?: string | number };
+  [field: string]: unknown;
 }
 
 /** Raised for an invalid configuration file or variable; the message names the key. */
@@ -98,7 +112,21 @@ const fileSchema = z.object({
     registry: z.string(),
     baseImage: z.string(),
   }).strict().partial(),
-  kubernetes: z.object({ namespace: z.string(), context: z.string() }).strict().partial(),
+  kubernetes: z.object({
+    namespace: z.string(),
+    context: z.string(),
+    profiles: z.record(z.string(), z.object({
+      requests: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
+      limits: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
+    }).partial().passthrough()),
+  }).strict().partial(),
+  datasets: z.object({
+    artifacts: z.string().min(1),
+    s3Endpoint: z.string().url(),
+    s3Region: z.string().min(1),
+    s3AccessKeyId: z.string().min(1),
+    s3SecretAccessKey: z.string().min(1),
+  }).strict().partial(),
   secrets: z.object({ key: z.string().min(16) }).strict().partial(),
   cli: z.object({ apiUrl: z.string().url(), token: z.string().min(1) }).strict().partial(),
 }).strict().partial();
@@ -243,7 +271,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
   const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
   const merged: FileConfig = { ...fromFile, ...fromEnv };
-  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "secrets", "cli"] as const) {
+  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
     (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
   }
   const abs = (p: string) => path.resolve(projectDir, p);
@@ -295,7 +323,14 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       registry: merged.docker?.registry ?? null,
       baseImage: merged.docker?.baseImage ?? null,
     },
-    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null },
+    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null, profiles: (merged.kubernetes?.profiles ?? {}) as Record<string, ResourceProfile> },
+    datasets: {
+      artifacts: merged.datasets?.artifacts?.startsWith("s3://") ? merged.datasets.artifacts : abs(merged.datasets?.artifacts ?? path.join(stateDir, "datasets")),
+      s3Endpoint: merged.datasets?.s3Endpoint ?? env.AWS_ENDPOINT_URL ?? null,
+      s3Region: merged.datasets?.s3Region ?? env.AWS_REGION ?? "us-east-1",
+      s3AccessKeyId: merged.datasets?.s3AccessKeyId ?? env.AWS_ACCESS_KEY_ID ?? null,
+      s3SecretAccessKey: merged.datasets?.s3SecretAccessKey ?? env.AWS_SECRET_ACCESS_KEY ?? null,
+    },
     secrets: { key: merged.secrets?.key ?? null },
     cli: { apiUrl: merged.cli?.apiUrl ?? null, token: merged.cli?.token ?? null },
   };

@@ -5,6 +5,7 @@ import { FINISHED_TASK_STATES } from "../store/types.js";
 import type { AirlockContext } from "./context.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { resolveParams } from "./params.js";
+import { effectiveWeights } from "../scheduler/priority.js";
 
 const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
 
@@ -31,11 +32,12 @@ export function runIdFor(runType: "scheduled" | "manual" | "backfill", dagId: st
   return `${runType}__${dagId}__${logicalDate}`;
 }
 
-/** Task-instance rows for a new run of `dag`. */
-export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string }> {
+/** Task-instance rows for a new run of `dag`, with their effective priority weights. */
+export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight: number }> {
+  const weights = effectiveWeights(dag);
   return dag.order.map((id) => {
     const t = dag.tasks[id];
-    return { taskId: id, maxTries: (t?.retries ?? 0) + 1, pool: t?.pool ?? "default", queue: t?.queue ?? "default" };
+    return { taskId: id, maxTries: (t?.retries ?? 0) + 1, pool: t?.pool ?? "default", queue: t?.queue ?? "default", priorityWeight: weights.get(id) ?? 1 };
   });
 }
 
@@ -58,6 +60,7 @@ export async function triggerDagRun(ctx: ActionContext, dagId: string, options: 
   const created = await ctx.store.createRun({
     runId, dagId, runType: "manual", logicalDate: iso, dataIntervalStart: iso, dataIntervalEnd: iso,
     conf: (options.conf ?? {}) as Record<string, unknown>, params, versionHash: dag.versionHash, tasks: runTasks(dag.serialized),
+    maxActiveTasks: dag.serialized.maxActiveTasks ?? null,
   });
   if (!created) throw new ConflictError(`A run with id "${runId}" already exists`, "Choose another run id, or leave it out to get a generated one");
   ctx.wake?.();

@@ -1,5 +1,6 @@
 /** Reading a try's log by byte offset (for the CLI, the API and live follow). Logs on disk are already masked. */
 import { open } from "node:fs/promises";
+import path from "node:path";
 import type { AirlockContext } from "./context.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 
@@ -21,11 +22,15 @@ export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; ta
     throw new NotFoundError("Try", `${ref.runId}/${ref.taskId}/${ref.tryNumber}`, "List tries with `airlock tasks states <dag> <run>`; try numbers start at 1");
   }
   const ended = t.state !== "running";
+  // A try of another installation (another host, or another state directory here) is read from the store's
+  // shipped copy; this installation's own tries from the local file, which is always the most recent.
+  if (!isLocal(ctx, t.logPath)) return readShipped(ctx, ref, offset, limit, ended);
   let handle;
   try {
     handle = await open(t.logPath, "r");
   } catch {
-    return { text: "", offset, nextOffset: offset, complete: ended };
+    // The local file is gone (state dir cleaned, or the try ran elsewhere under the same path): use the store.
+    return readShipped(ctx, ref, offset, limit, ended);
   }
   try {
     const { size } = await handle.stat();
@@ -46,4 +51,15 @@ export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; ta
   } finally {
     await handle.close();
   }
+}
+
+function isLocal(ctx: AirlockContext, logPath: string): boolean {
+  const rel = path.relative(path.resolve(ctx.config.stateDir), path.resolve(logPath));
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
+async function readShipped(ctx: AirlockContext, ref: { runId: string; taskId: string; tryNumber: number }, offset: number, limit: number, ended: boolean): Promise<LogChunk> {
+  const slice = await ctx.store.readLogChunks(ref, offset, limit);
+  // A running try's last shipped piece always ends a line (the pump ships whole lines), so nothing half-written shows.
+  return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size };
 }

@@ -12,6 +12,7 @@ import { serializeDag, type SerializedDag } from "../sdk/serialized.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import { validateSchedule } from "../scheduler/timetable.js";
 import { compileDagFile } from "./compile.js";
+import { PythonCodeError, shipPythonCode } from "./python-code.js";
 
 /** What the child reports for a file. */
 export type ParseResult =
@@ -28,7 +29,7 @@ function formatError(err: unknown, file: string): string {
 /** The files the result depends on: known once compiled; the DAG file alone when it does not compile. */
 let inputs: string[] | undefined;
 
-async function parse(file: string, outDir: string): Promise<ParseResult> {
+async function parse(file: string, outDir: string, catalogFile: string | undefined): Promise<ParseResult> {
   inputs = [path.resolve(file)];
   const compiled = await compileDagFile(file, outDir);
   inputs = compiled.inputs;
@@ -55,19 +56,30 @@ async function parse(file: string, outDir: string): Promise<ParseResult> {
     ids.add(d.id);
     const s = serializeDag(d);
     validateSchedule(s.schedule, s.timezone, s.startDate, s.endDate);
+    if (s.pipeline && catalogFile) {
+      // A pipeline's free inputs must come from the catalog: say so now, not when a run reaches the node. (Loaded
+      // only for pipelines: every parse of a plain DAG file would pay for the YAML parser.)
+      const { missingInputs, readCatalogFile } = await import("../datasets/catalog.js");
+      const missing = missingInputs(s, { ...readCatalogFile(catalogFile), ...s.pipeline.catalog });
+      if (missing.length > 0) return { ok: false, error: `pipeline "${s.id}": ${missing.join("; ")}`, inputs: [...compiled.inputs, catalogFile] };
+    }
     dags.push(s);
   }
-  return { ok: true, ...compiled, dags };
+  // Edits of the Python code or of the catalog re-parse the file, giving a new DAG version.
+  const usesCatalog = dags.some((d) => d.pipeline) && catalogFile;
+  inputs = [...compiled.inputs, ...(usesCatalog ? [catalogFile] : []), ...shipPythonCode(file, outDir, dags)];
+  return { ok: true, ...compiled, inputs, dags };
 }
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
-const { file, outDir } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { file: string; outDir: string };
+const { file, outDir, catalogFile } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { file: string; outDir: string; catalogFile?: string };
 let result: ParseResult;
 try {
-  result = await parse(file, outDir);
+  result = await parse(file, outDir, catalogFile);
 } catch (err) {
-  result = { ok: false, error: formatError(err, file) };
+  if (err instanceof PythonCodeError && inputs) inputs = [...inputs, ...err.inputs];
+  result = { ok: false, error: err instanceof PythonCodeError ? err.message : formatError(err, file) };
 }
 if (!result.ok && inputs) result.inputs = inputs;
 writeSync(3, JSON.stringify(result));

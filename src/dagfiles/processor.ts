@@ -11,6 +11,7 @@ import type { SerializedDag } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { AIRLOCK_DIST } from "../core/install.js";
 import type { ParseResult } from "./parse-child.js";
+import { catalogFile } from "../datasets/catalog.js";
 import { fingerprintFiles, modifiedSince, ParseCache, type CachedParse } from "./parse-cache.js";
 
 /** Outcome of one refresh. */
@@ -45,7 +46,7 @@ export function listDagFiles(folder: string): string[] {
 }
 
 /** Parses one file in a child process; kills it after `timeoutMs`. */
-export async function parseInChild(file: string, outDir: string, timeoutMs: number): Promise<ParseResult> {
+export async function parseInChild(file: string, outDir: string, timeoutMs: number, catalogFile?: string): Promise<ParseResult> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: process.env.NODE_ENV ?? "production" };
   if (process.env.TZ) env.TZ = process.env.TZ;
   const child = spawn(process.execPath, ["--max-old-space-size=4096", "--enable-source-maps", path.join(AIRLOCK_DIST, "dagfiles", "parse-child.js")], {
@@ -61,7 +62,7 @@ export async function parseInChild(file: string, outDir: string, timeoutMs: numb
     out += d.toString("utf8");
   });
   child.stdin?.on("error", () => undefined);
-  child.stdin?.end(JSON.stringify({ file, outDir }));
+  child.stdin?.end(JSON.stringify({ file, outDir, catalogFile }));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -156,7 +157,7 @@ export class DagFileProcessor {
           continue;
         }
         const started = Date.now();
-        const result = await parseInChild(f, path.join(config.stateDir, "dags"), this.options.timeoutMs ?? config.scheduler.parseTimeoutMs);
+        const result = await parseInChild(f, path.join(config.stateDir, "dags"), this.options.timeoutMs ?? config.scheduler.parseTimeoutMs, catalogFile(config.projectDir));
         summary.parsed++;
         // undefined: not worth caching (a clash between files, or a parser that never reported: timeout, crash).
         let recorded: Record<string, string> | null | undefined;

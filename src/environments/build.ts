@@ -1,6 +1,6 @@
 /**
- * Building environments: resolve the runtime and the lockfile, compute the key, and install with `npm ci` into
- * a temporary folder that is renamed to <stateDir>/environments/<key>/ only when complete. A build with the
+ * Building environments: resolve the runtime and the lockfiles, compute the key, and install with `npm ci` (Node)
+ * and `uv pip sync` into a venv (Python) into a temporary folder that is renamed to <stateDir>/environments/<key>/ only when complete. A build with the
  * same key is reused at once; concurrent builds of one key wait for each other and happen once.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +16,9 @@ import { runNpm } from "./npm.js";
 import { directorySize, readBuild, setNewestBuild, touchLastUsed } from "./records.js";
 import { ensureRuntime, type Runtime } from "./runtime.js";
 import { loadEnvironmentSpec } from "./spec.js";
+import { findInterpreter, type PythonInterpreter } from "./python/interpreter.js";
+import { ensurePythonLock } from "./python/lock.js";
+import { installPython, venvPython } from "./python/venv.js";
 import type { BuildLog, EnvironmentBuild, EnvironmentSpec } from "./types.js";
 
 /** Options of `buildEnvironment`. */
@@ -43,8 +46,13 @@ export async function buildEnvironment(config: Pick<AirlockConfig, "environments
   const spec = loadEnvironmentSpec(config, name);
   const subject = `environment "${name}"`;
   const runtime = await ensureRuntime(spec.node, { runtimesDir: layout.runtimes, refresh: options.refreshRuntime, log, subject });
-  const lock = await ensureLockfile(spec, { layout, log, signal: options.signal });
-  const key = environmentKey({ lockfile: lock, nodeVersion: runtime.version, packages: spec.packages, base: spec.base, allowScripts: spec.allowScripts });
+  const lock = spec.packageJson ? await ensureLockfile(spec, { layout, log, signal: options.signal }) : null;
+  const python = spec.requirements ? findInterpreter(spec.python, subject) : null;
+  const pythonLock = python ? await ensurePythonLock(spec, python, { layout, log, signal: options.signal }) : null;
+  const key = environmentKey({
+    lockfile: lock, nodeVersion: spec.packageJson ? runtime.version : null, packages: spec.packages, base: spec.base, allowScripts: spec.allowScripts,
+    ...(python && pythonLock ? { python: { lock: pythonLock, version: python.version } } : {}),
+  });
 
   const existing = options.force ? null : readBuild(layout, key);
   if (existing) {
@@ -60,31 +68,28 @@ export async function buildEnvironment(config: Pick<AirlockConfig, "environments
       setNewestBuild(layout, name, key);
       return { spec, build: done, cached: true };
     }
-    const build = await install(layout, spec, runtime, key, lock, options);
+    const build = await install(layout, spec, runtime, key, { node: lock, python: python && pythonLock ? { interpreter: python, lock: pythonLock } : null }, options);
     setNewestBuild(layout, name, key);
     return { spec, build, cached: false };
   });
 }
 
-async function install(layout: EnvironmentLayout, spec: EnvironmentSpec, runtime: Runtime, key: string, lock: Record<string, unknown>, options: BuildOptions): Promise<EnvironmentBuild> {
+/** The resolved locks a build installs: package-lock.json and/or requirements.lock with its interpreter. */
+interface Locks {
+  node: Record<string, unknown> | null;
+  python: { interpreter: PythonInterpreter; lock: string } | null;
+}
+
+async function install(layout: EnvironmentLayout, spec: EnvironmentSpec, runtime: Runtime, key: string, locks: Locks, options: BuildOptions): Promise<EnvironmentBuild> {
   const log = options.log ?? (() => {});
   removeLeftovers(layout, key);
   const tmp = path.join(layout.tmp, `${key}-${randomUUID().slice(0, 8)}`);
   mkdirSync(tmp, { recursive: true });
   try {
-    copyFileSync(spec.packageJson, path.join(tmp, "package.json"));
-    writeFileSync(path.join(tmp, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
-    const count = Object.keys((lock.packages ?? {}) as object).filter((p) => p !== "").length;
-    log(`installing ${count} package${count === 1 ? "" : "s"} (npm ci${spec.allowScripts ? "" : " --ignore-scripts"}) for Node ${runtime.version}`);
-    const env: Record<string, string> = {};
-    // Native addons (only built when scripts are allowed) must target the environment's Node, not ours.
-    if (runtime.dir) Object.assign(env, { npm_config_nodedir: runtime.dir, npm_config_target: runtime.version });
-    await runNpm(["ci", ...(spec.allowScripts ? [] : ["--ignore-scripts"]), "--no-audit", "--no-fund", "--loglevel=error"], {
-      cwd: tmp,
-      env,
-      subject: `environment "${spec.name}"`,
-      signal: options.signal,
-    });
+    if (spec.packageJson && locks.node) await installNode(tmp, spec, spec.packageJson, locks.node, runtime, options);
+    if (locks.python) {
+      await installPython(tmp, locks.python.lock, locks.python.interpreter, { subject: `environment "${spec.name}"`, log, signal: options.signal });
+    }
     const record: EnvironmentBuild = {
       name: spec.name,
       key,
@@ -94,6 +99,7 @@ async function install(layout: EnvironmentLayout, spec: EnvironmentSpec, runtime
       builtAt: new Date().toISOString(),
       sizeBytes: directorySize(tmp),
       packages: spec.packages,
+      python: locks.python ? { version: locks.python.interpreter.version, home: locks.python.interpreter.home } : null,
     };
     // The record is written last: a folder without it is not a build.
     writeFileSync(path.join(tmp, BUILD_RECORD), `${JSON.stringify(record, null, 2)}\n`);
@@ -103,6 +109,22 @@ async function install(layout: EnvironmentLayout, spec: EnvironmentSpec, runtime
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+async function installNode(tmp: string, spec: EnvironmentSpec, packageJson: string, lock: Record<string, unknown>, runtime: Runtime, options: BuildOptions): Promise<void> {
+  copyFileSync(packageJson, path.join(tmp, "package.json"));
+  writeFileSync(path.join(tmp, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
+  const count = Object.keys((lock.packages ?? {}) as object).filter((p) => p !== "").length;
+  options.log?.(`installing ${count} package${count === 1 ? "" : "s"} (npm ci${spec.allowScripts ? "" : " --ignore-scripts"}) for Node ${runtime.version}`);
+  const env: Record<string, string> = {};
+  // Native addons (only built when scripts are allowed) must target the environment's Node, not ours.
+  if (runtime.dir) Object.assign(env, { npm_config_nodedir: runtime.dir, npm_config_target: runtime.version });
+  await runNpm(["ci", ...(spec.allowScripts ? [] : ["--ignore-scripts"]), "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: tmp,
+    env,
+    subject: `environment "${spec.name}"`,
+    signal: options.signal,
+  });
 }
 
 /** Moves a finished build into place; a forced rebuild replaces the old folder in two renames. */
@@ -140,7 +162,10 @@ export async function ensureEnvironment(config: Pick<AirlockConfig, "environment
   const { build } = await buildEnvironment(config, name, { ...options, log: options.log });
   touchLastUsed(build);
   // Two environments with identical inputs share one build; the caller's name is the one to report.
-  return { name, key: build.key, root: build.root, nodeBinary: build.nodeBinary };
+  return {
+    name, key: build.key, root: build.root, nodeBinary: build.nodeBinary,
+    ...(build.python ? { python: { binary: venvPython(build.root), version: build.python.version, home: build.python.home } } : {}),
+  };
 }
 
 /** "1.2 MB" */

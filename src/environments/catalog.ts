@@ -13,6 +13,8 @@ import { currentLockfile } from "./lockfile.js";
 import { lastUsed, listBuilds, namesWithBuilds, newestBuildKey, readBuild } from "./records.js";
 import { findCachedRuntime, hostRuntime } from "./runtime.js";
 import { listEnvironmentNames, loadEnvironmentSpec } from "./spec.js";
+import { findInterpreter } from "./python/interpreter.js";
+import { currentPythonLock } from "./python/lock.js";
 import type { EnvironmentSpec, EnvironmentStatus, TaskRef } from "./types.js";
 
 type ProjectConfig = Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">;
@@ -25,11 +27,26 @@ export interface CatalogOptions extends LayoutOptions {
 
 /** The key the spec would build to now, or null when that needs the network (no lockfile, runtime not cached). */
 export function specKey(spec: EnvironmentSpec, layout: EnvironmentLayout): string | null {
-  const lock = currentLockfile(spec);
-  if (!lock) return null;
+  const lock = spec.packageJson ? currentLockfile(spec) : null;
+  if (spec.packageJson && !lock) return null;
   const runtime = spec.node === null ? hostRuntime() : findCachedRuntime(layout.runtimes, spec.node);
   if (!runtime) return null;
-  return environmentKey({ lockfile: lock, nodeVersion: runtime.version, packages: spec.packages, base: spec.base, allowScripts: spec.allowScripts });
+  let python: { lock: string; version: string } | undefined;
+  if (spec.requirements) {
+    let interpreter;
+    try {
+      interpreter = findInterpreter(spec.python, `environment "${spec.name}"`);
+    } catch {
+      return null;
+    }
+    const pythonLock = currentPythonLock(spec, interpreter.version);
+    if (!pythonLock) return null;
+    python = { lock: pythonLock, version: interpreter.version };
+  }
+  return environmentKey({
+    lockfile: lock, nodeVersion: spec.packageJson ? runtime.version : null, packages: spec.packages, base: spec.base, allowScripts: spec.allowScripts,
+    ...(python ? { python } : {}),
+  });
 }
 
 /** Tasks of active DAGs per environment name. */
@@ -89,6 +106,9 @@ function statusOf(config: ProjectConfig, layout: EnvironmentLayout, name: string
     key,
     state: current ? "built" : previous ? "stale" : "not built",
     node: spec?.node ?? null,
+    python: spec?.python ?? null,
+    isPython: (spec?.requirements ?? null) !== null || Boolean(build?.python),
+    isNode: spec ? spec.packageJson !== null : !build?.python,
     build,
     sizeBytes: build?.sizeBytes ?? null,
     lastUsed: build ? lastUsed(build) : null,

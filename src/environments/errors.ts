@@ -21,7 +21,7 @@ export class EnvironmentNotFoundError extends UserError {
 /** Why a build failed. */
 export type BuildFailure =
   | "package_not_found" | "version_not_found" | "registry_unreachable" | "runtime_not_found"
-  | "install_failed" | "npm_missing" | "lock_timeout" | "system_packages_missing" | "sandbox_failed" | "target_unavailable";
+  | "install_failed" | "npm_missing" | "uv_missing" | "lock_timeout" | "system_packages_missing" | "sandbox_failed" | "target_unavailable";
 
 /** A build that failed; the message names the package, version or registry, the hint says what to do. */
 export class EnvironmentBuildError extends Error {

@@ -1,19 +1,22 @@
 /**
- * The environment key: sha256 over everything a build depends on — the resolved lockfile, the runtime version,
+ * The environment key: sha256 over everything a build depends on — the resolved lockfiles, the runtime versions,
  * the Debian packages, the base image, the platform and whether install scripts run. Equal keys mean
  * interchangeable builds, so one key names the local build, the sandbox build and the image tag.
  */
 import { createHash } from "node:crypto";
+import { canonicalPythonLock } from "./python/lock.js";
 
 /** Format of the hashed document; bump it when the inputs change meaning. */
 const KEY_FORMAT = 1;
 
 /** What the key hashes. */
 export interface KeyInputs {
-  /** The parsed package-lock.json. */
-  lockfile: Record<string, unknown>;
-  /** Exact Node version, without "v". */
-  nodeVersion: string;
+  /** The parsed package-lock.json; null for a Python-only environment. */
+  lockfile: Record<string, unknown> | null;
+  /** Exact Node version, without "v"; null for a Python-only environment (it does not depend on Node). */
+  nodeVersion: string | null;
+  /** A Python environment's resolved lock (requirements.lock) and exact interpreter version. */
+  python?: { lock: string; version: string };
   /** Debian packages (packages.txt). */
   packages: string[];
   /** Base image, or null for the default. */
@@ -28,11 +31,13 @@ export interface KeyInputs {
 export function environmentKey(inputs: KeyInputs): string {
   const doc = {
     format: KEY_FORMAT,
-    lock: canonicalLock(inputs.lockfile),
+    lock: inputs.lockfile ? canonicalLock(inputs.lockfile) : null,
     node: inputs.nodeVersion,
     packages: [...inputs.packages].sort(),
     base: inputs.base,
     allowScripts: inputs.allowScripts,
+    // Absent for Node-only environments, so their keys stay what they were.
+    python: inputs.python ? { lock: canonicalPythonLock(inputs.python.lock), version: inputs.python.version } : undefined,
     platform: inputs.platform ?? `${process.platform}-${process.arch}`,
   };
   return createHash("sha256").update(stableStringify(doc)).digest("hex");

@@ -59,7 +59,7 @@ export async function ensureLockfile(spec: EnvironmentSpec, options: LockfileOpt
     const tmp = path.join(options.layout.tmp, `resolve-${spec.name}-${randomUUID().slice(0, 8)}`);
     mkdirSync(tmp, { recursive: true });
     try {
-      copyFileSync(spec.packageJson, path.join(tmp, "package.json"));
+      copyFileSync(spec.packageJson as string, path.join(tmp, "package.json"));
       if (existsSync(lockPath)) copyFileSync(lockPath, path.join(tmp, "package-lock.json"));
       await runNpm(["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
         cwd: tmp,

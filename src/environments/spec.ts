@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { AirlockConfig } from "../config/config.js";
 import { EnvironmentNotFoundError, EnvironmentSpecError } from "./errors.js";
 import { checkResources } from "./resources.js";
+import { PYTHON_VERSION } from "./python/interpreter.js";
 import type { EnvironmentSpec, PackageManifest } from "./types.js";
 
 /** Valid environment names (also used in image names). */
@@ -30,17 +31,18 @@ const yamlSchema = z.object({
   }).strict().partial(),
   base: z.string().min(1),
   allowScripts: z.boolean(),
+  python: z.string("must be a quoted version string"),
 }).strict().partial();
 
 const dependencyMap = z.record(z.string(), z.string());
 
-/** Lists the names of the environments in the environments folder (folders holding a package.json). */
+/** Lists the names of the environments in the environments folder (folders holding a package.json or requirements.txt). */
 export function listEnvironmentNames(config: Pick<AirlockConfig, "environmentsFolder">): string[] {
   if (!existsSync(config.environmentsFolder)) return [];
   return readdirSync(config.environmentsFolder, { withFileTypes: true })
     .filter((d) => d.isDirectory() && ENVIRONMENT_NAME.test(d.name))
     .map((d) => d.name)
-    .filter((name) => existsSync(path.join(config.environmentsFolder, name, "package.json")))
+    .filter((name) => ["package.json", "requirements.txt"].some((f) => existsSync(path.join(config.environmentsFolder, name, f))))
     .sort();
 }
 
@@ -59,15 +61,16 @@ export function loadEnvironmentSpec(config: Pick<AirlockConfig, "environmentsFol
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EnvironmentNotFoundError(name, rel(config, config.environmentsFolder));
   const where = (file: string) => rel(config, path.join(dir, file));
 
-  const packageJson = path.join(dir, "package.json");
-  if (!existsSync(packageJson)) {
+  const packageJson = existsSync(path.join(dir, "package.json")) ? path.join(dir, "package.json") : null;
+  const requirements = existsSync(path.join(dir, "requirements.txt")) ? path.join(dir, "requirements.txt") : null;
+  if (!packageJson && !requirements) {
     throw new EnvironmentSpecError(where("package.json"), "file is missing",
-      `every environment needs a package.json listing its dependencies; "airlock env init ${name}" writes one`);
+      `every environment needs a package.json (Node dependencies) or a requirements.txt (Python packages); "airlock env init ${name}" writes a package.json`);
   }
-  const manifest = readManifest(packageJson, where("package.json"));
+  const manifest = packageJson ? readManifest(packageJson, where("package.json")) : EMPTY_MANIFEST;
 
   const lockPath = path.join(dir, "package-lock.json");
-  const lockfile = existsSync(lockPath) ? lockPath : null;
+  const lockfile = packageJson && existsSync(lockPath) ? lockPath : null;
   if (lockfile) readLockfile(lockfile, where("package-lock.json"));
 
   const yamlPath = path.join(dir, "environment.yaml");
@@ -91,10 +94,14 @@ export function loadEnvironmentSpec(config: Pick<AirlockConfig, "environmentsFol
     base: options.base ?? null,
     packages,
     allowScripts: options.allowScripts ?? false,
+    requirements,
+    python: options.python ?? null,
     yamlFile: existsSync(yamlPath) ? yamlPath : null,
     packagesFile: existsSync(packagesPath) ? packagesPath : null,
   };
 }
+
+const EMPTY_MANIFEST: PackageManifest = { dependencies: {}, devDependencies: {}, optionalDependencies: {}, peerDependencies: {} };
 
 function rel(config: Pick<AirlockConfig, "projectDir">, file: string): string {
   const r = path.relative(config.projectDir, file);
@@ -161,7 +168,7 @@ function readYamlOptions(file: string, where: string): z.infer<typeof yamlSchema
     if (issue?.code === "unrecognized_keys") {
       const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
       throw new EnvironmentSpecError(`${where}: ${keys}`, "unknown key",
-        "remove it or check the spelling; known keys: node, network, resources (memory, cpu, pids), base, allowScripts");
+        "remove it or check the spelling; known keys: node, python, network, resources (memory, cpu, pids), base, allowScripts");
     }
     const key = issue?.path.join(".") || "(top level)";
     throw new EnvironmentSpecError(`${where}: ${key}`, issue?.message ?? "invalid", hintFor(key));
@@ -174,6 +181,9 @@ function readYamlOptions(file: string, where: string): z.infer<typeof yamlSchema
   if (options.node !== undefined && Number(options.node.split(".")[0]) < 16) {
     throw new EnvironmentSpecError(`${where}: node`, `Node ${options.node} is too old`, "use Node 18 or newer");
   }
+  if (options.python !== undefined && !PYTHON_VERSION.test(options.python)) {
+    throw new EnvironmentSpecError(`${where}: python`, `"${options.python}" is not a Python version`, hintFor("python"));
+  }
   if (options.resources) {
     const bad = checkResources(options.resources);
     if (bad) throw new EnvironmentSpecError(`${where}: resources.${bad.field}`, bad.message, hintFor(`resources.${bad.field}`));
@@ -183,11 +193,12 @@ function readYamlOptions(file: string, where: string): z.infer<typeof yamlSchema
 
 function hintFor(key: string): string {
   if (key === "node") return 'write node: "22" (a major) or node: "22.12.0" (exact)';
+  if (key === "python") return 'write python: "3.11" (a minor, quoted) or python: "3.11.7" (exact)';
   if (key === "network") return 'use network: none (default) or network: host';
   if (key.startsWith("resources")) return 'write e.g. resources: { memory: "256Mi", cpu: 1, pids: 256 }';
   if (key === "base") return "name a Debian-based image, e.g. debian:bookworm-slim";
   if (key === "allowScripts") return "use allowScripts: true to run install scripts of dependencies";
-  return "see the environment.yaml keys: node, network, resources, base, allowScripts";
+  return "see the environment.yaml keys: node, python, network, resources, base, allowScripts";
 }
 
 function readPackagesTxt(file: string, where: string): string[] {

@@ -25,9 +25,9 @@ export interface EnvironmentSpec {
   name: string;
   /** The spec folder. */
   dir: string;
-  /** Path of its package.json. */
-  packageJson: string;
-  /** Parsed dependency fields of package.json. */
+  /** Path of its package.json, or null for a Python-only environment. */
+  packageJson: string | null;
+  /** Parsed dependency fields of package.json (all empty without one). */
   manifest: PackageManifest;
   /** Path of its package-lock.json, or null before the first build writes it. */
   lockfile: string | null;
@@ -43,6 +43,10 @@ export interface EnvironmentSpec {
   packages: string[];
   /** Run install scripts of dependencies (environment.yaml `allowScripts`). @default false */
   allowScripts: boolean;
+  /** Path of its requirements.txt (a Python environment), or null. */
+  requirements: string | null;
+  /** Requested Python version ("3.11" or "3.11.7"); null = the host's python3 (docker: the image's). */
+  python: string | null;
   /** Path of environment.yaml, or null when absent. */
   yamlFile: string | null;
   /** Path of packages.txt, or null when absent. */
@@ -67,6 +71,8 @@ export interface EnvironmentBuild {
   sizeBytes: number;
   /** Debian packages the build was made with (packages.txt). */
   packages: string[];
+  /** The Python of a Python environment (its venv is `<root>/venv`); absent otherwise. */
+  python?: { version: string; home: string } | null;
 }
 
 /** Whether an environment's current spec has a ready build. */
@@ -86,6 +92,12 @@ export interface EnvironmentStatus {
   state: EnvironmentState;
   /** Requested Node version (null = the orchestrator's). */
   node: string | null;
+  /** Requested Python version of a Python environment (null = the host's python3, or not a Python environment). */
+  python: string | null;
+  /** Whether the environment has a requirements.txt. */
+  isPython: boolean;
+  /** Whether the environment has a package.json (false for Python-only environments). */
+  isNode: boolean;
   /** The newest build of this environment, current or not. */
   build: EnvironmentBuild | null;
   sizeBytes: number | null;

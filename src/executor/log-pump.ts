@@ -8,7 +8,11 @@ export class LogPump {
   private offset = 0;
   private pending = "";
 
-  constructor(private readonly rawPath: string, private readonly logPath: string, private readonly masker: Masker, options: { restart?: boolean } = {}) {
+  private readonly ship: ((masked: string) => void) | undefined;
+
+  /** `ship` receives every masked piece written to the log (the store's copy, see log-shipper.ts). */
+  constructor(private readonly rawPath: string, private readonly logPath: string, private readonly masker: Masker, options: { restart?: boolean; ship?: (masked: string) => void } = {}) {
+    this.ship = options.ship;
     mkdirSync(path.dirname(logPath), { recursive: true });
     // After a restart the raw output is copied again from the start, so nothing is lost or doubled.
     if (options.restart) writeFileSync(logPath, "");
@@ -74,6 +78,8 @@ export class LogPump {
 
   private write(text: string): void {
     // Events may share stdout with the log (container backends); they never reach the log.
-    appendFileSync(this.logPath, this.masker.mask(text.replace(/^\u0000airlock:[0-9a-f]+:.*\n?/gm, "")));
+    const masked = this.masker.mask(text.replace(/^\u0000airlock:[0-9a-f]+:.*\n?/gm, ""));
+    appendFileSync(this.logPath, masked);
+    this.ship?.(masked);
   }
 }

@@ -9,7 +9,9 @@ import type { ExitInfo } from "../backends/types.js";
 export type TryResult =
   | { kind: "success"; xcomJson: string; branch: string[] | null }
   | { kind: "skipped"; reason: string }
-  | { kind: "failed"; error: ProtocolError };
+  | { kind: "failed"; error: ProtocolError }
+  /** A sensor in mode "reschedule" poked without success: park it until its next poke. */
+  | { kind: "reschedule"; reason: string };
 
 /** Parses the events file; malformed lines and out-of-order sequence numbers are ignored. */
 export function readEvents(eventsPath: string): TaskEvent[] {

@@ -9,8 +9,9 @@ import type { AirlockContext } from "../core/context.js";
 import { connectionSecrets, resolveConnection, resolveVariable } from "../core/connections.js";
 import { formatDs } from "../scheduler/timetable.js";
 import { extractReferences, templateStrings } from "../templating/index.js";
-import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type TaskPayload, type XComValue } from "../runner/protocol.js";
+import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type PayloadDatasets, type TaskPayload, type XComValue } from "../runner/protocol.js";
 import type { DagRun } from "../store/types.js";
+import { pythonCodeDir } from "../dagfiles/python-code.js";
 
 /** Every task upstream of `taskId`, transitively. */
 export function ancestors(dag: SerializedDag, taskId: string): string[] {
@@ -81,8 +82,10 @@ export async function buildPayload(ctx: AirlockContext, input: {
     variables[name] = v.value;
     if (v.isSecret) masks.push(v.value);
   }
-  const needsModule = task.kind === "fn" || task.kind === "branch";
+  const needsModule = task.kind === "fn" || task.kind === "branch" || task.kind === "node";
   if (needsModule) readablePaths.push(input.bundlePath);
+  const codeDir = task.kind === "python" && typeof task.args.code === "string" ? pythonCodeDir(path.dirname(input.bundlePath), task.args.code) : null;
+  if (codeDir) readablePaths.push(codeDir);
   const payload: TaskPayload = {
     protocol: PROTOCOL_VERSION,
     dagId: dag.id,
@@ -91,6 +94,7 @@ export async function buildPayload(ctx: AirlockContext, input: {
     tryNumber: input.tryNumber,
     operator: task,
     dagModule: needsModule ? input.bundlePath : null,
+    codeDir,
     context: {
       params: run.params,
       conf: run.conf,
@@ -109,4 +113,15 @@ export async function buildPayload(ctx: AirlockContext, input: {
     nonce: randomBytes(16).toString("hex"),
   };
   return { payload, readablePaths };
+}
+
+/**
+ * A python pipeline node's arguments: its callable gets `inputs` and `outputs` (dataset name → path, files in and
+ * files out, as a command node) and its `params:` inputs by name, besides its own kwargs.
+ */
+export function pythonNodeArgs(task: SerializedTask, datasets: PayloadDatasets, params: Record<string, unknown>): Record<string, unknown> {
+  const inputs: Record<string, unknown> = Object.fromEntries(Object.entries(datasets.inputs).map(([k, v]) => [k, v.path]));
+  for (const name of task.datasets?.inputs ?? []) if (name.startsWith("params:")) inputs[name] = params[name.slice("params:".length)] ?? null;
+  const outputs = Object.fromEntries(Object.entries(datasets.outputs).map(([k, v]) => [k, v.path]));
+  return { ...task.args, kwargs: { ...((task.args.kwargs as Record<string, unknown> | undefined) ?? {}), inputs, outputs } };
 }

@@ -4,7 +4,7 @@
  * applies retries, and hands branch decisions and completion to the scheduler. Every write about the try carries
  * the supervisor's fencing token; once another worker owns the try, this supervisor stops and writes nothing more.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { logPath as finalLogPath, tryDir as tryDirOf } from "../core/paths.js";
@@ -13,13 +13,16 @@ import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment, RunningTry 
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskState } from "../store/types.js";
 import type { TryFence, TryOutcome } from "../store/store.js";
-import { buildPayload } from "./payload.js";
+import { buildPayload, pythonNodeArgs } from "./payload.js";
 import { LogPump } from "./log-pump.js";
+import { LogShipper } from "./log-shipper.js";
 import { decide, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { renderContainerArgs } from "./container-args.js";
+import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
 import path from "node:path";
+import { parseDuration } from "../sdk/duration.js";
 
 /** What a supervisor needs from its executor. */
 export interface SupervisorDeps {
@@ -85,16 +88,20 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   const rawLogPath = path.join(dir, "output.log");
   const eventsPath = path.join(dir, "events.ndjson");
   const logFile = finalLogPath(ctx.config.stateDir, t);
-  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null });
+  const shipper = new LogShipper(ctx.store, t, { restart: adopt !== null });
+  const ship = (masked: string) => shipper.push(masked);
+  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null, ship });
   let loaded: Loaded | undefined;
   let result: TryResult;
   let exitCode: number | null = null;
   let memoryLimit: number | null = null;
+  let firstPokeAt: string | null = null;
   try {
     loaded = await load(ctx, t);
     const { task } = loaded;
+    firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
     if (task.kind === "external_task_sensor") {
-      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t));
+      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
         ? await deps.environment(task.environment, (line) => pump.note(line))
@@ -105,14 +112,30 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
+      if (task.datasets) {
+        // Exactly the node's inputs become readable to it; its outputs are collected after it succeeded.
+        const { stageInputs } = await import("../datasets/flow.js");
+        const staged = await stageInputs(ctx, { run: loaded.run, dag: loaded.dag, task, tryDir: dir, scratchDir });
+        built.payload.datasets = staged.datasets;
+        built.readablePaths.push(...staged.readable);
+        if (task.kind === "python") {
+          // The Python runner knows no datasets: its callable gets the paths, and the outputs' directory exists.
+          built.payload.operator = { ...built.payload.operator, args: pythonNodeArgs(task, staged.datasets, loaded.run.params) };
+          mkdirSync(path.join(scratchDir, ".airlock", "out"), { recursive: true });
+        }
+      }
+      if (firstPokeAt) built.payload.operator = { ...built.payload.operator, args: { ...built.payload.operator.args, firstPokeAt } };
       const masks = [...built.payload.masks];
-      if (task.kind === "container") {
+      if (task.kind === "python") {
+        // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
+        built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
+      } else if (task.kind === "container") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
         built.payload.masks = masks;
       }
-      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: adopt !== null });
+      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: false, ship });
       const backend = await deps.backend(t.isolation);
       const limits = effectiveLimits(ctx.config, task);
       const request: LaunchRequest = {
@@ -150,13 +173,37 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       exitCode = exit.code;
       pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
+      if (result.kind === "success" && task.datasets) {
+        const { publishOutputs } = await import("../datasets/flow.js");
+        await publishOutputs(ctx, { run: loaded.run, dag: loaded.dag, task, scratchDir, tryNumber: t.tryNumber });
+      }
+      if (firstPokeAt && result.kind === "failed" && result.error.type === "SensorReschedule") result = { kind: "reschedule", reason: result.error.message };
     }
   } catch (err) {
     result = { kind: "failed", error: { type: (err as Error).name || "Error", message: (err as Error).message, stack: (err as Error).stack } };
   }
-  await record(deps, t, loaded, result, exitCode, pump);
+  try {
+    if (result.kind === "reschedule" && loaded && firstPokeAt) await reschedule(deps, t, loaded.task, result.reason, firstPokeAt, pump, shipper);
+    else await record(deps, t, loaded, result, exitCode, pump, shipper);
+  } finally {
+    // Normally already closed before the try was recorded; this stops its timer when recording failed.
+    await shipper.close();
+  }
   rmSync(dir, { recursive: true, force: true });
   deps.onFinished(t.runId);
+}
+
+/** A sensor that frees its slot between pokes. */
+function isRescheduling(task: SerializedTask): boolean {
+  return (task.kind === "file_sensor" || task.kind === "external_task_sensor") && (task.args as { mode?: unknown }).mode === "reschedule";
+}
+
+async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, reason: string, firstPokeAt: string, pump: LogPump, shipper: LogShipper): Promise<void> {
+  const interval = parseDuration((task.args as { pokeInterval?: string | number }).pokeInterval ?? "30s", "pokeInterval");
+  const next = new Date(Date.now() + interval).toISOString();
+  pump.note(`[airlock] try ${t.tryNumber} rescheduled: ${pump.mask(reason)}; next poke at ${next}`);
+  await shipper.close();
+  await deps.ctx.store.rescheduleTry(t, next, firstPokeAt);
 }
 
 /** Whose the try is now: this supervisor's, another worker's (adopted), or nobody's (ended, marked or cleared). */
@@ -228,9 +275,11 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   return { exit: exit ?? (await running.exited), killedFor, released: null };
 }
 
-async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump): Promise<void> {
+async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<void> {
   const { store } = deps.ctx;
   const ti = await store.getTaskInstance(t.runId, t.taskId);
+  // Only a rescheduling sensor may be parked; anything else asking for it has failed.
+  if (result.kind === "reschedule") result = { kind: "failed", error: { type: "SensorReschedule", message: result.reason } };
   let outcome: TryOutcome;
   if (result.kind === "success") {
     // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.
@@ -253,6 +302,8 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
       : configError && ti !== undefined && t.tryNumber < ti.maxTries ? " (not retried: a configuration error fails the same way on every try; fix it and clear the task)" : "";
     pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${retryNote}`);
   }
+  // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
+  await shipper.close();
   if (!(await store.finishTry(t, outcome, t.fence))) {
     pump.note(`[airlock] this worker no longer owns try ${t.tryNumber}: its outcome above was not recorded`);
     return;

@@ -17,13 +17,13 @@ function toProtocolError(err: unknown): ProtocolError {
 }
 
 /** Imports the compiled DAG module and returns the callable of this task. */
-async function loadCallable(p: TaskPayload): Promise<(ctx: TaskContext) => unknown> {
+async function loadCallable(p: TaskPayload): Promise<(ctx: TaskContext, extra?: never) => unknown> {
   if (!p.dagModule) throw new Error(`task "${p.taskId}" needs its DAG module, but the payload names none`);
   const mod = (await import(pathToFileURL(p.dagModule).href)) as Record<string, unknown>;
   const d = Object.values(mod).flat().find((v) => isDag(v) && v.id === p.dagId);
   if (!isDag(d)) throw new Error(`the DAG module no longer defines DAG "${p.dagId}"`);
   const callable = d.task(p.taskId)?.spec.callable;
-  if (typeof callable !== "function") throw new Error(`task "${p.taskId}" is not an fn/branch task in the DAG module of "${p.dagId}"`);
+  if (typeof callable !== "function") throw new Error(`task "${p.taskId}" is not an fn/branch/node task in the DAG module of "${p.dagId}"`);
   return callable as (ctx: TaskContext) => unknown;
 }
 
@@ -55,17 +55,24 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
   // Hooks cost a loader thread: use them only to confine an environment, or where the compiled DAG module's
   // node_modules/airlock link is not visible (inside some sandboxes).
   const sdkLinked = p.dagModule !== null && existsSync(path.join(path.dirname(p.dagModule), "node_modules", "airlock", "package.json"));
-  if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch") && !sdkLinked)) await registerHooks(dist, p.context.environment);
+  if (p.context.environment !== null || ((p.operator.kind === "fn" || p.operator.kind === "branch" || p.operator.kind === "node") && !sdkLinked)) await registerHooks(dist, p.context.environment);
   const grants = grantsOf(p);
-  const args = await renderedArgs(p, grants);
+  let args = await renderedArgs(p, grants);
   const kind = p.operator.kind;
   let value: unknown;
   let branchTo: string[] | null = null;
   switch (kind) {
     case "bash":
       // Operators load on demand: the runner's start-up is part of every try.
+      if (p.operator.datasets) args = (await import("./operators/node.js")).commandArgs(p, args);
       value = await (await import("./operators/bash.js")).runBash(p, args);
+      if (p.operator.datasets) (await import("./operators/node.js")).checkCommandOutputs(p);
       break;
+    case "node": {
+      const callable = (await loadCallable(p)) as unknown as (inputs: Record<string, unknown>, ctx: unknown) => unknown;
+      value = await (await import("./operators/node.js")).runNode(p, callable, taskContext(p, grants));
+      break;
+    }
     case "fn":
       value = await (await loadCallable(p))(taskContext(p, grants));
       break;
@@ -89,6 +96,8 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
     case "external_task_sensor":
     case "container":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
+    case "python":
+      throw new Error(`operator "python" is run by the Python runner, not the Node runner (protocol ${PROTOCOL_VERSION})`);
     default:
       throw new Error(`operator "${String(kind)}" is unknown to this runner (protocol ${PROTOCOL_VERSION})`);
   }

@@ -19,6 +19,8 @@ export interface TaskPayload {
   operator: SerializedTask;
   /** Compiled DAG module to import for `fn`/`branch` callables, as a path the runner can read. */
   dagModule: string | null;
+  /** Folder of the DAG version's Python code (python tasks), as a path the runner can read. */
+  codeDir?: string | null;
   context: PayloadContext;
   inputs: PayloadInputs;
   grants: PayloadGrants;
@@ -26,6 +28,25 @@ export interface TaskPayload {
   masks: string[];
   /** Per-try nonce used when events travel on stdout (containers). */
   nonce: string;
+  /** A pipeline node's datasets: where each input can be read and each output must be written. */
+  datasets?: PayloadDatasets;
+}
+
+/** One dataset as a node sees it: its type and a path (read-only for inputs, in the scratch dir for outputs). */
+export interface PayloadDataset {
+  type: "json" | "text" | "csv" | "file" | "folder";
+  path: string;
+}
+
+/** Inputs (staged by the orchestrator, nothing else) and outputs (published by it after success). */
+export interface PayloadDatasets {
+  inputs: Record<string, PayloadDataset>;
+  outputs: Record<string, PayloadDataset>;
+}
+
+/** Where a node's output `name` is written inside its scratch directory. */
+export function outputPath(scratchDir: string, name: string): string {
+  return `${scratchDir}/.airlock/out/${name}`;
 }
 
 /** Run-level context of a try. */

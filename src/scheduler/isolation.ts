@@ -8,6 +8,8 @@ export function isolationFor(task: SerializedTask, config: AirlockConfig, overri
   if (task.kind === "external_task_sensor") return "inline";
   if (task.kind === "container") return override === "kubernetes" ? "kubernetes" : "docker";
   const chosen = override ?? task.backend ?? config.defaultBackend;
+  // Python code cannot share the orchestrator's (Node) process: the nearest level is a process of its own.
+  if (task.kind === "python" && chosen === "inline") return "process";
   // `inline` shares the orchestrator's process: only `dags test` may ask for it.
   return chosen === "inline" && override !== "inline" ? "process" : chosen;
 }

@@ -28,7 +28,7 @@ export interface EvaluateOptions {
 /** What an evaluation did. */
 export interface EvaluateResult {
   queued: number;
-  /** Earliest time a retry becomes due, if any waits. */
+  /** Earliest time a retry (or a rescheduled sensor's next poke) becomes due, if any waits. */
   nextRetryAt: number | null;
   ended: "success" | "failed" | null;
 }
@@ -62,7 +62,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         // A waiting task follows route changes and fallbacks until a worker claims it.
         const queue = resolveQueue(o.routing, run.dagId, id, task.queue);
         if (queue !== ti.queue) patch = { state: "queued", queue };
-      } else if (ti.state === "up_for_retry") {
+      } else if (ti.state === "up_for_retry" || ti.state === "up_for_reschedule") {
         const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
         if (due <= now && !o.paused) patch = queuePatch(run, task, ctx, o);
         else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);

@@ -18,6 +18,7 @@ import { runIdFor, runTasks } from "../core/actions.js";
 import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
 import { evaluateRun } from "./run-evaluator.js";
+import { createDatasetRun } from "./dataset-trigger.js";
 import { nextDueAt, nextRunInterval } from "./timetable.js";
 
 /** Lifecycle of the scheduler. */
@@ -53,6 +54,9 @@ export class Scheduler {
   private lastSweep = 0;
   /** Routes and queue liveness, reloaded every pass so that route changes take effect at once. */
   private routing: Routing | null = null;
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Run starts happen one at a time, so that two of them cannot both take a DAG's last free run slot. */
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: AirlockContext, private readonly options: SchedulerOptions = {}) {}
 
@@ -68,9 +72,9 @@ export class Scheduler {
     this.loop = this.run();
   }
 
-  /** True while this scheduler leads. */
+  /** Holds the scheduler lease: only the leader acts on other processes' changes. */
   get isLeader(): boolean {
-    return this.fence !== null;
+    return this.fence !== null && this.state === "RUNNING";
   }
 
   /** Takes or renews the lease; a lease not renewed in time is given up locally before anyone else can take it. */
@@ -100,6 +104,8 @@ export class Scheduler {
     }
     this.state = "STOPPING";
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
+    this.timers.clear();
     this.wakeUp?.();
     await this.loop;
     await this.renewing;
@@ -112,6 +118,36 @@ export class Scheduler {
   /** Wakes the loop (a run was triggered, a DAG unpaused). */
   wake(): void {
     this.wakeUp?.();
+  }
+
+  /**
+   * A run was queued (by another process, or this one): start it at once when this scheduler leads, no older run of
+   * its DAG is waiting and the DAG has a free run slot, without the full pass over every DAG's timetable that a
+   * wake-up costs. Anything less simple is left to that pass.
+   */
+  startRun(runId: string): Promise<void> {
+    return this.serialStart(async () => {
+      if (this.state !== "RUNNING") return;
+      if (!this.isLeader) return this.wake();
+      const { store } = this.ctx;
+      const run = await store.getRun(runId);
+      if (!run || run.state !== "queued" || run.runType === "test") return;
+      if (this.options.dagIds && !this.options.dagIds.includes(run.dagId)) return;
+      const dag = await store.getDag(run.dagId);
+      if (!dag || (dag.isPaused && run.runType !== "backfill")) return;
+      const oldest = (await store.listRuns({ dagId: run.dagId, states: ["queued"], order: "asc", limit: 1 })).runs[0];
+      if (oldest && oldest.runId !== runId) return this.wake();
+      if ((await store.countActiveRuns(run.dagId)) >= dag.serialized.maxActiveRuns) return;
+      if (await store.setRunState(runId, "running", ["queued"])) void this.runChanged(runId);
+    });
+  }
+
+  private serialStart(fn: () => Promise<void>): Promise<void> {
+    const next = this.starting.then(fn).catch((err: Error) => {
+      process.stderr.write(`airlock scheduler: starting a run failed (the next pass retries): ${err.message}\n`);
+    });
+    this.starting = next;
+    return next;
   }
 
   /** A task of `runId` changed: evaluate that run now. Calls for one run never overlap. */
@@ -149,6 +185,20 @@ export class Scheduler {
     this.routing ??= await loadRouting(this.ctx);
     const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill", fence, routing: this.routing });
     if (r.queued > 0) this.options.onQueued?.();
+    if (r.nextRetryAt !== null) this.evaluateAt(runId, r.nextRetryAt);
+  }
+
+  /** Evaluates a run again when a retry or a sensor's next poke is due, rather than at the next sweep. */
+  private evaluateAt(runId: string, at: number): void {
+    const existing = this.timers.get(runId);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(runId);
+      void this.runChanged(runId);
+    }, Math.max(0, at - Date.now()) + 5);
+    timer.unref();
+    this.timers.set(runId, { at, timer });
   }
 
   private async run(): Promise<void> {
@@ -193,6 +243,9 @@ export class Scheduler {
     const mine = only ? dags.filter((d) => only.has(d.dagId)) : dags;
     const byId = new Map(mine.map((d) => [d.dagId, d]));
     for (const d of mine) {
+      if (!d.isPaused && this.options.createRuns !== false && d.serialized.scheduleDatasets?.length) {
+        await createDatasetRun(this.ctx, d).catch((err: Error) => process.stderr.write(`airlock scheduler: dataset-triggered run of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
+      }
       if (d.isPaused || !d.serialized.schedule || this.options.createRuns === false) continue;
       // One DAG whose schedule cannot be evaluated must not stop the others.
       await this.createDueRuns(d, fence).catch((err: Error) => {
@@ -200,7 +253,7 @@ export class Scheduler {
         process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`);
       });
     }
-    await this.startQueuedRuns(byId, fence);
+    await this.serialStart(() => this.startQueuedRuns(byId, fence));
     // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
     // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
     const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
@@ -219,7 +272,7 @@ export class Scheduler {
       const ok = await store.createRun({
         runId: runIdFor("scheduled", d.dagId, next.logicalDate), dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
         dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
-        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s),
+        params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s), maxActiveTasks: s.maxActiveTasks ?? null,
       }, fence);
       if (!ok) break;
     }

@@ -62,6 +62,25 @@ export function pendingRunCount(dag: TimetableDag, lastLogicalDate: string | nul
   return n;
 }
 
+/**
+ * When the run of logical date `logicalDate` actually starts: the end of its data interval (Airflow's semantics: the
+ * run for a day starts once the day is over); for `@once`, the date itself. Null for a manual DAG or a bad date.
+ */
+export function runStartsAt(dag: TimetableDag, logicalDate: string | null): string | null {
+  if (logicalDate === null) return null;
+  const t = Date.parse(logicalDate);
+  if (!Number.isFinite(t)) return null;
+  try {
+    const s = compile(dag);
+    if (s.kind === "manual") return null;
+    if (s.kind === "once") return new Date(t).toISOString();
+    const end = s.ticks.after(t);
+    return end === null ? null : new Date(end).toISOString();
+  } catch {
+    return null;
+  }
+}
+
 /** Every interval whose logical date lies in [start, end] (both inclusive), in order, for a backfill. */
 export function intervalsBetween(dag: TimetableDag, start: Date, end: Date): RunInterval[] {
   const s = compile(dag);

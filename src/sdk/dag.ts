@@ -11,8 +11,11 @@ export interface DagOptions {
   /** DAG id: letters, digits, `_`, `-`, `.`. */
   id: string;
   description?: string;
-  /** Cron expression, a preset (@once @hourly @daily @weekly @monthly @yearly) or null for manual runs only. @default null */
-  schedule?: string | null;
+  /**
+   * Cron expression, a preset (@once @hourly @daily @weekly @monthly @yearly), null for manual runs only, or
+   * `{ datasets: [...] }` to run whenever every listed dataset has a new version. @default null
+   */
+  schedule?: string | null | DatasetSchedule;
   /** IANA time zone the schedule and dates are read in. @default "UTC" */
   timezone?: string;
   /** First logical date ("2026-01-01" or ISO date-time, in `timezone`). Required for scheduled DAGs. */
@@ -23,6 +26,11 @@ export interface DagOptions {
   catchup?: boolean;
   /** Runs of this DAG that may be active at once. @default 16 */
   maxActiveRuns?: number;
+  /**
+   * Task instances of this DAG (all its runs together) that may run at once, across every worker.
+   * @default no bound (pools and each worker's parallelism still apply)
+   */
+  maxActiveTasks?: number;
   /** Param defaults; run conf overrides them. */
   params?: Record<string, unknown>;
   /** JSON Schema the merged params must satisfy. */
@@ -35,9 +43,14 @@ export interface DagOptions {
 }
 
 const DAG_OPTION_KEYS = new Set<keyof DagOptions>([
-  "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns",
+  "id", "description", "schedule", "timezone", "startDate", "endDate", "catchup", "maxActiveRuns", "maxActiveTasks",
   "params", "paramsSchema", "tags", "defaultArgs", "pausedOnCreation",
 ]);
+
+/** Data-aware schedule: a run once each listed dataset was written again since the last such run. */
+export interface DatasetSchedule {
+  datasets: string[];
+}
 
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$/;
 
@@ -46,6 +59,10 @@ export class Task {
   readonly [TASK_BRAND] = true;
   readonly upstream = new Set<string>();
   readonly downstream = new Set<string>();
+  /** Datasets a pipeline node reads and writes. */
+  datasets?: { inputs: string[]; outputs: string[] };
+  /** Tags of a pipeline node. */
+  tags?: string[];
   constructor(readonly dag: Dag, readonly spec: OperatorSpec, readonly options: TaskOptions) {}
 
   get id(): string {
@@ -172,6 +189,16 @@ export function dag(options: DagOptions, build: () => void): Dag {
   }
   if (typeof options.id !== "string" || !ID_PATTERN.test(options.id)) {
     throw new DagDefinitionError(`dag id ${JSON.stringify(options.id)} is invalid: use letters, digits, "_", "-" and "."`, "id");
+  }
+  const sched = options.schedule;
+  if (typeof sched === "object" && sched !== null) {
+    const list = (sched as DatasetSchedule).datasets;
+    if (Object.keys(sched).join() !== "datasets" || !Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === "string" && x !== "")) {
+      throw new DagDefinitionError(`dag "${options.id}": schedule must be a cron string, a preset, null, or { datasets: ["name", ...] } with at least one dataset name`, "schedule");
+    }
+  }
+  if (options.maxActiveTasks !== undefined && !(Number.isSafeInteger(options.maxActiveTasks) && options.maxActiveTasks > 0)) {
+    throw new DagDefinitionError(`dag "${options.id}": maxActiveTasks must be an integer >= 1, got ${JSON.stringify(options.maxActiveTasks)}`, "maxActiveTasks");
   }
   if (typeof build !== "function") throw new DagDefinitionError(`dag "${options.id}": the second argument must be a build function`, "build");
   if (building) throw new DagDefinitionError(`dag "${options.id}" was defined inside dag "${building.id}": define DAGs at the top level of a file`, "build");

@@ -1,5 +1,5 @@
 /** Operator kinds the runner and executor know. */
-export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container";
+export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container" | "node" | "python";
 
 /** What an operator factory records about a task: its kind, JSON arguments and templated fields. */
 export interface OperatorSpec {
@@ -8,6 +8,6 @@ export interface OperatorSpec {
   args: Record<string, unknown>;
   /** Names of `args` rendered with Jinja syntax before the task runs. */
   templateFields: string[];
-  /** The callable of `fn` and `branch`; found again by the runner by re-importing the DAG file. */
-  callable?: (ctx: never) => unknown;
+  /** The callable of `fn`, `branch` and pipeline `run` nodes; found again by the runner by re-importing the DAG file. */
+  callable?: (...args: never[]) => unknown;
 }

@@ -3,12 +3,12 @@ import { parseDuration, type Duration } from "./duration.js";
 import { DagDefinitionError } from "./errors.js";
 import type { OperatorKind, OperatorSpec } from "./operator-spec.js";
 import {
-  BACKEND_NAMES, TRIGGER_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
+  BACKEND_NAMES, TRIGGER_RULES, WEIGHT_RULES, type BackendName, type Grants, type Resources, type TaskContext, type TaskOptions,
 } from "./types.js";
 
 const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
-  "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc",
+  "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc", "priorityWeight", "weightRule",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -33,6 +33,8 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.triggerRule !== undefined && !TRIGGER_RULES.includes(o.triggerRule)) throw new DagDefinitionError(`${where}: triggerRule "${o.triggerRule}" is unknown; use one of ${TRIGGER_RULES.join(", ")}`, "triggerRule");
   if (o.backend !== undefined && !BACKEND_NAMES.includes(o.backend)) throw new DagDefinitionError(`${where}: backend "${o.backend}" is unknown; use one of ${BACKEND_NAMES.join(", ")}`, "backend");
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
+  if (o.priorityWeight !== undefined && !Number.isSafeInteger(o.priorityWeight)) throw new DagDefinitionError(`${where}: priorityWeight must be an integer, got ${JSON.stringify(o.priorityWeight)}`, "priorityWeight");
+  if (o.weightRule !== undefined && !WEIGHT_RULES.includes(o.weightRule)) throw new DagDefinitionError(`${where}: weightRule "${String(o.weightRule)}" is unknown; use one of ${WEIGHT_RULES.join(", ")}`, "weightRule");
   if (o.resources !== undefined) checkResources(where, o.resources);
   if (o.grants !== undefined) checkGrants(where, o.grants);
   for (const key of ["pool", "queue", "environment"] as const) {
@@ -42,8 +44,9 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
 
 function checkResources(where: string, r: Resources): void {
   for (const key of Object.keys(r)) {
-    if (!["memory", "cpu", "pids"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu or pids`, `resources.${key}`);
+    if (!["memory", "cpu", "pids", "profile"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu, pids or profile`, `resources.${key}`);
   }
+  if (r.profile !== undefined && (typeof r.profile !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(r.profile))) throw new DagDefinitionError(`${where}: resources.profile must name a profile of kubernetes.profiles`, "resources.profile");
   if (r.memory !== undefined && !(typeof r.memory === "number" ? r.memory > 0 : /^\d+(\.\d+)?(Ki|Mi|Gi|K|M|G|k|m|g)?$/.test(r.memory))) {
     throw new DagDefinitionError(`${where}: resources.memory "${r.memory}" is not a size; write "256Mi" or "1Gi"`, "resources.memory");
   }
@@ -92,12 +95,21 @@ export interface SensorOptions {
   timeout?: Duration;
   /** On timeout mark the task skipped instead of failed. @default false */
   softFail?: boolean;
+  /**
+   * "poke" keeps the try (and its pool slot) while waiting; "reschedule" ends each unsuccessful poke, frees the slot
+   * and moves the task to `up_for_reschedule` until the next poke (the timeout counts from the first poke).
+   * @default "poke"
+   */
+  mode?: "poke" | "reschedule";
 }
-const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail"] as const;
+const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail", "mode"] as const;
 
 function checkSensor(factory: string, options: SensorOptions & { id: string }): void {
   if (options.pokeInterval !== undefined) parseDuration(options.pokeInterval, `${factory}("${options.id}"): pokeInterval`);
   if (options.timeout !== undefined) parseDuration(options.timeout, `${factory}("${options.id}"): timeout`);
+  if (options.mode !== undefined && options.mode !== "poke" && options.mode !== "reschedule") {
+    throw new DagDefinitionError(`${factory}("${options.id}"): mode "${String(options.mode)}" is unknown; use "poke" (hold the slot while waiting) or "reschedule" (free it between pokes)`, "mode");
+  }
 }
 
 /** Options of `bash`. */
@@ -194,14 +206,19 @@ export interface ExternalTaskSensorOptions extends TaskOptions, SensorOptions {
   allowedStates?: string[];
   /** States that fail the sensor at once. @default ["failed", "upstream_failed"] */
   failedStates?: string[];
+  /** Fail at once when the other DAG (or its task) does not exist. @default false */
+  checkExistence?: boolean;
+  /** Wait for the other DAG's run this long before this run's logical date. @default 0 */
+  executionDelta?: Duration;
 }
 
 /** Waits until a task of another DAG succeeds for the same logical date. */
 export function externalTaskSensor(options: ExternalTaskSensorOptions): Task {
   requireString("externalTaskSensor", options as unknown as Record<string, unknown>, "externalDagId");
   checkSensor("externalTaskSensor", options);
+  if (options.executionDelta !== undefined) parseDuration(options.executionDelta, `externalTaskSensor("${options.id}"): executionDelta`);
   return define("external_task_sensor", "externalTaskSensor", options as unknown as Record<string, unknown>,
-    ["externalDagId", "externalTaskId", "allowedStates", "failedStates", ...SENSOR_KEYS], []);
+    ["externalDagId", "externalTaskId", "allowedStates", "failedStates", "checkExistence", "executionDelta", ...SENSOR_KEYS], []);
 }
 
 /** Options of `isolated`. */

@@ -1,6 +1,10 @@
 import type { Duration } from "./duration.js";
 
 /** When a task may run, given the states of its direct upstream tasks (Airflow's trigger rules). */
+/** How a task's effective priority weight is computed (Airflow's weight rules). */
+export type WeightRule = "downstream" | "upstream" | "absolute";
+export const WEIGHT_RULES: readonly WeightRule[] = ["downstream", "upstream", "absolute"];
+
 export type TriggerRule =
   | "all_success" | "all_failed" | "all_done" | "one_success" | "one_failed"
   | "none_failed" | "none_skipped" | "always";
@@ -21,6 +25,8 @@ export interface Resources {
   cpu?: number;
   /** Maximum number of processes/threads. */
   pids?: number;
+  /** Resource profile of config `kubernetes.profiles` (a `resources:<name>` tag sets it); its limits apply on every backend. */
+  profile?: string;
 }
 
 /** What a task may read of the orchestrator's connections and variables. */
@@ -61,6 +67,14 @@ export interface TaskOptions {
   grants?: Grants;
   /** Free-form documentation shown in the UI. */
   doc?: string;
+  /** Claim priority among a DAG's queued tasks (Airflow's priority_weight), an integer. @default 1 */
+  priorityWeight?: number;
+  /**
+   * How the effective weight is computed (Airflow's weight_rule): "downstream" adds the weights of every task
+   * after this one (so work that unblocks more goes first), "upstream" of every task before it, "absolute" none.
+   * @default "downstream"
+   */
+  weightRule?: WeightRule;
 }
 
 /** Task options a DAG may default for all its tasks. */

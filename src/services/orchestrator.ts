@@ -7,6 +7,7 @@ import type { ActionContext } from "../core/actions.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
 import { Executor } from "../executor/executor.js";
 import { Scheduler, type SchedulerOptions } from "../scheduler/scheduler.js";
+import { ChangeWatcher } from "./change-watcher.js";
 
 /** Which parts to run. */
 export interface Parts {
@@ -68,6 +69,21 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     await scheduler.start();
     const s = scheduler;
     releasers.push(() => s.stop());
+  }
+  if (scheduler || executor) {
+    // Writes of other processes (a CLI trigger, a worker elsewhere) start work now rather than at the next sweep.
+    const s = scheduler;
+    const e = executor;
+    const watcher = new ChangeWatcher(ctx.store, {
+      schedule: s ? () => s.wake() : undefined,
+      runQueued: s ? (runId) => void s.startRun(runId) : undefined,
+      runChanged: s ? (runId) => {
+        if (s.isLeader) void s.runChanged(runId);
+      } : undefined,
+      claim: e ? () => e.wake() : undefined,
+    });
+    await watcher.start();
+    releasers.push(() => watcher.stop());
   }
   let apiUrl: string | null = null;
   if (parts.api) {

@@ -64,13 +64,19 @@ export interface TestRunOptions {
   backend?: BackendName | null;
   /** Called when a task instance reaches a final state. */
   onTaskEnd?: (ti: TaskInstance) => void | Promise<void>;
-  /** Called once the run exists, before any task starts (e.g. to follow its logs). */
-  onRunCreated?: (runId: string) => void;
+  /** Called once the run exists, before any task starts (e.g. to follow its logs through `ctx`, the run's context). */
+  onRunCreated?: (runId: string, ctx: AirlockContext) => void;
+  /** Logical date of the run (ISO 8601). @default now */
+  logicalDate?: string;
+  /** Run only this task, ignoring its dependencies: every other task is set to success first (`tasks test`). */
+  onlyTask?: string;
+  /** Parse the DAG folder first. @default true */
+  refresh?: boolean;
 }
 
 /** Parses the DAG folder, runs one test run of `dagId` to the end, and returns its summary. */
 export async function testDag(ctx: AirlockContext, dagId: string, options: TestRunOptions = {}): Promise<RunSummary> {
-  await new DagFileProcessor(ctx).refresh();
+  if (options.refresh !== false) await new DagFileProcessor(ctx).refresh();
   const dag = await ctx.store.getDag(dagId);
   if (!dag || !dag.isActive) {
     const errors = await ctx.store.listImportErrors();
@@ -78,7 +84,10 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
     throw new NotFoundError("DAG", dagId, hint);
   }
   const params = resolveParams(dag.serialized, options.conf);
-  const now = new Date().toISOString();
+  const now = options.logicalDate ?? new Date().toISOString();
+  if (options.onlyTask !== undefined && !dag.serialized.tasks[options.onlyTask]) {
+    throw new NotFoundError("Task", options.onlyTask, `Tasks of DAG "${dagId}": ${dag.serialized.order.slice(0, 20).join(", ")}`);
+  }
   const runId = `test__${now}__${randomUUID().slice(0, 6)}`;
   const queue = `test:${process.pid}:${randomUUID().slice(0, 8)}`;
   await ctx.store.createRun({
@@ -87,7 +96,11 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
     tasks: runTasks(dag.serialized).map((t) => ({ ...t, queue })),
   });
   await ctx.store.setRunState(runId, "running");
-  options.onRunCreated?.(runId);
+  if (options.onlyTask !== undefined) {
+    const others = dag.serialized.order.filter((id) => id !== options.onlyTask);
+    await ctx.store.transitionTasks(runId, others.map((taskId) => ({ taskId, from: ["none" as const], patch: { state: "success" as const } })));
+  }
+  options.onRunCreated?.(runId, ctx);
   const reported = new Set<string>();
   let wake: () => void = () => undefined;
   let pending = false;

@@ -11,14 +11,19 @@ import { MIGRATIONS } from "./migrations.js";
 import { checkLease, takeLease } from "./ops/fence.js";
 import * as fleet from "./ops/fleet.js";
 import * as routes from "./ops/routes.js";
+import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
+import { claimFairly } from "./ops/claim.js";
+import { deletePoolRow, poolUsage } from "./ops/pools.js";
+import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
+import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
   ClaimRequest, ClaimedTry, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
   TryKeyRef, TryOutcome,
 } from "./store.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, Route, RunState, RunType, TaskInstance,
-  TaskState, TaskTry, TryState, VariableRow, WorkerRecord, WorkerState,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, PoolUsage, Route, RunState, RunType, TaskInstance,
+  TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
 } from "./types.js";
 
 /** Database handle usable inside and outside transactions. */
@@ -37,6 +42,8 @@ export interface DialectAdapter {
   liveness<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   /** Runs migration DDL; the adapter serialises concurrent migrators. */
   runMigrations(apply: (db: Db) => Promise<void>): Promise<void>;
+  /** Calls `onSignal` soon after any process commits change-feed rows; resolves to an unsubscribe. */
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -90,7 +97,8 @@ export class KyselyStore implements Store {
     await this.adapter.runMigrations(async (db) => {
       await sql`create table if not exists airlock_migrations (id integer primary key, name text not null, applied_at text not null)`.execute(db);
       const applied = new Set((await db.selectFrom("airlock_migrations").select("id").execute()).map((r) => Number(r.id)));
-      const latestKnown = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;
+      // Ids come in blocks per line of work, so the list is not sorted by id: compare with the largest.
+      const latestKnown = Math.max(0, ...MIGRATIONS.map((m) => m.id));
       const newest = Math.max(0, ...applied);
       if (newest > latestKnown) {
         throw new Error(`The store was migrated by a newer Airlock (migration ${newest}; this version knows up to ${latestKnown}). Upgrade Airlock on this machine.`);
@@ -105,6 +113,10 @@ export class KyselyStore implements Store {
 
   close(): Promise<void> {
     return this.adapter.close();
+  }
+
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>> {
+    return this.adapter.watchChanges(onSignal);
   }
 
   private async change(db: Db, c: Omit<ChangeEvent, "id" | "at">): Promise<void> {
@@ -207,6 +219,22 @@ export class KyselyStore implements Store {
     });
   }
 
+  async deleteDag(dagId: string): Promise<{ runs: number } | null> {
+    return this.adapter.exclusive(async (db) => {
+      const exists = await db.selectFrom("dags").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst();
+      if (!exists) return null;
+      const runs = Number((await db.deleteFrom("dag_runs").where("dag_id", "=", dagId).executeTakeFirst()).numDeletedRows);
+      await db.deleteFrom("xcoms").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
+      await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("log_chunks").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
+      await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
+      await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: "deleted" });
+      return { runs };
+    });
+  }
+
   async setNextLogicalDate(dagId: string, next: string | null): Promise<void> {
     await this.adapter.exclusive((db) => db.updateTable("dags").set({ next_logical_date: next }).where("dag_id", "=", dagId).execute());
   }
@@ -250,10 +278,12 @@ export class KyselyStore implements Store {
         run_id: run.runId, dag_id: run.dagId, run_type: run.runType, state: "queued", logical_date: run.logicalDate,
         data_interval_start: run.dataIntervalStart, data_interval_end: run.dataIntervalEnd, conf: JSON.stringify(run.conf),
         params: JSON.stringify(run.params), version_hash: run.versionHash, created_at: at, start_date: null, end_date: null,
+        max_active_tasks: run.maxActiveTasks ?? null,
       }).execute();
       const rows = run.tasks.map((t) => ({
         run_id: run.runId, task_id: t.taskId, dag_id: run.dagId, state: "none", try_number: 0, max_tries: t.maxTries,
         pool: t.pool, queue: t.queue, isolation: null, not_before: null, start_date: null, end_date: null, updated_at: at,
+        priority_weight: t.priorityWeight ?? 1,
       }));
       // Chunked: SQLite limits bound parameters per statement.
       for (let i = 0; i < rows.length; i += 500) await db.insertInto("task_instances").values(rows.slice(i, i + 500)).execute();
@@ -362,41 +392,7 @@ export class KyselyStore implements Store {
       // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
       const worker = await db.selectFrom("workers").select("state").where("worker_id", "=", request.workerId).executeTakeFirst();
       if (worker && worker.state !== "live") return [];
-      const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
-      const usedRows = await db.selectFrom("task_instances").select(["pool", (eb) => eb.fn.countAll<number>().as("n")])
-        .where("state", "=", "running").groupBy("pool").execute();
-      const used = new Map(usedRows.map((r) => [r.pool, Number(r.n)]));
-      const slotsOf = (pool: string) => pools.get(pool) ?? pools.get("default") ?? 128;
-      // Full pools are left out of the query: otherwise a backlog in one full pool fills every candidate window
-      // and starves queued instances of pools that have room.
-      const full = [...new Set([...pools.keys(), ...used.keys()])].filter((p) => (used.get(p) ?? 0) >= slotsOf(p));
-      let q = db.selectFrom("task_instances").selectAll().where("state", "=", "queued").where("queue", "in", request.queues);
-      if (full.length > 0) q = q.where("pool", "not in", full);
-      const candidates = await q.orderBy("updated_at").limit(request.limit * 4).execute();
-      if (candidates.length === 0) return [];
-      const claimed: ClaimedTry[] = [];
-      const at = now();
-      for (const c of candidates) {
-        if (claimed.length >= request.limit) break;
-        const slots = slotsOf(c.pool);
-        const inUse = used.get(c.pool) ?? 0;
-        if (inUse >= slots) continue;
-        const tryNumber = Number(c.try_number) + 1;
-        const key = { dagId: c.dag_id, runId: c.run_id, taskId: c.task_id };
-        const isolation = (c.isolation ?? "process") as BackendName;
-        const r = await db.updateTable("task_instances").set({ state: "running", try_number: tryNumber, isolation, start_date: at, end_date: null, updated_at: at })
-          .where("run_id", "=", c.run_id).where("task_id", "=", c.task_id).where("state", "=", "queued").executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 0) continue;
-        await db.insertInto("task_tries").values({
-          run_id: c.run_id, task_id: c.task_id, try_number: tryNumber, dag_id: c.dag_id, state: "running", isolation,
-          worker_id: request.workerId, hostname: request.hostname, handle: null,
-          log_path: request.logPathOf({ ...key, tryNumber }), started_at: at, ended_at: null, exit_code: null, error: null,
-        }).execute();
-        await this.change(db, { kind: "task", dagId: c.dag_id, runId: c.run_id, taskId: c.task_id, tryNumber, state: "running" });
-        used.set(c.pool, inUse + 1);
-        claimed.push({ ...key, tryNumber, pool: c.pool, queue: c.queue, isolation });
-      }
-      return claimed;
+      return claimFairly(db, request, (d, c) => this.change(d, c));
     });
   }
 
@@ -465,6 +461,30 @@ export class KyselyStore implements Store {
     return out;
   }
 
+  // ---- Rescheduling sensors
+
+  rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean> {
+    return this.adapter.exclusive((db) => rescheduleTry(db, key, nextPokeAt, firstPokeAt, (d, c) => this.change(d, c)));
+  }
+
+  firstPokeOf(key: TryKeyRef): Promise<string | null> {
+    return firstPokeOf(this.db, key);
+  }
+
+  // ---- Shipped logs
+
+  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void> {
+    return this.adapter.exclusive((db) => appendLogChunk(db, key, offset, text));
+  }
+
+  resetLogChunks(key: TryKeyRef): Promise<void> {
+    return this.adapter.exclusive((db) => resetLogChunks(db, key));
+  }
+
+  readLogChunks(key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice> {
+    return readLogChunks(this.db, key, offset, maxBytes);
+  }
+
   // ---- Pools
 
   async listPools(): Promise<Pool[]> {
@@ -476,6 +496,14 @@ export class KyselyStore implements Store {
       const r = await db.updateTable("pools").set({ slots: pool.slots, description: pool.description }).where("name", "=", pool.name).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) await db.insertInto("pools").values({ name: pool.name, slots: pool.slots, description: pool.description }).execute();
     });
+  }
+
+  deletePool(name: string): Promise<boolean> {
+    return this.adapter.exclusive((db) => deletePoolRow(db, name));
+  }
+
+  poolUsage(): Promise<PoolUsage[]> {
+    return poolUsage(this.db);
   }
 
   // ---- Connections and variables
@@ -525,6 +553,41 @@ export class KyselyStore implements Store {
   }
 
   // ---- Change feed
+
+  async addDatasetVersion(v: Omit<DatasetVersion, "id" | "createdAt">): Promise<DatasetVersion> {
+    return this.adapter.exclusive(async (db) => {
+      const row = await insertDatasetVersion(db, v, now());
+      await this.change(db, { kind: "dataset", dagId: v.dagId, runId: v.runId, taskId: v.taskId, tryNumber: v.tryNumber, state: v.name });
+      return row;
+    });
+  }
+
+  async listDatasets(): Promise<DatasetSummary[]> {
+    return selectDatasets(this.db);
+  }
+
+  async listDatasetVersions(name: string, limit = 100): Promise<DatasetVersion[]> {
+    const rows = await this.db.selectFrom("dataset_versions").selectAll().where("name", "=", name).orderBy("id", "desc").limit(clampLimit(limit, 100)).execute();
+    return rows.map(toDatasetVersion);
+  }
+
+  async getRunDatasetVersion(runId: string, name: string): Promise<DatasetVersion | undefined> {
+    const r = await this.db.selectFrom("dataset_versions").selectAll().where("run_id", "=", runId).where("name", "=", name).orderBy("id", "desc").limit(1).executeTakeFirst();
+    return r ? toDatasetVersion(r) : undefined;
+  }
+
+  async latestDatasetVersionIds(names: string[]): Promise<Map<string, number>> {
+    return selectLatestIds(this.db, names);
+  }
+
+  async getDatasetWatermark(dagId: string): Promise<number | null> {
+    const r = await this.db.selectFrom("dataset_triggers").select("consumed_id").where("dag_id", "=", dagId).executeTakeFirst();
+    return r ? Number(r.consumed_id) : null;
+  }
+
+  async advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean> {
+    return this.adapter.exclusive((db) => casWatermark(db, dagId, from, to, now()));
+  }
 
   async appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void> {
     // Under the write lock like every other change: on Postgres an id taken outside it could commit before a

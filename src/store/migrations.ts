@@ -1,3 +1,5 @@
+import { FLEET_B_MIGRATIONS } from "./ops/fleet-b-migrations.js";
+
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
  * (SQLite: BEGIN IMMEDIATE; Postgres: an advisory lock), so two processes starting at once apply them once.
@@ -70,4 +72,18 @@ export const MIGRATIONS: Migration[] = [
         fallbacks text not null, updated_by text not null, updated_at text not null)`,
     ],
   },
+  {
+    id: 30,
+    name: "dataset versions and data-aware schedules",
+    breaking: false,
+    sql: (d) => [
+      `create table dataset_versions (id ${serial(d)}, name text not null, dag_id text not null, run_id text not null,
+        task_id text not null, try_number integer not null, type text not null, uri text not null,
+        size ${bigint(d)} not null, created_at text not null)`,
+      `create index dataset_versions_name on dataset_versions (name, id)`,
+      `create index dataset_versions_run on dataset_versions (run_id, name)`,
+      `create table dataset_triggers (dag_id text primary key, consumed_id ${bigint(d)} not null, updated_at text not null)`,
+    ],
+  },
+  ...FLEET_B_MIGRATIONS,
 ];

@@ -8,11 +8,17 @@ export interface DagRunsTable {
   run_id: string; dag_id: string; run_type: string; state: string; logical_date: string; data_interval_start: string;
   data_interval_end: string; conf: string; params: string; version_hash: string; created_at: string;
   start_date: string | null; end_date: string | null;
+  /** Added by migration 21; null means no bound. */
+  max_active_tasks?: number | null;
 }
 export interface TaskInstancesTable {
   run_id: string; task_id: string; dag_id: string; state: string; try_number: number; max_tries: number; pool: string;
   queue: string; isolation: string | null; not_before: string | null; start_date: string | null; end_date: string | null;
   updated_at: string;
+  /** Effective priority weight (migration 21). */
+  priority_weight?: number;
+  /** "<try>|<ISO>" of a rescheduling sensor's first poke (migration 23). */
+  first_poke?: string | null;
 }
 export interface TaskTriesTable {
   run_id: string; task_id: string; try_number: number; dag_id: string; state: string; isolation: string;
@@ -30,6 +36,7 @@ export interface ChangesTable {
   id: Generated<number>; at: string; kind: string; dag_id: string | null; run_id: string | null; task_id: string | null;
   try_number: number | null; state: string | null;
 }
+export interface LogChunksTable { run_id: string; task_id: string; try_number: number; byte_offset: number; byte_length: number; text: string }
 export interface LeasesTable { name: string; holder: string; expires_at: number; epoch: Generated<number> }
 export interface WorkersTable {
   worker_id: string; hostname: string; machine: string; pid: number; queues: string; backends: string; version: string;
@@ -38,6 +45,11 @@ export interface WorkersTable {
 export interface RoutesTable {
   target: string; dag_id: string; task_id: string | null; queue: string; fallbacks: string; updated_by: string; updated_at: string;
 }
+export interface DatasetVersionsTable {
+  id: Generated<number>; name: string; dag_id: string; run_id: string; task_id: string; try_number: number; type: string;
+  uri: string; size: number; created_at: string;
+}
+export interface DatasetTriggersTable { dag_id: string; consumed_id: number; updated_at: string }
 export interface MigrationsTable { id: number; name: string; applied_at: string }
 
 /** The whole schema. */
@@ -56,5 +68,8 @@ export interface Database {
   leases: LeasesTable;
   workers: WorkersTable;
   routes: RoutesTable;
+  log_chunks: LogChunksTable;
   airlock_migrations: MigrationsTable;
+  dataset_versions: DatasetVersionsTable;
+  dataset_triggers: DatasetTriggersTable;
 }

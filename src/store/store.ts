@@ -6,9 +6,10 @@ import type { BackendName } from "../sdk/types.js";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
+import type { ShippedLogSlice } from "./ops/log-chunks.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, Route, RunState, RunType,
-  TaskInstance, TaskState, TaskTry, TryState, VariableRow, WorkerRecord, WorkerState,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
+  TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
 } from "./types.js";
 
 /** Who may write a try: the owning worker and the epoch it got when it claimed or took the try over. */
@@ -53,8 +54,10 @@ export interface NewRun {
   conf: Record<string, unknown>;
   params: Record<string, unknown>;
   versionHash: string;
-  /** Task ids and their instance settings, created in state "none". */
-  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string }>;
+  /** Task ids and their instance settings, created in state "none". Priority weight is the effective one. @default weight 1 */
+  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight?: number }>;
+  /** Bound on running task instances of the run's DAG (the DAG's maxActiveTasks). @default null (none) */
+  maxActiveTasks?: number | null;
 }
 
 export interface ListRunsQuery extends Page {
@@ -131,6 +134,8 @@ export interface Store {
   getDag(dagId: string): Promise<DagRecord | undefined>;
   listDags(query?: ListDagsQuery): Promise<{ dags: DagRecord[]; total: number }>;
   setPaused(dagId: string, paused: boolean): Promise<boolean>;
+  /** Deletes a DAG's record, versions, runs, task instances, tries and XComs; null when it is unknown. */
+  deleteDag(dagId: string): Promise<{ runs: number } | null>;
   setNextLogicalDate(dagId: string, next: string | null): Promise<void>;
   getDagVersion(hash: string): Promise<DagVersion | undefined>;
   setImportError(fileloc: string, message: string): Promise<void>;
@@ -177,9 +182,27 @@ export interface Store {
   /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
   getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
 
+  // Rescheduling sensors (see ops/reschedule.ts)
+  /** Ends a running poke without consuming its try; the instance waits in up_for_reschedule until `nextPokeAt`. */
+  rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean>;
+  /** When this try of a rescheduling sensor first poked, if it was rescheduled before. */
+  firstPokeOf(key: TryKeyRef): Promise<string | null>;
+
+  // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
+  /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */
+  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void>;
+  /** Drops a try's shipped log (it is rebuilt from the start after an adoption). */
+  resetLogChunks(key: TryKeyRef): Promise<void>;
+  /** Reads a try's shipped log from `offset`. */
+  readLogChunks(key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice>;
+
   // Pools
   listPools(): Promise<Pool[]>;
   setPool(pool: Pool): Promise<void>;
+  /** Deletes a pool; false when there was none. */
+  deletePool(name: string): Promise<boolean>;
+  /** Pools with their running and queued instances. */
+  poolUsage(): Promise<PoolUsage[]>;
 
   // Connections and variables (secret fields are ciphertext here)
   upsertConnection(row: ConnectionRow): Promise<void>;
@@ -195,6 +218,28 @@ export interface Store {
   appendChange(change: Omit<ChangeEvent, "id" | "at">): Promise<void>;
   listChangesSince(id: number, limit?: number): Promise<ChangeEvent[]>;
   latestChangeId(): Promise<number>;
+  /**
+   * Calls `onSignal` soon after any process (this one included) commits change-feed rows: Postgres LISTEN/NOTIFY,
+   * or on SQLite a wake file beside the database. A signal means "read the feed now"; it carries nothing and
+   * several may coalesce. Resolves to a function that stops the subscription.
+   */
+  watchChanges(onSignal: () => void): Promise<() => Promise<void>>;
+
+  // Datasets
+  /** Records a published dataset version (and a "dataset" change) and returns it. */
+  addDatasetVersion(v: Omit<DatasetVersion, "id" | "createdAt">): Promise<DatasetVersion>;
+  /** Every dataset with its newest version, by name. */
+  listDatasets(): Promise<DatasetSummary[]>;
+  /** Versions of one dataset, newest first. */
+  listDatasetVersions(name: string, limit?: number): Promise<DatasetVersion[]>;
+  /** The newest version of `name` written by a run, if any. */
+  getRunDatasetVersion(runId: string, name: string): Promise<DatasetVersion | undefined>;
+  /** The newest version id of each name (absent names have none). */
+  latestDatasetVersionIds(names: string[]): Promise<Map<string, number>>;
+  /** The newest dataset version id a data-aware DAG has consumed; null before its first evaluation. */
+  getDatasetWatermark(dagId: string): Promise<number | null>;
+  /** Moves a DAG's watermark from `from` (0 also when it has none yet) to `to`; false when another process moved it first. */
+  advanceDatasetWatermark(dagId: string, from: number, to: number): Promise<boolean>;
 
   // Coordination
   /** Takes or renews a named lease for `holder`; false when another holder has it unexpired. */

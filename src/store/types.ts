@@ -5,8 +5,10 @@ import type { TryHandle } from "../backends/types.js";
 
 /** States of a task instance (Airflow's). */
 export type TaskState =
-  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped";
-export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped"];
+  | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped"
+  /** A sensor in mode "reschedule" between pokes: it holds no slot; `notBefore` is its next poke. */
+  | "up_for_reschedule";
+export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped", "up_for_reschedule"];
 /** States a task instance does not leave on its own. */
 export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", "upstream_failed", "skipped"];
 
@@ -15,7 +17,7 @@ export type RunState = "queued" | "running" | "success" | "failed";
 export const RUN_STATES: readonly RunState[] = ["queued", "running", "success", "failed"];
 
 /** "test" runs belong to `airlock dags test`, which drives them itself; the scheduler leaves them alone. */
-export type RunType = "scheduled" | "manual" | "backfill" | "test";
+export type RunType = "scheduled" | "manual" | "backfill" | "test" | "dataset_triggered";
 
 /** A DAG as the store knows it. */
 export interface DagRecord {
@@ -130,7 +132,7 @@ export interface VariableRow {
 export interface ChangeEvent {
   id: number;
   at: string;
-  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment";
+  kind: "dag" | "run" | "task" | "log" | "import_error" | "environment" | "dataset";
   dagId: string | null;
   runId: string | null;
   taskId: string | null;
@@ -142,6 +144,14 @@ export interface Pool {
   name: string;
   slots: number;
   description: string | null;
+}
+
+/** A pool with its occupancy. */
+export interface PoolUsage extends Pool {
+  running: number;
+  queued: number;
+  /** False for a pool that tasks name but that was never created (it gets the default pool's slots). */
+  defined: boolean;
 }
 
 export interface Page {
@@ -181,4 +191,26 @@ export interface Route {
   fallbacks: string[];
   updatedBy: string;
   updatedAt: string;
+}
+
+/** One version of a dataset: written by a pipeline node's successful try, published at `uri`. */
+export interface DatasetVersion {
+  id: number;
+  name: string;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  type: string;
+  /** Local path or s3:// URL of this version. */
+  uri: string;
+  size: number;
+  createdAt: string;
+}
+
+/** A dataset with its newest version. */
+export interface DatasetSummary {
+  name: string;
+  versions: number;
+  latest: DatasetVersion;
 }

@@ -1,113 +1,122 @@
-/** Store contract, many machines: the worker registry, fenced try adoption and writes, lease epochs, routes. */
+/**
+ * Store contract, fleet scheduling: fair claims across DAGs, priority weight, maxActiveTasks, pool deletion and
+ * occupancy, shipped log chunks, and change signals.
+ */
 import { describe, expect, it } from "vitest";
-import { LeaseLostError } from "../../src/store/ops/fence.js";
-import type { NewWorker } from "../../src/store/store.js";
-import { claimRequest, newRun, queuedRun, uid, type ContractContext } from "./fixtures.js";
-
-const worker = (id: string, hostname = "host-1"): NewWorker => ({
-  workerId: id, hostname, machine: "m-1", pid: 4242, queues: ["default", "gpu"], backends: ["process", "docker"], version: "0.1.0",
-});
+import { claimRequest, newRun, queueTasks, uid, type ContractContext } from "./fixtures.js";
 
 /** Registers the fleet part of the contract. */
 export function fleetContract(ctx: ContractContext): void {
-  describe("workers, fencing, leases and routes", () => {
-    it("registers workers, records heartbeats, declares silent ones lost and re-registers them", async () => {
+  describe("fair claims", () => {
+    it("gives a DAG queued after a large backlog of another DAG the next free slot", async () => {
       const s = ctx.store();
-      const [a, b] = [uid("w_"), uid("w_")];
-      await s.registerWorker(worker(a));
-      await s.registerWorker(worker(b, "host-2"));
-      const listed = (await s.listWorkers()).filter((w) => w.workerId === a || w.workerId === b);
-      expect(listed.map((w) => [w.workerId, w.state])).toEqual(expect.arrayContaining([[a, "live"], [b, "live"]]));
-      expect(listed.find((w) => w.workerId === a)).toMatchObject({ hostname: "host-1", machine: "m-1", pid: 4242, queues: ["default", "gpu"], backends: ["process", "docker"], version: "0.1.0" });
-      expect(await s.heartbeatWorker(a)).toBe("live");
-      expect(await s.heartbeatWorker(uid("nobody_"))).toBeUndefined();
-
-      // Named ids are declared lost at once; the others only once silent for longer than the timeout.
-      const lost = await s.declareLostWorkers(60_000, [b]);
-      expect(lost.map((w) => w.workerId)).toEqual([b]);
-      expect(await s.heartbeatWorker(b)).toBe("lost");
-      await new Promise((r) => setTimeout(r, 30));
-      expect((await s.declareLostWorkers(10)).map((w) => w.workerId)).toContain(a);
-      expect((await s.declareLostWorkers(10)).map((w) => w.workerId)).not.toContain(a);
-      await s.registerWorker(worker(a));
-      expect(await s.heartbeatWorker(a)).toBe("live");
-      await s.stopWorker(a);
-      expect((await s.listWorkers()).find((w) => w.workerId === a)?.state).toBe("stopped");
+      const queue = uid("q_");
+      const big = newRun(uid("big_"), { count: 60, queue });
+      await s.createRun(big);
+      await queueTasks(s, big.runId, big.tasks.map((t) => t.taskId));
+      expect(await s.claimQueued(claimRequest([queue], { limit: 4 }))).toHaveLength(4);
+      const small = newRun(uid("small_"), { count: 1, queue });
+      await s.createRun(small);
+      await queueTasks(s, small.runId, [small.tasks[0]!.taskId]);
+      const [next] = await s.claimQueued(claimRequest([queue], { limit: 1 }));
+      expect(next?.runId).toBe(small.runId);
     });
 
-    it("lets exactly one of several workers adopt a try, and refuses the old owner's writes", async () => {
+    it("shares one claim between DAGs, and orders a DAG's tasks by priority weight, then by queue time", async () => {
       const s = ctx.store();
-      const { runId, queue, taskIds } = await queuedRun(s, { count: 1 });
-      const taskId = taskIds[0]!;
-      const owner = uid("w_");
-      const [claimed] = await s.claimQueued(claimRequest([queue], { workerId: owner }));
-      const key = { runId, taskId, tryNumber: claimed!.tryNumber };
-      expect((await s.getTry(key))?.epoch).toBe(0);
-      const old = { workerId: owner, epoch: 0 };
-      expect(await s.setTryHandle(key, { backend: "process", pid: 1 }, old)).toBe(true);
-
-      const others = await Promise.all([ctx.open(), ctx.open(), ctx.open()]);
-      try {
-        const results = await Promise.all(others.map((o, i) => o.adoptTry(key, old, { workerId: `adopter-${i}`, hostname: "host-1" })));
-        const won = results.filter((r) => r !== null);
-        expect(won).toHaveLength(1);
-        expect(won[0]!.epoch).toBe(1);
-        const t = await s.getTry(key);
-        expect(t).toMatchObject({ state: "running", workerId: won[0]!.workerId, epoch: 1 });
-
-        // The old owner can no longer record a handle or an outcome; the new one can.
-        expect(await s.setTryHandle(key, { backend: "process", pid: 2 }, old)).toBe(false);
-        expect(await s.finishTry(key, { state: "failed", taskState: "failed", exitCode: 1, error: null }, old)).toBe(false);
-        expect((await s.getTaskInstance(runId, taskId))?.state).toBe("running");
-        expect(await s.adoptTry(key, old, { workerId: "late", hostname: "host-1" })).toBeNull();
-        expect(await s.finishTry(key, { state: "success", taskState: "success", exitCode: 0, error: null, xcomJson: "1" }, won[0]!)).toBe(true);
-        expect((await s.getTaskInstance(runId, taskId))?.state).toBe("success");
-        expect(await s.adoptTry(key, won[0]!, { workerId: "late", hostname: "host-1" })).toBeNull();
-      } finally {
-        await Promise.all(others.map((o) => o.close()));
+      const queue = uid("q_");
+      const a = newRun(uid("a_"), { tasks: ["low", "high", "mid"], queue });
+      a.tasks = a.tasks.map((t) => ({ ...t, priorityWeight: t.taskId === "high" ? 10 : t.taskId === "mid" ? 5 : 1 }));
+      const b = newRun(uid("b_"), { count: 3, queue });
+      for (const r of [a, b]) {
+        await s.createRun(r);
+        await queueTasks(s, r.runId, r.tasks.map((t) => t.taskId));
       }
+      const first = await s.claimQueued(claimRequest([queue], { limit: 2 }));
+      expect(first.map((c) => c.runId).sort()).toEqual([a.runId, b.runId].sort());
+      expect(first.find((c) => c.runId === a.runId)?.taskId).toBe("high");
+      const rest = await s.claimQueued(claimRequest([queue], { limit: 10 }));
+      expect(rest.filter((c) => c.runId === a.runId).map((c) => c.taskId)).toEqual(["mid", "low"]);
     });
 
-    it("raises a lease's epoch when its holder changes, and refuses writes made under a superseded epoch", async () => {
+    it("never runs more instances of a DAG than its maxActiveTasks, across runs and claims", async () => {
       const s = ctx.store();
-      const name = uid("lease_");
-      const e1 = await s.takeLease(name, "a", 60_000);
-      expect(e1).toBe(1);
-      expect(await s.takeLease(name, "a", 60_000)).toBe(1);
-      expect(await s.takeLease(name, "b", 60_000)).toBeNull();
-      expect(await s.takeLease(name, "a", 1)).toBe(1);
-      await new Promise((r) => setTimeout(r, 20));
-      const e2 = await s.takeLease(name, "b", 60_000);
-      expect(e2).toBe(2);
-
-      const dagId = uid("dag_");
-      const stale = { name, holder: "a", epoch: 1 };
-      const run = newRun(dagId);
-      await expect(s.createRun(run, stale)).rejects.toBeInstanceOf(LeaseLostError);
-      expect(await s.getRun(run.runId)).toBeUndefined();
-      expect(await s.createRun(run, { name, holder: "b", epoch: 2 })).toBe(true);
-      await expect(s.transitionTasks(run.runId, [{ taskId: run.tasks[0]!.taskId, from: ["none"], patch: { state: "queued" } }], stale)).rejects.toBeInstanceOf(LeaseLostError);
-      expect((await s.getTaskInstance(run.runId, run.tasks[0]!.taskId))?.state).toBe("none");
-      await expect(s.setRunState(run.runId, "running", ["queued"], stale)).rejects.toBeInstanceOf(LeaseLostError);
-      expect((await s.getRun(run.runId))?.state).toBe("queued");
-      expect(await s.setRunState(run.runId, "running", ["queued"], { name, holder: "b", epoch: 2 })).toBe(true);
+      const queue = uid("q_");
+      const dagId = uid("bounded_");
+      const runs = [newRun(dagId, { count: 4, queue }), newRun(dagId, { count: 4, queue, logicalDate: "2026-01-02T00:00:00.000Z" })];
+      for (const r of runs) {
+        r.maxActiveTasks = 3;
+        await s.createRun(r);
+        await s.setRunState(r.runId, "running");
+        await queueTasks(s, r.runId, r.tasks.map((t) => t.taskId));
+      }
+      expect(await s.claimQueued(claimRequest([queue], { limit: 2 }))).toHaveLength(2);
+      const second = await s.claimQueued(claimRequest([queue], { limit: 10, workerId: "w-2" }));
+      expect(second).toHaveLength(1);
+      await s.finishTry(second[0]!, { state: "success", taskState: "success", exitCode: 0, error: null });
+      expect(await s.claimQueued(claimRequest([queue], { limit: 10 }))).toHaveLength(1);
     });
+  });
 
-    it("stores routes with who and when, replaces and deletes them", async () => {
+  describe("pools", () => {
+    it("reports occupancy per pool and deletes pools", async () => {
       const s = ctx.store();
-      const dagId = uid("dag_");
-      const r = await s.setRoute({ target: dagId, dagId, taskId: null, queue: "server-a", fallbacks: ["server-b"], updatedBy: "ops@laptop" });
-      expect(Date.parse(r.updatedAt)).not.toBeNaN();
-      await s.setRoute({ target: `${dagId}.load`, dagId, taskId: "load", queue: "server-c", fallbacks: [], updatedBy: "ops" });
-      await s.setRoute({ target: dagId, dagId, taskId: null, queue: "server-b", fallbacks: [], updatedBy: "admin" });
-      const mine = (await s.listRoutes()).filter((x) => x.dagId === dagId);
-      expect(mine.map((x) => [x.target, x.taskId, x.queue, x.fallbacks, x.updatedBy])).toEqual([
-        [dagId, null, "server-b", [], "admin"],
-        [`${dagId}.load`, "load", "server-c", [], "ops"],
-      ]);
-      expect(await s.deleteRoute(dagId)).toBe(true);
-      expect(await s.deleteRoute(dagId)).toBe(false);
-      expect((await s.listRoutes()).filter((x) => x.dagId === dagId).map((x) => x.target)).toEqual([`${dagId}.load`]);
+      const pool = uid("pool_");
+      await s.setPool({ name: pool, slots: 5, description: "etl" });
+      const queue = uid("q_");
+      const run = newRun(uid("dag_"), { count: 3, queue, pool });
+      await s.createRun(run);
+      await queueTasks(s, run.runId, run.tasks.map((t) => t.taskId));
+      await s.claimQueued(claimRequest([queue], { limit: 1 }));
+      expect((await s.poolUsage()).find((p) => p.name === pool)).toEqual({ name: pool, slots: 5, description: "etl", running: 1, queued: 2, defined: true });
+      const ghost = uid("ghost_");
+      const other = newRun(uid("dag_"), { count: 1, queue: uid("q_"), pool: ghost });
+      await s.createRun(other);
+      await queueTasks(s, other.runId, [other.tasks[0]!.taskId]);
+      expect((await s.poolUsage()).find((p) => p.name === ghost)).toMatchObject({ defined: false, queued: 1 });
+      expect(await s.deletePool(pool)).toBe(true);
+      expect(await s.deletePool(pool)).toBe(false);
+      expect((await s.listPools()).some((p) => p.name === pool)).toBe(false);
+    });
+  });
+
+  describe("shipped logs", () => {
+    it("stores chunks by byte offset and reads them back from any offset, whole lines first", async () => {
+      const s = ctx.store();
+      const key = { runId: uid("run_"), taskId: "t", tryNumber: 1 };
+      expect(await s.readLogChunks(key, 0, 1000)).toEqual({ text: "", nextOffset: 0, size: 0 });
+      await s.appendLogChunk(key, 0, "héllo\nwor");
+      const first = Buffer.byteLength("héllo\nwor");
+      await s.appendLogChunk(key, first, "ld\nlast\n");
+      const all = await s.readLogChunks(key, 0, 1 << 20);
+      expect(all).toEqual({ text: "héllo\nworld\nlast\n", nextOffset: Buffer.byteLength("héllo\nworld\nlast\n"), size: Buffer.byteLength("héllo\nworld\nlast\n") });
+      const fromWorld = await s.readLogChunks(key, Buffer.byteLength("héllo\n"), 1 << 20);
+      expect(fromWorld.text).toBe("world\nlast\n");
+      const limited = await s.readLogChunks(key, 0, 10);
+      expect(limited.text).toBe("héllo\n");
+      // A retried append at the same offset replaces rather than duplicates.
+      await s.appendLogChunk(key, first, "ld\nlast\n");
+      expect((await s.readLogChunks(key, 0, 1 << 20)).text).toBe("héllo\nworld\nlast\n");
+      await s.resetLogChunks(key);
+      expect((await s.readLogChunks(key, 0, 1000)).size).toBe(0);
+    });
+  });
+
+  describe("change signals", () => {
+    it("signals a watcher when another handle commits a change-feed row", async () => {
+      const s = ctx.store();
+      const other = await ctx.open();
+      try {
+        let signalled!: () => void;
+        const got = new Promise<void>((r) => (signalled = r));
+        const stop = await s.watchChanges(() => signalled());
+        const dagId = uid("dag_");
+        await other.createRun(newRun(dagId, { count: 1 }));
+        await got;
+        await stop();
+      } finally {
+        await other.close();
+      }
     });
   });
 }

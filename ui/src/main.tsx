@@ -9,6 +9,8 @@ import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
 import { RoutesPage } from "./pages/RoutesPage";
 import { WorkersPage } from "./pages/WorkersPage";
+import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
+import { PoolsPage } from "./pages/PoolsPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -62,12 +64,17 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   const live = useLiveStatus();
   const dagMatch = /^\/dags\/([^/]+)\/?$/.exec(loc.path);
   let page;
+  const datasetMatch = /^\/datasets\/([^/]+)\/?$/.exec(loc.path);
   if (dagMatch?.[1]) page = <DagPage dagId={decodeURIComponent(dagMatch[1])} query={loc.query} />;
+  else if (datasetMatch?.[1]) page = <DatasetPage name={decodeURIComponent(datasetMatch[1])} />;
+  else if (loc.path === "/datasets") page = <DatasetListPage />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
+  else if (loc.path === "/pools") page = <PoolsPage />;
   else if (loc.path === "/workers") page = <WorkersPage />;
   else if (loc.path === "/routes") page = <RoutesPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = ["/environments", "/workers", "/routes"].find((p) => loc.path.startsWith(p)) ?? "/";
+  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools"
+    : loc.path.startsWith("/workers") ? "workers" : loc.path.startsWith("/routes") ? "routes" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -75,10 +82,12 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Logo /> Airlock
         </Link>
         <nav>
-          <Link to="/" className={section === "/" ? "active" : ""}>DAGs</Link>
-          <Link to="/environments" className={section === "/environments" ? "active" : ""}>Environments</Link>
-          <Link to="/workers" className={section === "/workers" ? "active" : ""}>Workers</Link>
-          <Link to="/routes" className={section === "/routes" ? "active" : ""}>Routes</Link>
+          <Link to="/" className={section === "dags" ? "active" : ""}>DAGs</Link>
+          <Link to="/datasets" className={section === "data" ? "active" : ""}>Datasets</Link>
+          <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
+          <Link to="/pools" className={section === "pools" ? "active" : ""}>Pools</Link>
+          <Link to="/workers" className={section === "workers" ? "active" : ""}>Workers</Link>
+          <Link to="/routes" className={section === "routes" ? "active" : ""}>Routes</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>

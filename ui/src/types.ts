@@ -1,6 +1,7 @@
 // Shapes of the API's answers, taken from the server's own schemas so the UI cannot drift from the API.
 import type { z } from "zod";
 import type * as S from "../../src/api/schemas";
+import type * as P from "../../src/api/pipeline-schemas";
 
 export type DagSummary = z.output<typeof S.DagSummary>;
 export type DagDetail = z.output<typeof S.DagDetail>;
@@ -16,6 +17,10 @@ export type Environment = z.output<typeof S.EnvironmentView>;
 export type TaskView = z.output<typeof S.TaskView>;
 export type Worker = z.output<typeof S.WorkerView>;
 export type Route = z.output<typeof S.RouteView>;
+
+export type PipelineView = z.output<typeof P.PipelineView>;
+export type DatasetList = z.output<typeof P.DatasetList>;
+export type DatasetDetail = z.output<typeof P.DatasetDetail>;
 
 /** A row of the change feed as streamed over SSE (the store's own type). */
 export type { ChangeEvent as Change } from "../../src/store/types";

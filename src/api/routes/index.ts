@@ -4,9 +4,11 @@ import { dagRoutes } from "./dags.js";
 import { eventRoutes } from "./events.js";
 import { fleetRoutes } from "./fleet.js";
 import { metaRoutes } from "./meta.js";
+import { poolRoutes } from "./pools.js";
 import { resourceRoutes } from "./resources.js";
 import { runRoutes } from "./runs.js";
 import { taskRoutes } from "./tasks.js";
+import { pipelineRoutes } from "./pipelines.js";
 
 /** Every /api/v1 route. */
-export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...fleetRoutes];
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes, ...poolRoutes, ...fleetRoutes];

@@ -14,6 +14,7 @@ import type { Backend, LaunchRequest, ResolvedEnvironment, RunningTry, TryHandle
 import { createDockerClient, pingEngine } from "./client.js";
 import { type ContainerArgs, ensureImage, finishContainer, planContainer, prepareXcomDir, secretsFileOf, startedEvent } from "./container-task.js";
 import { DockerError, messageOf } from "./errors.js";
+import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type DockerHandle, pipeOutput, supervise } from "./lifecycle.js";
 import { OutputDemuxer, writtenSoFar } from "./output.js";
 import { CONTAINER_AIRLOCK_ROOT, LABELS, STDIO, containerName, limits, ownerOf, sameMounts, tryLabels } from "./spec.js";
@@ -85,7 +86,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
     log(`building image ${image} for environment ${env.name}`);
     const { loadEnvironmentSpec } = await import("../../environments/spec.js");
     const spec = loadEnvironmentSpec(config, env.name);
-    const built = await buildEnvironmentImage(config, spec, { name: env.name, key: env.key, root: env.root, nodeBinary: env.nodeBinary }, { log: () => undefined });
+    const built = await buildEnvironmentImage(config, spec, { name: env.name, key: env.key, root: env.root, nodeBinary: env.nodeBinary, python: env.python ?? null }, { log: () => undefined });
     log(`built image ${built.image}`);
     return built.image;
   }
@@ -109,6 +110,10 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
     if (!existsSync(path.join(distDir, "runner.mjs"))) {
       throw new DockerError("invalid_task", `the runner bundle ${path.join(distDir, "runner.mjs")} is missing; run \`npm run build\` first`);
     }
+    const python = isPythonTask(request.payload);
+    if (python && !env?.python) {
+      throw new DockerError("invalid_task", `python task "${request.key.taskId}" needs an environment with a requirements.txt on the docker backend (its image provides the interpreter); ${env ? `add environments/${env.name}/requirements.txt (it may be empty)` : "give it environment: \"<name>\""}`);
+    }
     const image = await runnerImage(request, env);
     const payload = {
       ...request.payload,
@@ -119,7 +124,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
     const container = await createOnce(docker, {
       name,
       Image: image,
-      Entrypoint: ["node", `${CONTAINER_AIRLOCK_ROOT}/dist/runner.mjs`],
+      Entrypoint: containerRunnerCommand(request.payload, `${CONTAINER_AIRLOCK_ROOT}/dist`, IMAGE_ENVIRONMENT_ROOT),
       Cmd: [],
       Env: [`PATH=${PATH}`, `HOME=${request.scratchDir}`, `TMPDIR=${request.scratchDir}`, "LANG=C.UTF-8"],
       User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,

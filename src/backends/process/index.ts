@@ -1,6 +1,7 @@
 /** The `process` backend: every try in its own child process with an allowlisted environment. */
 import path from "node:path";
-import { RUNNER_PATH } from "../../core/install.js";
+import { AIRLOCK_DIST, RUNNER_PATH } from "../../core/install.js";
+import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
 import type { Backend, LaunchRequest } from "../types.js";
 import { adoptProcess, spawnTry } from "./spawn.js";
 
@@ -17,7 +18,7 @@ export function taskEnv(request: LaunchRequest, base: NodeJS.ProcessEnv = proces
   env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
   // In an environment, its Node and its packages' binaries come first (a bash task's `node` is the environment's).
   const e = request.environment;
-  if (e) env.PATH = [e.nodeBinary ? path.dirname(e.nodeBinary) : null, path.join(e.root, "node_modules", ".bin"), env.PATH].filter(Boolean).join(":");
+  if (e) env.PATH = [e.python ? path.dirname(e.python.binary) : null, e.nodeBinary ? path.dirname(e.nodeBinary) : null, path.join(e.root, "node_modules", ".bin"), env.PATH].filter(Boolean).join(":");
   env.HOME = request.scratchDir;
   env.TMPDIR = request.scratchDir;
   return env;
@@ -31,6 +32,10 @@ export function createProcessBackend(): Backend {
       return { ok: true };
     },
     async launch(request) {
+      if (isPythonTask(request.payload)) {
+        const python = hostPythonFor(request.environment, request.key.taskId);
+        return spawnTry(python.binary, [...PYTHON_FLAGS, pythonRunnerPath(AIRLOCK_DIST)], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true });
+      }
       const node = request.environment?.nodeBinary ?? process.execPath;
       return spawnTry(node, [RUNNER_PATH], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true });
     },

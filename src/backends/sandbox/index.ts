@@ -20,6 +20,7 @@ import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmok
 import { CgroupError, createTryCgroup, detectCgroups, killTryCgroup, procsFiles, removeTryCgroup, wasOomKilled, type CgroupSystem, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
 import { sandboxEnv } from "./task-env.js";
+import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
 
 /** Options of the sandbox backend. */
 export interface SandboxOptions {
@@ -85,11 +86,12 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       const resources = mergeResources(request.resources, defaults.resources);
       const network = request.network === "host" || defaults.network === "host" ? "host" : "none";
       const node = request.environment?.nodeBinary ?? process.execPath;
+      const python = isPythonTask(request.payload) ? hostPythonFor(request.environment, request.key.taskId) : null;
       mkdirSync(request.scratchDir, { recursive: true });
 
       const cgroup = makeCgroup(request, resources);
       const spec: SandboxSpec = {
-        readOnly: [...runnerPaths(dist), ...runtimeMounts(node, request.environment?.nodeBinary != null),
+        readOnly: [...runnerPaths(dist), ...(python ? python.mounts : runtimeMounts(node, request.environment?.nodeBinary != null)),
           ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
         writable: [request.scratchDir],
         files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
@@ -97,7 +99,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
         cwd: request.scratchDir,
         uid: options.uid,
         gid: options.uid,
-        command: [node, runner],
+        command: python ? [python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist)] : [node, runner],
       };
       const bwrap = ["bwrap", ...bwrapArgs(spec)];
       // The wrapper joins the cgroup and then execs bwrap, so nothing of the try ever runs outside it.
@@ -172,7 +174,7 @@ function environmentDefaults(config: Pick<AirlockConfig, "environmentsFolder" | 
 
 /** The runner, its module hooks and the SDK it resolves "airlock" to; nothing else of the installation. */
 function runnerPaths(dist: string): string[] {
-  return ["runner.mjs", "runner-hooks.mjs", "runner-chunks", "sdk"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
+  return ["runner.mjs", "runner-hooks.mjs", "runner-chunks", "sdk", "runner-python"].map((p) => path.join(dist, p)).filter((p) => existsSync(p));
 }
 
 /**

@@ -15,7 +15,7 @@ export function sandboxEnv(request: Pick<LaunchRequest, "scratchDir" | "environm
     const v = base[key];
     if (v !== undefined) env[key] = v;
   }
-  const bins = [path.dirname(nodeBinary)];
+  const bins = [...(request.environment?.python ? [path.dirname(request.environment.python.binary)] : []), path.dirname(nodeBinary)];
   if (request.environment) bins.push(path.join(request.environment.root, "node_modules", ".bin"));
   env.PATH = [...new Set([...bins, "/usr/local/bin", "/usr/bin", "/bin"])].join(":");
   env.HOME = request.scratchDir;

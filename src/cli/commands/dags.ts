@@ -1,11 +1,15 @@
 /** `airlock dags list|show|pause|unpause|test|trigger|backfill`. */
+import { existsSync, rmSync } from "node:fs";
+import path from "node:path";
 import { Command, Option } from "commander";
+import { logPath } from "../../core/paths.js";
 import { clearTaskInstances, runIdFor, setDagPaused, triggerDagRun, runTasks } from "../../core/actions.js";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { resolveParams } from "../../core/params.js";
+import { watchSignal } from "../../core/wait-run.js";
 import { DagFileProcessor } from "../../dagfiles/processor.js";
-import { intervalsBetween, pendingRunCount } from "../../scheduler/timetable.js";
+import { intervalsBetween, pendingRunCount, runStartsAt } from "../../scheduler/timetable.js";
 import { confirm } from "../confirm.js";
 import { RunLogTail } from "../log-tail.js";
 import { ScheduleError } from "../../scheduler/schedule-error.js";
@@ -26,7 +30,8 @@ async function requireDag(ctx: AirlockContext, dagId: string) {
   return dag;
 }
 
-function printSummary(s: RunSummary): void {
+/** Prints a run summary as a table. */
+export function printSummary(s: RunSummary): void {
   process.stdout.write(`run ${s.runId} of ${s.dagId}: ${s.state}\n`);
   printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
@@ -37,36 +42,41 @@ class WaitTimeoutError extends UsageError {
 }
 
 /**
- * Waits for a run to end, watching the store. Says once why it may wait for ever (no scheduler, a paused DAG), and
+ * Waits for a run to end, woken by the store's change signals (a write by any process). Says once why it may wait for ever (no scheduler, a paused DAG), and
  * with `progress` prints each task's state change on stderr.
  */
-async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
+export async function waitForRun(ctx: AirlockContext, runId: string, options: { timeoutMs?: number; progress?: boolean } = {}): Promise<DagRun> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const seen = new Map<string, string>();
   let warnedScheduler = false;
   let warnedPaused = false;
-  for (;;) {
-    const run = (await ctx.store.getRun(runId)) as DagRun;
-    if (options.progress) {
-      for (const ti of await ctx.store.listTaskInstances(runId)) {
-        if (seen.get(ti.taskId) !== ti.state && (seen.has(ti.taskId) || ti.state !== "none")) process.stderr.write(`  ${ti.taskId}: ${ti.state}${ti.tryNumber > 1 ? ` (try ${ti.tryNumber})` : ""}\n`);
-        seen.set(ti.taskId, ti.state);
+  const signal = await watchSignal(ctx.store);
+  try {
+    for (;;) {
+      const run = (await ctx.store.getRun(runId)) as DagRun;
+      if (options.progress) {
+        for (const ti of await ctx.store.listTaskInstances(runId)) {
+          if (seen.get(ti.taskId) !== ti.state && (seen.has(ti.taskId) || ti.state !== "none")) process.stderr.write(`  ${ti.taskId}: ${ti.state}${ti.tryNumber > 1 ? ` (try ${ti.tryNumber})` : ""}\n`);
+          seen.set(ti.taskId, ti.state);
+        }
       }
+      if (run.state === "success" || run.state === "failed") return run;
+      if (!warnedScheduler && !(await ctx.store.leaseHolder("scheduler"))) {
+        warnedScheduler = true;
+        process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
+      }
+      if (!warnedPaused && (await ctx.store.getDag(run.dagId))?.isPaused && run.runType !== "backfill") {
+        warnedPaused = true;
+        process.stderr.write(`warning: DAG ${run.dagId} is paused, so this run waits; unpause it with \`airlock dags unpause ${run.dagId}\`\n`);
+      }
+      if (Date.now() > deadline) {
+        throw new WaitTimeoutError(`run ${runId} did not end within ${(options.timeoutMs ?? 0) / 1000} s (state ${run.state}); it goes on`,
+          `Follow it with \`airlock tasks states ${run.dagId} ${runId}\`, or wait longer with a larger --timeout`);
+      }
+      await signal.wait(deadline - Date.now());
     }
-    if (run.state === "success" || run.state === "failed") return run;
-    if (!warnedScheduler && !(await ctx.store.leaseHolder("scheduler"))) {
-      warnedScheduler = true;
-      process.stderr.write("warning: no scheduler is running for this store; start `airlock standalone` (or `airlock scheduler` and `airlock worker`) and the run will proceed\n");
-    }
-    if (!warnedPaused && (await ctx.store.getDag(run.dagId))?.isPaused && run.runType !== "backfill") {
-      warnedPaused = true;
-      process.stderr.write(`warning: DAG ${run.dagId} is paused, so this run waits; unpause it with \`airlock dags unpause ${run.dagId}\`\n`);
-    }
-    if (Date.now() > deadline) {
-      throw new WaitTimeoutError(`run ${runId} did not end within ${(options.timeoutMs ?? 0) / 1000} s (state ${run.state}); it goes on`,
-        `Follow it with \`airlock tasks states ${run.dagId} ${runId}\`, or wait longer with a larger --timeout`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await signal.close();
   }
 }
 
@@ -90,7 +100,7 @@ export function dagsCommand(): Command {
           const [list, errors] = await Promise.all([client.listDags({ limit: 1000 }), client.listImportErrors()]);
           if (o.json) printJson({ dags: list.dags, importErrors: errors.importErrors });
           else {
-            printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, next: d.nextLogicalDate ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next", "file"]);
+            printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, "next run": d.isPaused ? "" : d.nextRunAt ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next run", "file"]);
             for (const e of errors.importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
           }
         });
@@ -106,13 +116,14 @@ export function dagsCommand(): Command {
           printJson({
             dags: list.map((d) => ({
               dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused,
-              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate,
+              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate, nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
               lastRun: lastRuns.get(d.dagId) ? { runId: lastRuns.get(d.dagId)?.runId, state: lastRuns.get(d.dagId)?.state } : null,
             })),
             importErrors: importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })),
           });
         } else {
-          printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "file"]);
+          // "next run" is when it starts (its interval's end), not its logical date: a daily run of the 1st starts on the 2nd.
+          printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", "next run": d.isPaused ? "" : runStartsAt(d.serialized, d.nextLogicalDate) ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "next run", "file"]);
           for (const e of importErrors) process.stderr.write(`import error in ${e.fileloc}:\n  ${e.message.replace(/\n/g, "\n  ")}\n`);
         }
       });
@@ -155,15 +166,34 @@ export function dagsCommand(): Command {
     });
   }
 
-  dags.command("test <dag>").description("run one run to completion in this process, without the scheduler; exit 0 iff it succeeds")
+  dags.command("delete <dag>").description("delete a DAG's runs, task instances, XComs and logs from the store (its file stays: remove it too, or the DAG comes back at the next parse)")
+    .option("-y, --yes", "delete without asking").option("--json", "print JSON")
+    .action(async (dagId: string, o: { yes?: boolean; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        const dag = await ctx.store.getDag(dagId);
+        if (!dag) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`");
+        const { total } = await ctx.store.listRuns({ dagId, limit: 1 });
+        if (!o.yes && !(await confirm(`Delete DAG ${dagId} with its ${plural(total, "run")} and their logs?`))) {
+          throw new UsageError("not confirmed: nothing was deleted", "Answer y on a terminal, or pass --yes (for scripts)");
+        }
+        const deleted = await ctx.store.deleteDag(dagId);
+        rmSync(path.dirname(path.dirname(path.dirname(logPath(ctx.config.stateDir, { dagId, runId: "x", taskId: "x", tryNumber: 1 })))), { recursive: true, force: true });
+        const fileStays = existsSync(dag.fileloc);
+        if (o.json) return printJson({ dagId, deletedRuns: deleted?.runs ?? 0, fileStays });
+        process.stdout.write(`deleted ${dagId} and ${plural(deleted?.runs ?? 0, "run")}${fileStays ? `; its file ${dag.fileloc} stays, so the DAG comes back (empty) at the next parse unless you remove it` : ""}\n`);
+      });
+    });
+
+  dags.command("test <dag> [date]").description("run one run to completion in this process, without the scheduler; exit 0 iff it succeeds (date: its logical date, default now)")
     .option("--conf <json>", "run conf (overrides params)").addOption(backendOption()).option("--json", "print the run summary as JSON")
-    .action(async (dagId: string, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
+    .action(async (dagId: string, date: string | undefined, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const conf = parseConf(o.conf);
+        const logicalDate = logicalDateArg(date);
         // Log lines appear as tasks write them, each prefixed with its task; a task's end line follows its log.
         let tail: RunLogTail | null = null;
         const summary = await testDag(ctx, dagId, {
-          conf, backend: o.backend ?? null,
+          conf, backend: o.backend ?? null, logicalDate,
           onRunCreated: (runId) => {
             if (o.json) return;
             tail = new RunLogTail(ctx, runId, (text) => process.stdout.write(text));
@@ -261,7 +291,7 @@ export function dagsCommand(): Command {
             await ctx.store.createRun({
               runId: p.runId, dagId, runType: "backfill", logicalDate: iv.logicalDate, dataIntervalStart: iv.dataIntervalStart,
               dataIntervalEnd: iv.dataIntervalEnd, conf: {}, params: resolveParams(dag.serialized, {}), versionHash: dag.versionHash,
-              tasks: runTasks(dag.serialized),
+              tasks: runTasks(dag.serialized), maxActiveTasks: dag.serialized.maxActiveTasks ?? null,
             });
           } else if (p.action === "rerun") {
             await clearTaskInstances(ctx, p.runId, [], { onlyFailed: true });
@@ -310,4 +340,12 @@ export function backfillRange(startText: string, endText: string, timezone: stri
   }
   if (end < start) throw new UsageError("--end is before --start", "Swap the dates");
   return { start: new Date(start), end: new Date(end) };
+}
+
+/** A positional [date] as an ISO instant (a date alone is midnight UTC), or undefined. */
+export function logicalDateArg(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseZonedDate(text, "UTC");
+  if (ms === undefined) throw new UsageError(`"${text}" is not a date`, "Use ISO 8601, e.g. 2026-01-01 or 2026-01-01T06:00:00Z");
+  return new Date(ms).toISOString();
 }

@@ -1,5 +1,5 @@
 /** `airlock runs list` and `airlock tasks states|logs`. */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { readLogChunk } from "../../core/logs.js";
@@ -7,8 +7,12 @@ import { summarizeRun, type RunSummary } from "../../services/test-run.js";
 import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
 import { clearTaskInstances, markTaskState, planClear } from "../../core/actions.js";
 import { confirm } from "../confirm.js";
+import { RunLogTail } from "../log-tail.js";
+import { logicalDateArg } from "./dags.js";
+import { testTask } from "../../services/task-test.js";
+import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
 import { guarded, withContext } from "../context.js";
-import { plural, printJson, printTable, UsageError } from "../output.js";
+import { parseConf, plural, printJson, printTable, UsageError } from "../output.js";
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
 
 async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
@@ -117,6 +121,30 @@ export function tasksCommand(): Command {
         if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: collected });
       });
     });
+  tasks.command("test <dag> <task> [date]").description("run one task once, ignoring its dependencies and writing no state (no run, no try, no log is kept); exit 0 iff it succeeds")
+    .option("--conf <json>", "run conf (overrides params)").addOption(new Option("--backend <backend>", "run it on this backend").choices(BACKEND_NAMES as string[]))
+    .option("--json", "print the task's summary as JSON")
+    .action(async (dagId: string, taskId: string, date: string | undefined, o: { conf?: string; backend?: BackendName; json?: boolean }) => {
+      await withContext(Boolean(o.json), async (ctx) => {
+        let tail: RunLogTail | null = null;
+        const summary = await testTask(ctx, dagId, taskId, {
+          conf: parseConf(o.conf), backend: o.backend ?? null, logicalDate: logicalDateArg(date),
+          onRunCreated: (runId, runCtx) => {
+            if (o.json) return;
+            tail = new RunLogTail(runCtx, runId, (text) => process.stdout.write(text));
+            tail.start();
+          },
+          onTaskEnd: async (ti) => {
+            if (!o.json && ti.taskId === taskId) await tail?.flush(ti.taskId, ti.tryNumber);
+          },
+        }).finally(() => (tail as RunLogTail | null)?.stop());
+        const t = summary.tasks[0];
+        if (o.json) printJson({ dagId, taskId, state: t?.state ?? "none", tryNumber: t?.tryNumber ?? 0, isolation: t?.isolation ?? null, xcom: t?.xcom ?? null });
+        else process.stdout.write(`--- ${taskId}: ${t?.state ?? "none"}${t?.xcom !== null && t?.xcom !== undefined ? ` → ${JSON.stringify(t.xcom).slice(0, 200)}` : ""} (no state was written)\n`);
+        return t?.state === "success" ? 0 : 1;
+      });
+    });
+
   tasks.command("clear <dag> <run> [task]").description('reset task instances so they run again (every task of the run when no task is given; "latest" for the newest run)')
     .option("--downstream", "also clear every task downstream").option("--upstream", "also clear every task upstream")
     .option("--failed", "only instances that failed or are upstream_failed").option("--dry-run", "show what would be cleared, change nothing")

@@ -9,19 +9,21 @@ import { Readable } from "node:stream";
 import tar from "tar-stream";
 
 /** One thing to put into the context: inline text, or a host file/folder copied recursively. */
-export type ContextEntry = { name: string; text: string; mode?: number } | { name: string; from: string };
+export type ContextEntry = { name: string; text: string; mode?: number } | { name: string; from: string; exclude?: string[] };
 
 // Fixed times and owners make the context (and so the engine's layer cache) independent of when it was built.
 const MTIME = new Date(0);
 
-async function addFile(pack: tar.Pack, name: string, from: string): Promise<void> {
+async function addFile(pack: tar.Pack, name: string, from: string, exclude: Set<string> = new Set()): Promise<void> {
   const st = await lstat(from);
   const base = { name, mode: st.mode & 0o7777, mtime: MTIME, uid: 0, gid: 0 };
   if (st.isSymbolicLink()) {
     pack.entry({ ...base, type: "symlink", linkname: await readlink(from) });
   } else if (st.isDirectory()) {
     pack.entry({ ...base, type: "directory" });
-    for (const child of (await readdir(from)).sort()) await addFile(pack, `${name}/${child}`, path.join(from, child));
+    for (const child of (await readdir(from)).sort()) {
+      if (!exclude.has(path.join(from, child))) await addFile(pack, `${name}/${child}`, path.join(from, child), exclude);
+    }
   } else if (st.isFile()) {
     await new Promise<void>((resolve, reject) => {
       const entry = pack.entry({ ...base, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
@@ -45,7 +47,7 @@ export function buildContext(entries: ContextEntry[]): NodeJS.ReadableStream {
   void (async () => {
     for (const e of entries) {
       if ("text" in e) pack.entry({ name: e.name, mode: e.mode ?? 0o644, mtime: MTIME, uid: 0, gid: 0 }, e.text);
-      else await addFile(pack, e.name, e.from);
+      else await addFile(pack, e.name, e.from, new Set((e.exclude ?? []).map((x) => path.join(e.from, x))));
     }
     pack.finalize();
   })().catch((err: unknown) => pack.destroy(err as Error));

@@ -4,6 +4,7 @@
  * registry, verifying the manifest is there before reporting success.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -15,6 +16,9 @@ import { createDockerClient, followProgress, pingEngine } from "../../backends/d
 import { DockerError, messageOf } from "../../backends/docker/errors.js";
 import { buildContext } from "./docker-context.js";
 import { pushAndVerify } from "./docker-registry.js";
+import { PYTHON_LOCK } from "../python/lock.js";
+import { findUv, UV_INSTALL_HINT } from "../python/uv.js";
+import { VENV_DIR } from "../python/venv.js";
 
 /** The base image built locally by scripts/build-base-image.sh (debootstrap); used when nothing else is set. */
 export const DEFAULT_BASE_IMAGE = "airlock/base:bookworm";
@@ -43,6 +47,8 @@ export interface DockerEnvironmentBuild {
   /** Node binary of the environment's runtime; null = the orchestrator's own. */
   nodeBinary: string | null;
   nodeVersion?: string;
+  /** A Python environment: the venv is made in the image, with the image's interpreter, from the build's lock. */
+  python?: { version: string } | null;
 }
 
 /** Progress lines go here. */
@@ -107,18 +113,31 @@ export async function ensureBaseImage(docker: Docker, base: string, log: (line: 
   }
 }
 
-/** The Dockerfile of an environment image. */
-export function environmentDockerfile(base: string, packages: string[]): string {
+/** The Dockerfile of an environment image; `pythonMinor` ("3.11") makes it a Python environment's. */
+export function environmentDockerfile(base: string, packages: string[], pythonMinor: string | null = null, caBundle = false): string {
   const lines = [`FROM ${base}`];
-  if (packages.length > 0) {
-    lines.push(`RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages.join(" ")} && rm -rf /var/lib/apt/lists/*`);
+  // The base image decides the Python version; a base without python3 gets its distribution's.
+  const apt = [...packages, ...(pythonMinor ? ["python3"] : [])];
+  if (apt.length > 0) {
+    const install = `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${apt.join(" ")} && rm -rf /var/lib/apt/lists/*`;
+    lines.push(packages.length > 0 ? `RUN ${install}` : `RUN command -v python3 >/dev/null || (${install})`);
   }
   lines.push(
     "COPY node /usr/local/bin/node",
     `COPY environment/ ${IMAGE_ENVIRONMENT_ROOT}/`,
-    "ENV NODE_ENV=production",
-    `WORKDIR ${IMAGE_ENVIRONMENT_ROOT}`,
   );
+  if (pythonMinor) {
+    const venv = `${IMAGE_ENVIRONMENT_ROOT}/${VENV_DIR}`;
+    const check = `import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "${pythonMinor}" else "the base image has Python " + v + ", but ${PYTHON_LOCK} was resolved for ${pythonMinor}: use a base image with Python ${pythonMinor}, or set python: \\"" + v + "\\" in environment.yaml")`;
+    // The host's trusted certificates (SSL_CERT_FILE), so the index is reached as the host reaches it.
+    const ca = caBundle ? " SSL_CERT_FILE=/tmp/airlock-ca.crt" : "";
+    lines.push(
+      `COPY uv ${caBundle ? "airlock-ca.crt " : ""}/tmp/`,
+      // The lock is installed exactly (hashes checked) into a venv on the image's own interpreter.
+      `RUN mv /tmp/uv /tmp/airlock-uv && python3 -c '${check}' && export UV_CACHE_DIR=/tmp/airlock-uv-cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1${ca} && /tmp/airlock-uv venv --quiet --relocatable --python "$(command -v python3)" ${venv} && /tmp/airlock-uv pip sync --quiet --require-hashes --link-mode copy --python ${venv}/bin/python ${IMAGE_ENVIRONMENT_ROOT}/${PYTHON_LOCK} && rm -rf /tmp/airlock-uv /tmp/airlock-uv-cache /tmp/airlock-ca.crt`,
+    );
+  }
+  lines.push("ENV NODE_ENV=production", `WORKDIR ${IMAGE_ENVIRONMENT_ROOT}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -142,10 +161,18 @@ export async function buildEnvironmentImage(
   const base = spec.base ?? config.docker.baseImage ?? DEFAULT_BASE_IMAGE;
   await ensureBaseImage(docker, base, log);
   log(`building ${image} from ${base}`);
+  const pythonMinor = build.python ? build.python.version.split(".").slice(0, 2).join(".") : null;
+  const uv = pythonMinor ? findUv() : null;
+  if (pythonMinor && !uv) throw new DockerError("image_build_failed", `environment "${spec.name}" is a Python environment, and uv, which installs its packages into the image, is not installed; ${UV_INSTALL_HINT}`);
+  const caFile = process.env.SSL_CERT_FILE;
+  const ca = pythonMinor && caFile && existsSync(caFile) ? caFile : null;
   const context = buildContext([
-    { name: "Dockerfile", text: environmentDockerfile(base, spec.packages) },
+    { name: "Dockerfile", text: environmentDockerfile(base, spec.packages, pythonMinor, ca !== null) },
     { name: "node", from: build.nodeBinary ?? process.execPath },
-    { name: "environment", from: build.root },
+    // The host's venv is made for the host's interpreter: the image gets its own.
+    { name: "environment", from: build.root, exclude: [VENV_DIR] },
+    ...(uv ? [{ name: "uv", from: uv }] : []),
+    ...(ca ? [{ name: "airlock-ca.crt", from: ca }] : []),
   ]);
   try {
     const stream = await docker.buildImage(context, {

@@ -7,6 +7,7 @@ import path from "node:path";
 import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts } from "../../backends/sandbox/bwrap.js";
 import { EnvironmentBuildError } from "../errors.js";
 import type { BuildLog, EnvironmentBuild, EnvironmentSpec } from "../types.js";
+import { VENV_DIR, venvPython } from "../python/venv.js";
 
 /** Checks that `build` runs in a sandbox on this host: its packages are installed and its Node starts there. */
 export function verifySandboxBuild(spec: EnvironmentSpec, build: EnvironmentBuild, log: BuildLog = () => {}): void {
@@ -17,6 +18,8 @@ export function verifySandboxBuild(spec: EnvironmentSpec, build: EnvironmentBuil
       `environment "${spec.name}": packages.txt names Debian packages not installed on this host: ${missing.join(", ")}`,
       `sandboxes see the host's system read-only: install them with apt-get install ${missing.join(" ")}, or use --target docker`);
   }
+  if (build.python) verifySandboxPython(spec, build, log);
+  if (!spec.packageJson) return;
   log("starting the environment's Node in a sandbox");
   const node = build.nodeBinary ?? process.execPath;
   const readOnly = [build.root, ...runtimeMounts(node, build.nodeBinary !== null)];
@@ -44,4 +47,17 @@ export function missingPackages(packages: string[]): string[] {
     const have = installed.get(name);
     return have === undefined || (version !== undefined && have !== version);
   });
+}
+
+/** Starts the venv's Python in a sandbox, seeing only the build and the interpreter's installation. */
+function verifySandboxPython(spec: EnvironmentSpec, build: EnvironmentBuild, log: BuildLog): void {
+  log("starting the environment's Python in a sandbox");
+  const home = path.resolve(build.python?.home ?? "/usr");
+  const readOnly = [build.root, ...(home === "/usr" || home.startsWith("/usr/") ? [] : [home])];
+  const script = "import sys; print('%d.%d.%d' % sys.version_info[:3], sys.prefix)";
+  const r = spawnSync("bwrap", bwrapArgs({ readOnly, writable: [], network: "none", cwd: "/", command: [venvPython(build.root), "-I", "-B", "-c", script] }), { encoding: "utf8", timeout: 30_000, env: { PATH: "/usr/bin:/bin" } });
+  if (r.status !== 0 || r.stdout.trim() !== `${build.python?.version} ${path.join(build.root, VENV_DIR)}`) {
+    throw new EnvironmentBuildError("sandbox_failed", `the Python of environment "${spec.name}" does not start in a sandbox: ${(r.stderr || r.error?.message || r.stdout || `exit ${r.status}`).trim()}`,
+      "check that bubblewrap works here and that the interpreter the venv was made with is still installed");
+  }
 }

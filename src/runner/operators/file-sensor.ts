@@ -4,6 +4,14 @@ import path from "node:path";
 import { parseDuration } from "../../sdk/duration.js";
 import { TaskSkipped } from "../../sdk/errors.js";
 
+/**
+ * Ends one unsuccessful poke of a sensor in mode "reschedule": the orchestrator parks the task until its next
+ * poke instead of failing it (it honours this only for sensors in that mode).
+ */
+export class SensorReschedule extends Error {
+  override name = "SensorReschedule";
+}
+
 /** Raised when a sensor times out without soft-fail. */
 export class SensorTimeout extends Error {
   override name = "SensorTimeout";
@@ -26,7 +34,10 @@ export async function runFileSensor(args: Record<string, unknown>): Promise<stri
   const target = String(args.path);
   const interval = parseDuration((args.pokeInterval as string | number | undefined) ?? "30s", "pokeInterval");
   const timeout = parseDuration((args.timeout as string | number | undefined) ?? "7d", "timeout");
-  const deadline = Date.now() + timeout;
+  // A rescheduling sensor's timeout counts from its first poke, which the orchestrator passes in.
+  const reschedule = args.mode === "reschedule";
+  const firstPoke = typeof args.firstPokeAt === "string" ? Date.parse(args.firstPokeAt) : Date.now();
+  const deadline = (Number.isNaN(firstPoke) ? Date.now() : firstPoke) + timeout;
   for (;;) {
     const hit = matches(target);
     if (hit) {
@@ -39,6 +50,7 @@ export async function runFileSensor(args: Record<string, unknown>): Promise<stri
       throw new SensorTimeout(msg);
     }
     process.stdout.write(`poking for ${target}\n`);
+    if (reschedule) throw new SensorReschedule(`${target} does not exist yet`);
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
 }

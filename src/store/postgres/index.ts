@@ -3,6 +3,7 @@ import pg from "pg";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database as Schema } from "../schema.js";
 import type { DialectAdapter, Db } from "../kysely-store.js";
+import { ChangeListener } from "./listener.js";
 
 // Arbitrary constants naming Airlock's advisory locks.
 const WRITE_LOCK = 7_321_001;
@@ -24,13 +25,16 @@ export function createPostgresAdapter(url: string): DialectAdapter {
       await sql`select pg_advisory_xact_lock(${lock})`.execute(trx);
       return fn(trx);
     });
+  const listener = new ChangeListener(url);
   return {
     dialect: "postgres",
     db,
     exclusive: (fn) => locked(WRITE_LOCK, fn),
     runMigrations: (apply) => locked(MIGRATION_LOCK, apply),
+    watchChanges: (onSignal) => listener.subscribe(onSignal),
     liveness: (fn) => fn(live),
     close: async () => {
+      await listener.close();
       await Promise.all([db.destroy(), live.destroy()]);
     },
   };

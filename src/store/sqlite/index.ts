@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import type { Database as Schema } from "../schema.js";
 import type { DialectAdapter, Db } from "../kysely-store.js";
+import { touchWakeFile, wakeFileOf, watchWakeFile } from "./wake-file.js";
 
 /** How long a writer waits for another writer (in any process) before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -59,6 +60,21 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
   }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
 
+  // A temporary trigger (this connection only) flags transactions that append to the change feed; after they
+  // commit, the wake file tells other processes to read the feed. Lease renewals and the like wake nobody.
+  const wakeFile = wakeFileOf(path.resolve(file));
+  let appended = false;
+  raw.function("airlock_change_appended", () => {
+    appended = true;
+    return null;
+  });
+  // Before the first migration there is no change feed yet; the trigger is installed again after migrating.
+  const installWakeTrigger = () => {
+    const feed = raw.prepare("select 1 from sqlite_master where type = 'table' and name = 'changes'").get();
+    if (feed) raw.exec("create temp trigger if not exists airlock_changes_wake after insert on main.changes begin select airlock_change_appended(); end");
+  };
+  installWakeTrigger();
+
   // BEGIN IMMEDIATE without SQLite's blocking busy handler, retried on a timer, so the event loop (and any other
   // handle of this process that holds the lock) keeps running while this one waits.
   const beginImmediate = () => whileBusy(file, () => {
@@ -76,19 +92,30 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
     db.connection().execute(async (conn) => {
       await beginImmediate();
       try {
+        appended = false;
         const result = await fn(conn);
         await sql`commit`.execute(conn);
+        if (appended) touchWakeFile(wakeFile);
         return result;
       } catch (err) {
         await sql`rollback`.execute(conn).catch(() => undefined);
         throw err;
+      } finally {
+        appended = false;
       }
     });
   return {
     dialect: "sqlite",
     db,
     exclusive,
-    runMigrations: (apply) => exclusive(apply),
+    runMigrations: async (apply) => {
+      await exclusive(apply);
+      installWakeTrigger();
+    },
+    watchChanges: async (onSignal) => {
+      const stop = watchWakeFile(wakeFile, onSignal);
+      return async () => stop();
+    },
     liveness: (fn) => exclusive(fn),
     close: async () => {
       await db.destroy();

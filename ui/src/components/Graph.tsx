@@ -1,23 +1,41 @@
 import dagre from "@dagrejs/dagre";
 import { memo, useMemo } from "react";
-import type { DagDetail, GridRun } from "../types";
+import { navigate } from "../router";
+import { seg } from "../api";
+import type { DagDetail, GridRun, PipelineView } from "../types";
 
 const NODE_W = 170;
 const NODE_H = 34;
+
+const DATA_W = 150;
+const DATA_H = 26;
+// Dataset nodes share dagre's id space with tasks: a prefix no task id can have keeps them apart.
+const DATA = "dataset:";
 
 interface Layout {
   width: number;
   height: number;
   nodes: Array<{ id: string; x: number; y: number; kind: string }>;
+  datasets: Array<{ name: string; x: number; y: number; storage: string }>;
   edges: Array<{ from: string; to: string; points: Array<{ x: number; y: number }> }>;
 }
 
-function layoutOf(dag: DagDetail): Layout {
+function layoutOf(dag: DagDetail, pipeline: PipelineView | undefined): Layout {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const t of dag.tasks) g.setNode(t.taskId, { width: NODE_W, height: NODE_H });
-  for (const t of dag.tasks) for (const d of t.downstream) if (g.hasNode(d)) g.setEdge(t.taskId, d);
+  // In a pipeline, a node's edges go through the datasets it reads and writes; other edges (sensors) stay direct.
+  const viaData = new Set<string>();
+  for (const d of pipeline?.datasets ?? []) {
+    g.setNode(DATA + d.name, { width: DATA_W, height: DATA_H });
+    if (d.producer) g.setEdge(d.producer, DATA + d.name);
+    for (const c of d.consumers) {
+      g.setEdge(DATA + d.name, c);
+      if (d.producer) viaData.add(`${d.producer}->${c}`);
+    }
+  }
+  for (const t of dag.tasks) for (const d of t.downstream) if (g.hasNode(d) && !viaData.has(`${t.taskId}->${d}`)) g.setEdge(t.taskId, d);
   dagre.layout(g);
   const graph = g.graph();
   return {
@@ -27,18 +45,24 @@ function layoutOf(dag: DagDetail): Layout {
       const n = g.node(t.taskId);
       return { id: t.taskId, x: n?.x ?? 0, y: n?.y ?? 0, kind: t.kind };
     }),
+    datasets: (pipeline?.datasets ?? []).map((d) => {
+      const n = g.node(DATA + d.name);
+      return { name: d.name, x: n?.x ?? 0, y: n?.y ?? 0, storage: d.storage ? d.storage.type : "artifact" };
+    }),
     edges: g.edges().map((e) => ({ from: e.v, to: e.w, points: g.edge(e)?.points ?? [] })),
   };
 }
 
 /** The DAG's tasks laid out left to right (dagre), coloured by the states of one run. */
-export const Graph = memo(function Graph({ dag, run, selectedTask, onSelectTask }: {
+export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onSelectTask }: {
   dag: DagDetail;
+  /** A pipeline's datasets are drawn between its nodes. */
+  pipeline?: PipelineView;
   run: GridRun | undefined;
   selectedTask: string | null;
   onSelectTask: (taskId: string) => void;
 }) {
-  const layout = useMemo(() => layoutOf(dag), [dag]);
+  const layout = useMemo(() => layoutOf(dag, pipeline), [dag, pipeline]);
   return (
     <div className="graph-wrap" data-testid="graph">
       <div className="graph-caption muted small">
@@ -52,6 +76,19 @@ export const Graph = memo(function Graph({ dag, run, selectedTask, onSelectTask 
         </defs>
         {layout.edges.map((e) => (
           <polyline key={`${e.from}->${e.to}`} className="edge" markerEnd="url(#arrow)" points={e.points.map((p) => `${p.x},${p.y}`).join(" ")} />
+        ))}
+        {layout.datasets.map((d) => (
+          <g
+            key={DATA + d.name}
+            className="dataset-node"
+            data-dataset={d.name}
+            transform={`translate(${d.x - DATA_W / 2},${d.y - DATA_H / 2})`}
+            onClick={() => navigate(`/datasets/${seg(d.name)}`)}
+          >
+            <rect width={DATA_W} height={DATA_H} rx={DATA_H / 2} />
+            <text x={DATA_W / 2} y="17" textAnchor="middle" className="node-id">{d.name.length > 20 ? `${d.name.slice(0, 19)}…` : d.name}</text>
+            <title>{`dataset ${d.name} (${d.storage}): open its versions`}</title>
+          </g>
         ))}
         {layout.nodes.map((n) => {
           const state = run?.cells[n.id]?.state ?? "none";

@@ -47,6 +47,7 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
             <dt>Started</dt><dd>{formatDate(t.startDate)}</dd>
             <dt>Duration</dt><dd>{formatDuration(t.startDate, t.endDate)}</dd>
             {t.notBefore && t.state === "up_for_retry" && (<><dt>Retry at</dt><dd>{formatDate(t.notBefore)}</dd></>)}
+            {t.notBefore && t.state === "up_for_reschedule" && (<><dt>Next poke</dt><dd>{formatDate(t.notBefore)}</dd></>)}
           </dl>
           <div className="actions">
             {/* As in Airflow, clearing includes the downstream tasks: clearing only a failed task would leave its

@@ -108,7 +108,7 @@ export function DagListPage({ query }: { query: URLSearchParams }) {
                   </div>
                 </td>
                 <td title={last ? formatDate(last.logicalDate) : ""}>{last ? relative(last.startDate ?? last.logicalDate) : "—"}</td>
-                <td title={formatDate(d.nextLogicalDate)}>{d.isPaused || !d.nextLogicalDate ? "—" : formatDate(d.nextLogicalDate)}</td>
+                <td title={d.nextLogicalDate ? `logical date ${formatDate(d.nextLogicalDate)}; starts when its interval ends` : undefined} data-next-run={d.nextRunAt ?? ""}>{d.isPaused || !d.nextRunAt ? "—" : formatDate(d.nextRunAt)}</td>
                 <td className="num">{d.taskCount}</td>
               </tr>
             );

@@ -12,7 +12,7 @@ import { useResource } from "../data";
 import { formatDate } from "../format";
 import { setQuery } from "../router";
 import { useCanAct } from "../session";
-import type { DagDetail, Grid } from "../types";
+import type { DagDetail, Grid, PipelineView } from "../types";
 
 /** A DAG: header, grid or graph of its runs, and the selected run or task instance. */
 export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParams }) {
@@ -24,6 +24,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
   const mine = (c: { dagId: string | null }) => c.dagId === dagId;
   const dag = useResource<DagDetail>(`/dags/${seg(dagId)}`, (c) => mine(c) && c.kind === "dag");
   const grid = useResource<Grid>(`/dags/${seg(dagId)}/grid?limit=${runCount}`, (c) => mine(c) && (c.kind === "run" || c.kind === "task"));
+  const pipeline = useResource<PipelineView>(dag.data?.isPipeline ? `/pipelines/${seg(dagId)}` : null, (c) => mine(c) && c.kind === "dag");
   const [triggering, setTriggering] = useState(false);
 
   if (dag.error) {
@@ -53,8 +54,8 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         <div className="spacer" />
         {d && (
           <div className="meta-inline">
-            <span title="Schedule"><code className="sched">{d.schedule ?? "manual"}</code></span>
-            <span className="muted" title="Next scheduled run">next {d.isPaused || !d.nextLogicalDate ? "—" : formatDate(d.nextLogicalDate)}</span>
+            <span title="Schedule"><code className="sched">{d.scheduleDatasets.length > 0 ? `on datasets: ${d.scheduleDatasets.join(", ")}` : d.schedule ?? "manual"}</code></span>
+            <span className="muted" title={d.nextLogicalDate ? `Next scheduled run: logical date ${formatDate(d.nextLogicalDate)}, starts when its interval ends` : "Next scheduled run"}>next {d.isPaused || !d.nextRunAt ? "—" : formatDate(d.nextRunAt)}</span>
           </div>
         )}
         <button className="btn primary" data-action="trigger" disabled={!canAct || !d} title={canAct ? "Trigger a run" : "Needs an admin token"} onClick={() => setTriggering(true)}>
@@ -85,7 +86,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
             <GridView grid={grid.data} selectedRun={runId} selectedTask={taskId} onSelect={select} />
           )}
           {tab === "graph" && d && (
-            <Graph dag={d} run={selectedRun} selectedTask={taskId} onSelectTask={(t) => select(selectedRun?.runId ?? null, t)} />
+            <Graph dag={d} pipeline={pipeline.data} run={selectedRun} selectedTask={taskId} onSelectTask={(t) => select(selectedRun?.runId ?? null, t)} />
           )}
           {tab === "details" && d && <DagDetails dag={d} />}
           {grid.data && runs.length === 0 && tab !== "details" && <div className="empty">No runs yet. Trigger one to see it here.</div>}

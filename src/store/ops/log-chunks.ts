@@ -1,0 +1,54 @@
+/**
+ * Shipped logs: a try's masked log, in chunks addressed by byte offset, so that any host can show and follow it
+ * and it outlives the worker that wrote it.
+ */
+import type { Db } from "../kysely-store.js";
+import type { TryKeyRef } from "../store.js";
+
+/** A slice of a shipped log. */
+export interface ShippedLogSlice {
+  text: string;
+  nextOffset: number;
+  /** Bytes shipped so far. */
+  size: number;
+}
+
+/** Stores `text` at `offset`; a chunk already stored at that offset (a retried write) is replaced. */
+export async function appendLogChunk(db: Db, key: TryKeyRef, offset: number, text: string): Promise<void> {
+  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
+    .where("byte_offset", ">=", offset).execute();
+  await db.insertInto("log_chunks").values({
+    run_id: key.runId, task_id: key.taskId, try_number: key.tryNumber, byte_offset: offset, byte_length: Buffer.byteLength(text), text,
+  }).execute();
+}
+
+/** Drops a try's shipped log (its log is being rebuilt from the start after an adoption). */
+export async function resetLogChunks(db: Db, key: TryKeyRef): Promise<void> {
+  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute();
+}
+
+/** Reads up to about `maxBytes` from `offset`, ending on a line boundary unless a single line is longer. */
+export async function readLogChunks(db: Db, key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice> {
+  const ofTry = db.selectFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber);
+  const last = await ofTry.select(["byte_offset", "byte_length"]).orderBy("byte_offset", "desc").limit(1).executeTakeFirst();
+  const size = last ? Number(last.byte_offset) + Number(last.byte_length) : 0;
+  if (offset >= size) return { text: "", nextOffset: Math.min(offset, size), size };
+  const rows = await ofTry.select(["byte_offset", "text"])
+    .where((eb) => eb(eb("byte_offset", "+", eb.ref("byte_length")), ">", offset))
+    .orderBy("byte_offset").limit(256).execute();
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const r of rows) {
+    const buf = Buffer.from(r.text, "utf8");
+    const skip = Math.max(0, offset - Number(r.byte_offset));
+    parts.push(buf.subarray(skip));
+    total += buf.length - skip;
+    if (total >= maxBytes) break;
+  }
+  let buf = Buffer.concat(parts).subarray(0, maxBytes);
+  if (offset + buf.length < size) {
+    const nl = buf.lastIndexOf(0x0a);
+    if (nl >= 0) buf = buf.subarray(0, nl + 1);
+  }
+  return { text: buf.toString("utf8"), nextOffset: offset + buf.length, size };
+}
