@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 want=(bubblewrap)
 if [ "${1:-}" = "--test" ]; then
-  want+=(docker.io docker-registry debootstrap postgresql chromium fonts-dejavu-core procps iproute2 curl ca-certificates)
+  want+=(docker.io docker-registry debootstrap postgresql chromium fonts-dejavu-core procps iproute2 curl ca-certificates python3-venv)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -47,6 +47,10 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -d /usr/include/node ]; then export npm
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
+fi
+if [ "${1:-}" = "--test" ]; then
+  echo "setup: schemathesis"
+  bash scripts/setup-schemathesis.sh >/dev/null
 fi
 echo "setup: build"
 npm run --silent build

@@ -99,6 +99,28 @@ describe("docker backend (runner mode)", { timeout: 300_000 }, () => {
     expect(ifaces.length).toBeGreaterThan(1);
   });
 
+  it("limits processes by default, and a command's secret reaches neither argv nor docker inspect", async () => {
+    const secret = `s3cret-${randomBytes(6).toString("hex")}`;
+    const r = bashRequest("pids_default", `echo started; sleep 3; echo ${secret} | wc -c`);
+    const running = await backend.launch(r);
+    const id = await idOf(running);
+    expect((await docker.getContainer(id).inspect()).HostConfig.PidsLimit).toBe(1024);
+    expect(JSON.stringify(await docker.getContainer(id).inspect())).not.toContain(secret);
+    await until("the command to start", () => rawLog(r).includes("started"));
+    // Every process of the host, the container's included.
+    const { readdirSync: ls } = await import("node:fs");
+    for (const pid of ls("/proc").filter((n) => /^\d+$/.test(n))) {
+      let cmdline = "";
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        continue;
+      }
+      expect(cmdline, `process ${pid}`).not.toContain(secret);
+    }
+    expect((await running.exited).code).toBe(0);
+  });
+
   it("enforces the memory limit and keeps the OOM kill as evidence", async () => {
     const r = bashRequest("oom", "echo filling memory; head -c 1000m /dev/zero | tail > /dev/null", { resources: { memory: "96Mi", pids: 64 } });
     const running = await backend.launch(r);

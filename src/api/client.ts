@@ -259,7 +259,8 @@ export class ApiClient {
   }
 
   private async fetch(method: string, path: string, body: unknown, signal?: AbortSignal, timeout = true): Promise<Response> {
-    const headers: Record<string, string> = { accept: "application/json" };
+    // The server's proof that a state-changing request is not a cross-site one (see api/request-guard.ts).
+    const headers: Record<string, string> = { accept: "application/json", "x-airlock-request": "1" };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const signals = [signal, timeout ? AbortSignal.timeout(this.options.timeoutMs ?? 30_000) : undefined].filter((s): s is AbortSignal => s !== undefined);

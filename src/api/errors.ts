@@ -82,7 +82,7 @@ export class UnauthorizedError extends UserError {
 /** Thrown when a token's role may not do what was asked. */
 export class ForbiddenError extends UserError {
   override name = "ForbiddenError";
-  constructor(message: string) {
-    super("forbidden", message, "Use a token with the admin role for actions that change state");
+  constructor(message: string, hint = "Use a token with the admin role for actions that change state") {
+    super("forbidden", message, hint);
   }
 }

@@ -84,6 +84,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Open
     if (r.role !== "public") [401, 403].forEach((s) => errors.add(s));
     if (r.body) errors.add(413);
     for (const s of [...errors].sort()) responses[String(s)] = { description: ERROR_TEXT[s] ?? "Error", content: { "application/json": { schema: ERROR_REF } } };
+    // Node's HTTP parser answers this one itself, before any route runs, without a body.
+    responses["431"] = { description: "Request headers too large (answered by the HTTP layer, without a body)" };
     const op: OpenApiOperation = {
       operationId: r.operationId,
       summary: r.summary,
@@ -92,7 +94,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Open
       responses,
       "x-airlock-role": r.role,
     };
-    if (r.body) op.requestBody = { required: false, content: { "application/json": { schema: toJsonSchema(r.body) } } };
+    // A body may be left out exactly when the schema accepts {} (what an absent body means).
+    if (r.body) op.requestBody = { required: !r.body.safeParse({}).success, content: { "application/json": { schema: toJsonSchema(r.body) } } };
     if (r.role === "public") op.security = [];
     const path = API_PREFIX + r.path;
     (paths[path] ??= {})[r.method.toLowerCase()] = op;

@@ -73,7 +73,8 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
         const input: HandlerInput<unknown, unknown, unknown> = {
           params: validate(spec.params, request.params ?? {}, "path"),
           query: validate(spec.query, query, "query"),
-          body: validate(spec.body, request.body ?? {}, "body"),
+          // No body is `{}`; a body that is JSON null is not, and fails validation naming the field.
+          body: validate(spec.body, request.body === undefined ? {} : request.body, "body"),
           principal,
           services,
           request,
@@ -87,6 +88,26 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
       },
     });
   }
+}
+
+/**
+ * The methods each route path offers, for answering 405 with `Allow` to any other method (including ones fastify
+ * has no router entry for, such as TRACE). Returns the Allow value for a request path, or undefined if no path matches.
+ */
+export function methodsOfPath(routes: readonly AnyRoute[]): (urlPath: string) => string | undefined {
+  const table = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const spec of routes) {
+    const source = `^${API_PREFIX}${spec.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{\w+\\?\}/g, "[^/]+")}$`;
+    const entry = table.get(source) ?? { pattern: new RegExp(source), methods: new Set<string>() };
+    entry.methods.add(spec.method);
+    // fastify answers HEAD for every GET route.
+    if (spec.method === "GET") entry.methods.add("HEAD");
+    table.set(source, entry);
+  }
+  return (urlPath) => {
+    for (const { pattern, methods } of table.values()) if (pattern.test(urlPath)) return [...methods].join(", ");
+    return undefined;
+  };
 }
 
 /** Parses `value` with `schema`, raising a ValidationError that names the first bad field. */

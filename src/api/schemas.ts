@@ -3,6 +3,7 @@
  * and become the OpenAPI document's JSON Schemas.
  */
 import { z } from "zod";
+import { RUN_ID } from "../core/actions.js";
 import { RUN_STATES, TASK_STATES, type RunState, type TaskState } from "../store/types.js";
 
 /** Ids of DAGs, tasks, connections and variables: what the SDK allows, so a bad id is a 400, not a lookup. */
@@ -137,7 +138,7 @@ export const RunList = z.object({ runs: z.array(RunView), total: z.number().int(
 export const TriggerBody = z.object({
   conf: JsonObject.optional(),
   logicalDate: z.iso.datetime({ offset: true }).optional(),
-  runId: RunId.optional(),
+  runId: z.string().regex(RUN_ID, "use letters, digits and _ . : + - (at most 250)").optional(),
 }).strict();
 export const RunPatch = z.object({ state: z.enum(["success", "failed"]) }).strict();
 export const ClearRunBody = z.object({
@@ -221,9 +222,11 @@ export const ConnectionView = z.object({
   hasPassword: z.boolean(),
 });
 export const ConnectionList = z.object({ connections: z.array(ConnectionView) });
+const CONNECTION_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([A-Za-z0-9._~%!$&'()*+,;=-]*(:[A-Za-z0-9._~%!$&'()*+,;=-]*)?@)?[A-Za-z0-9._~-]+(:[0-9]{1,4})?([/?#][\x21-\x7e]*)?$/;
 export const ConnectionInput = z.object({
   connId: Id,
-  uri: z.string().max(4096).optional(),
+  /** type://login:password@host:port/schema?key=value (percent-encode other characters of the login and password). */
+  uri: z.string().max(4096).regex(CONNECTION_URI, "use type://login:password@host:port/schema?key=value").optional(),
   connType: z.string().max(100).optional(),
   host: z.string().max(1000).optional(),
   port: z.number().int().min(1).max(65535).optional(),
@@ -258,7 +261,15 @@ export const EventsQuery = z.object({
   since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   dagId: Id.optional(),
   /** Tries whose log lines to stream, as "runId|taskId|tryNumber" (repeatable, at most 10). */
-  log: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string().max(600)).max(10)).optional(),
+  log: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string().max(600).regex(/^[^|]+\|[^|]+\|[1-9][0-9]{0,5}(\|[0-9]{1,15})?$/, "use runId|taskId|tryNumber[|offset]")).max(10)).optional(),
+});
+
+/** One server-sent event as a client parses it (OpenAPI 3.1 describes each event of a text/event-stream). */
+export const SseEvent = z.object({
+  event: z.enum(["ready", "change", "log"]).optional().describe("ready: the stream is open; change: a state change; log: lines of a followed try"),
+  data: z.string().describe("JSON of the event"),
+  id: z.string().optional().describe("change events: the id to resume from (Last-Event-ID)"),
+  retry: z.number().int().optional(),
 });
 
 /** Params of paths, shared. */

@@ -10,8 +10,9 @@ import { ChangeHub } from "./change-hub.js";
 import { createCoreBridge, type CoreBridge } from "./core.js";
 import { UserError } from "../core/errors.js";
 import { toHttpError } from "./errors.js";
+import { guardRequest, hostName } from "./request-guard.js";
 import { buildOpenApi } from "./openapi.js";
-import { API_PREFIX, registerRoutes } from "./route.js";
+import { API_PREFIX, methodsOfPath, registerRoutes, type AnyRoute } from "./route.js";
 import { allRoutes } from "./routes/index.js";
 import { openStreams } from "./routes/events.js";
 import type { ApiContext, ApiServices } from "./services.js";
@@ -41,6 +42,15 @@ export interface ApiServer {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
+/**
+ * Host names the server answers when api.allowedHosts is not set: the name it is bound to and the loopback names.
+ * Bound to all interfaces (which needs a token) it answers any name, as it cannot know the names it is reached by.
+ */
+function defaultAllowedHosts(host: string): string[] {
+  if (host === "0.0.0.0" || host === "::") return ["*"];
+  return [...new Set([hostName(host), "localhost", "127.0.0.1", "::1"])];
+}
+
 /** Airlock's version from package.json. */
 export { airlockVersion };
 
@@ -59,6 +69,7 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
   const routes = allRoutes;
   const openapi = buildOpenApi(routes, version);
   const uiDir = opts.uiDir ?? defaultUiDir();
+  const allowOf = methodsOfPath([...routes, { method: "GET", path: "/openapi.json" } as AnyRoute]);
 
   const app = Fastify({
     bodyLimit: ctx.config.api.maxBodyBytes,
@@ -85,6 +96,19 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
       if (file) return reply.code(200).header("content-type", file.type).header("cache-control", file.cacheControl).send(file.body);
     }
     return reply.code(404).send(toHttpError({ statusCode: 404 }).body);
+  });
+  const allowedHosts = ctx.config.api.allowedHosts ?? defaultAllowedHosts(host);
+  app.addHook("onRequest", async (request, reply) => {
+    guardRequest(request.method, request.headers, allowedHosts, auth.enabled);
+    // Before body parsing, so that a method with a body (QUERY, say) is refused for what it is.
+    const urlPath = request.url.split("?")[0] ?? "/";
+    const allow = urlPath.startsWith(`${API_PREFIX}/`) ? allowOf(urlPath) : undefined;
+    if (allow && !allow.split(", ").includes(request.method)) {
+      return reply.code(405).header("allow", allow).header("cache-control", "no-store").send({
+        error: { code: "method_not_allowed", message: `${request.method} is not a method of this route`, hint: `Use ${allow}; /api/v1/openapi.json lists each route's methods` },
+      });
+    }
+    return undefined;
   });
   app.get(`${API_PREFIX}/openapi.json`, async () => openapi);
   registerRoutes(app, routes, services, auth);

@@ -80,3 +80,6 @@ export interface Backend {
   /** Releases what the backend holds (connections, watchers). */
   close(): Promise<void>;
 }
+
+/** Process limit of tries that set none, the same on every backend that can limit processes (a fork bomb stops here). */
+export const DEFAULT_PIDS_LIMIT = 1024;

@@ -171,16 +171,20 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       printRemovals(removed, { json: Boolean(o.json), dryRun: Boolean(o.dryRun) });
     }));
 
-  cmd.command("deploy").argument("<name>", "environment name").description("push the environment's image to a registry (after env build --target docker)")
-    .requiredOption("--registry <host:port>", "registry to push to")
+  cmd.command("deploy").argument("<name>", "environment name").description("push the environment's image to a registry (building it first when there is none)")
+    .option("--registry <host:port>", "registry to push to (default: kubernetes.registry, else docker.registry)")
     .option("--json", "print as JSON")
-    .action((name: string, o: { registry: string; json?: boolean }) => run(Boolean(o.json), async (config) => {
+    .action((name: string, o: { registry?: string; json?: boolean }) => run(Boolean(o.json), async (config) => {
       const spec = loadEnvironmentSpec(config, name);
+      const registry = o.registry ?? config.kubernetes.registry ?? config.docker.registry;
+      if (!registry) throw new UsageError("no registry to deploy to", "pass --registry host:port, or set kubernetes.registry in the config");
       const docker = await dockerTarget();
       const log = (line: string) => (o.json ? process.stderr : process.stdout).write(`[${name}] ${line}\n`);
-      // Deploy the image of the current spec, not merely the newest local image of that name.
-      const key = specKey(spec, environmentLayout(config)) ?? undefined;
-      const { reference, digest } = await docker.deployEnvironment(config, name, { registry: o.registry, log, key });
+      // Deploy the image of the current spec, not merely the newest local image of that name; build it when missing.
+      const result = await buildEnvironment(config, name, { log });
+      await buildForTarget(config, "docker", result, log);
+      const key = specKey(spec, environmentLayout(config)) ?? result.build.key;
+      const { reference, digest } = await docker.deployEnvironment(config, name, { registry, log, key });
       if (o.json) printJson({ name, reference, digest });
       else process.stdout.write(`deployed ${reference} (${digest})\n`);
     }));

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
+import { type KubernetesProfile, type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
 
 /** A bearer token and what it may do. */
 export interface ApiToken {
@@ -30,7 +31,13 @@ export interface AirlockConfig {
   defaultBackend: BackendName;
   /** Project name used in image names. @default the project folder's name */
   project: string;
-  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number };
+  /**
+   * allowedHosts: Host header names the API answers (DNS-rebinding defence); "*" allows any.
+   * @default null: the bound host, "localhost", "127.0.0.1" and "::1" (any name when bound to all interfaces, which needs a token)
+   */
+  api: { host: string; port: number; tokens: ApiToken[]; maxBodyBytes: number; allowedHosts: string[] | null };
+  /** maxBytesPerTry: a try's log stops at this size with a marker line; the rest of its output is dropped. @default 104857600 (100 MiB) */
+  logs: { maxBytesPerTry: number };
   /**
    * parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000
    * dagsArePausedAtCreation: a new DAG starts paused unless its file says `pausedOnCreation: false` (Airflow's
@@ -49,8 +56,8 @@ export interface AirlockConfig {
    */
   executor: { parallelism: number; queues: string[]; heartbeatMs: number; workerTimeoutMs: number; fallbackAfterMs: number; hostname: string };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
-  /** profiles: resource profiles picked by `resources: { profile }` or a `resources:<name>` tag; their limits apply on every backend. */
-  kubernetes: { namespace: string; context: string | null; profiles: Record<string, ResourceProfile> };
+  /** Where and how tries run as pods; see `KubernetesSettings`. */
+  kubernetes: KubernetesSettings;
   /**
    * Pipeline datasets. artifacts: where datasets without a catalog entry are kept (a folder, or s3://bucket/prefix).
    * @default "<stateDir>/datasets". s3*: the object store (also AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
@@ -62,12 +69,8 @@ export interface AirlockConfig {
   cli: { apiUrl: string | null; token: string | null };
 }
 
-/** A resource profile (seed 004): requests and limits; the Kubernetes backend also reads scheduling fields. */
-export interface ResourceProfile {
-  requests?: { cpu?: string | number; memory?: string | number };
-  limits?: { cpu?: string | number; memory?: string | number };
-  [field: string]: unknown;
-}
+/** A resource profile (seed 004): requests and limits apply on every backend; the kubernetes backend also places pods by it. */
+export type ResourceProfile = KubernetesProfile;
 
 /** Raised for an invalid configuration file or variable; the message names the key. */
 export class ConfigError extends Error {
@@ -89,7 +92,9 @@ const fileSchema = z.object({
     tokens: z.array(tokenSchema),
     token: z.string().min(8),
     maxBodyBytes: z.coerce.number().int().positive(),
+    allowedHosts: z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(",").map((h) => h.trim()).filter(Boolean))]),
   }).strict().partial(),
+  logs: z.object({ maxBytesPerTry: z.coerce.number().int().min(1024) }).strict().partial(),
   scheduler: z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
@@ -112,14 +117,7 @@ const fileSchema = z.object({
     registry: z.string(),
     baseImage: z.string(),
   }).strict().partial(),
-  kubernetes: z.object({
-    namespace: z.string(),
-    context: z.string(),
-    profiles: z.record(z.string(), z.object({
-      requests: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
-      limits: z.object({ cpu: z.union([z.string(), z.number()]), memory: z.union([z.string(), z.number()]) }).partial().strict(),
-    }).partial().passthrough()),
-  }).strict().partial(),
+  kubernetes: kubernetesSchema,
   datasets: z.object({
     artifacts: z.string().min(1),
     s3Endpoint: z.string().url(),
@@ -271,7 +269,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const fromFile = found ? parseWith(found.data, path.basename(found.file)) : {};
   const fromEnv = parseWith(envOverrides(env), "AIRLOCK__* environment variables");
   const merged: FileConfig = { ...fromFile, ...fromEnv };
-  for (const section of ["api", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
+  for (const section of ["api", "logs", "scheduler", "executor", "docker", "kubernetes", "datasets", "secrets", "cli"] as const) {
     (merged as Record<string, unknown>)[section] = { ...(fromFile[section] ?? {}), ...(fromEnv[section] ?? {}) };
   }
   const abs = (p: string) => path.resolve(projectDir, p);
@@ -300,7 +298,9 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       port: merged.api?.port ?? 8080,
       tokens,
       maxBodyBytes: merged.api?.maxBodyBytes ?? 1024 * 1024,
+      allowedHosts: merged.api?.allowedHosts ?? null,
     },
+    logs: { maxBytesPerTry: merged.logs?.maxBytesPerTry ?? 100 * 1024 * 1024 },
     scheduler: {
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
@@ -323,7 +323,18 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       registry: merged.docker?.registry ?? null,
       baseImage: merged.docker?.baseImage ?? null,
     },
-    kubernetes: { namespace: merged.kubernetes?.namespace ?? "default", context: merged.kubernetes?.context ?? null, profiles: (merged.kubernetes?.profiles ?? {}) as Record<string, ResourceProfile> },
+    kubernetes: {
+      kubeconfig: merged.kubernetes?.kubeconfig ? abs(merged.kubernetes.kubeconfig) : null,
+      context: merged.kubernetes?.context ?? null,
+      namespace: merged.kubernetes?.namespace ?? "default",
+      registry: merged.kubernetes?.registry ?? null,
+      imagePullSecrets: merged.kubernetes?.imagePullSecrets ?? [],
+      serviceAccountName: merged.kubernetes?.serviceAccountName ?? null,
+      podTemplate: merged.kubernetes?.podTemplate ? abs(merged.kubernetes.podTemplate) : null,
+      startupTimeoutMs: merged.kubernetes?.startupTimeout ?? 300_000,
+      onFinish: merged.kubernetes?.onFinish ?? "delete",
+      profiles: merged.kubernetes?.profiles ?? {},
+    },
     datasets: {
       artifacts: merged.datasets?.artifacts?.startsWith("s3://") ? merged.datasets.artifacts : abs(merged.datasets?.artifacts ?? path.join(stateDir, "datasets")),
       s3Endpoint: merged.datasets?.s3Endpoint ?? env.AWS_ENDPOINT_URL ?? null,
@@ -336,7 +347,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   };
 }
 
-/** Hides the password of a URL for messages. */
+/** Hides the password of a URL for messages; everything up to the last `@` of the authority is the password. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@]+):.*@/, "//$1:***@");
 }

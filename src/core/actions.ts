@@ -7,7 +7,8 @@ import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { resolveParams } from "./params.js";
 import { effectiveWeights } from "../scheduler/priority.js";
 
-const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
+/** What a run id given for a new run may look like. */
+export const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,249}$/;
 
 /** Context that may also wake the scheduler of this process. */
 export type ActionContext = AirlockContext & { wake?: () => void };

@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import type { AirlockContext } from "./context.js";
 import { NotFoundError, ValidationError } from "./errors.js";
+import { charBoundary } from "./utf8.js";
 
 /** A slice of a log. */
 export interface LogChunk {
@@ -41,7 +42,8 @@ export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; ta
     let end = bytesRead;
     if (offset + bytesRead < size) {
       const nl = buf.lastIndexOf(0x0a, bytesRead - 1);
-      if (nl >= 0) end = nl + 1;
+      // A line longer than the chunk is cut between characters, never inside one.
+      end = nl >= 0 ? nl + 1 : charBoundary(buf, bytesRead) || bytesRead;
     } else if (!ended) {
       // Do not hand out a half-written last line of a running try.
       const nl = buf.lastIndexOf(0x0a, bytesRead - 1);

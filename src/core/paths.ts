@@ -1,4 +1,5 @@
 /** Where the orchestrator keeps per-try files. All under the private state directory. */
+import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 
 /** Identifies one try for path purposes. */
@@ -19,4 +20,13 @@ export function tryDir(stateDir: string, t: TryRef): string {
 /** The try's final, masked log. */
 export function logPath(stateDir: string, t: TryRef): string {
   return path.join(stateDir, "logs", `dag_id=${safe(t.dagId)}`, `run_id=${safe(t.runId)}`, `task_id=${safe(t.taskId)}`, `attempt=${t.tryNumber}.log`);
+}
+
+/**
+ * Creates `dir` (and missing parents) readable by its owner only, and narrows it to 0700 if it already existed with
+ * wider modes (state dirs made by older versions): the store, logs and keys inside must not be readable by others.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
 }

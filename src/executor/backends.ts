@@ -43,8 +43,11 @@ export class BackendRegistry {
         backend = createDockerBackend(this.config);
         break;
       }
-      case "kubernetes":
-        throw new UserError("unavailable", "the kubernetes backend is not available in this version", "Use backend \"docker\", \"sandbox\" or \"process\"");
+      case "kubernetes": {
+        const { createKubernetesBackend } = await import("../backends/kubernetes/index.js");
+        backend = createKubernetesBackend(this.config);
+        break;
+      }
     }
     const ok = await backend.check();
     if (!ok.ok) throw new UserError("unavailable", `the ${name} backend is not available here`, ok.hint);

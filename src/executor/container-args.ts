@@ -8,6 +8,9 @@ import type { TaskPayload } from "../runner/protocol.js";
 /** Rendered container arguments and the secret values (privateEnv) to mask. */
 export async function renderContainerArgs(p: TaskPayload): Promise<{ args: Record<string, unknown>; secrets: string[] }> {
   const args = await renderedArgs(p);
-  const secrets = Object.values((args.privateEnv as Record<string, unknown> | undefined) ?? {}).map(String);
+  // privateEnv (container), secretEnv and secretFiles (kubernetesPod): rendered templates, masked everywhere.
+  const secretFiles = ((args.secretFiles as { files?: Record<string, unknown> }[] | undefined) ?? []).flatMap((f) => Object.values(f.files ?? {}));
+  const secrets = [...Object.values((args.privateEnv ?? {}) as Record<string, unknown>), ...Object.values((args.secretEnv ?? {}) as Record<string, unknown>), ...secretFiles]
+    .filter((v): v is string => typeof v === "string");
   return { args, secrets };
 }

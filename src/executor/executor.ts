@@ -97,6 +97,10 @@ export class Executor {
    */
   private startReaper(): void {
     const reap = async (always: boolean) => {
+      if (this.backends.has("kubernetes")) {
+        const { reapOrphanPods } = await import("../backends/kubernetes/reaper.js");
+        await reapOrphanPods(this.ctx.store, this.ctx.config).catch(() => undefined);
+      }
       if (!always && !this.backends.has("docker")) return;
       try {
         const { reapOrphans } = await import("../backends/docker/reaper.js");

@@ -90,7 +90,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   const logFile = finalLogPath(ctx.config.stateDir, t);
   const shipper = new LogShipper(ctx.store, t, { restart: adopt !== null });
   const ship = (masked: string) => shipper.push(masked);
-  let pump = new LogPump(rawLogPath, logFile, new Masker([]), { restart: adopt !== null, ship });
+  const pump = new LogPump(rawLogPath, logFile, new Masker([]), { adopt: adopt !== null, maxBytes: ctx.config.logs.maxBytesPerTry, ship });
   let loaded: Loaded | undefined;
   let result: TryResult;
   let exitCode: number | null = null;
@@ -101,13 +101,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     const { task } = loaded;
     firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
     if (task.kind === "external_task_sensor") {
-      result = await pokeExternalTask(ctx, loaded.run, task, (line) => pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
+      result = await pokeExternalTask(ctx, loaded.run, task, (line) => void pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
     } else {
       const environment = task.environment && t.isolation !== "docker" && t.isolation !== "kubernetes"
-        ? await deps.environment(task.environment, (line) => pump.note(line))
+        ? await deps.environment(task.environment, (line) => void pump.note(line))
         : null;
       const dockerEnvironment = task.environment && (t.isolation === "docker" || t.isolation === "kubernetes")
-        ? await deps.environment(task.environment, (line) => pump.note(line)) : null;
+        ? await deps.environment(task.environment, (line) => void pump.note(line)) : null;
       const built = await buildPayload(ctx, {
         run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
@@ -129,13 +129,13 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       if (task.kind === "python") {
         // The Python runner has no template engine: kwargs are rendered here, with the task's grants only.
         built.payload.operator = { ...task, args: await renderedArgs(built.payload), templateFields: [] };
-      } else if (task.kind === "container") {
+      } else if (task.kind === "container" || task.kind === "kubernetes_pod") {
         const rendered = await renderContainerArgs(built.payload);
         built.payload.operator = { ...task, args: rendered.args };
         masks.push(...rendered.secrets);
         built.payload.masks = masks;
       }
-      pump = new LogPump(rawLogPath, logFile, new Masker(masks), { restart: false, ship });
+      pump.useMasker(new Masker(masks));
       const backend = await deps.backend(t.isolation);
       const limits = effectiveLimits(ctx.config, task);
       const request: LaunchRequest = {
@@ -149,10 +149,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
         // The log is rebuilt from the raw output after a restart; the orchestrator's own first line is not in it.
-        pump.note(`${header} (adopted after an orchestrator restart)`);
+        void pump.note(`${header} (adopted after an orchestrator restart)`);
         running = await backend.adopt({ backend: t.isolation, tryDir: dir, ...(adopt.handle ?? {}) }, request);
       } else {
-        pump.note(header);
+        void pump.note(header);
         running = await backend.launch(request);
         owned = await ctx.store.setTryHandle(t, running.handle, t.fence);
       }
@@ -166,12 +166,12 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const watched = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null, released: null };
       if (watched.released) {
         // Left running for the next owner: its files stay, nothing is recorded, the log is not touched again.
-        if (watched.released === "shutdown") pump.pump();
+        if (watched.released === "shutdown") await pump.pump();
         return;
       }
       const { exit, killedFor } = watched;
       exitCode = exit.code;
-      pump.finish();
+      await pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
       if (result.kind === "success" && task.datasets) {
         const { publishOutputs } = await import("../datasets/flow.js");
@@ -187,6 +187,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     else await record(deps, t, loaded, result, exitCode, pump, shipper);
   } finally {
     // Normally already closed before the try was recorded; this stops its timer when recording failed.
+    await pump.close();
     await shipper.close();
   }
   rmSync(dir, { recursive: true, force: true });
@@ -201,7 +202,7 @@ function isRescheduling(task: SerializedTask): boolean {
 async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, reason: string, firstPokeAt: string, pump: LogPump, shipper: LogShipper): Promise<void> {
   const interval = parseDuration((task.args as { pokeInterval?: string | number }).pokeInterval ?? "30s", "pokeInterval");
   const next = new Date(Date.now() + interval).toISOString();
-  pump.note(`[airlock] try ${t.tryNumber} rescheduled: ${pump.mask(reason)}; next poke at ${next}`);
+  await pump.note(`[airlock] try ${t.tryNumber} rescheduled: ${pump.mask(reason)}; next poke at ${next}`);
   await shipper.close();
   await deps.ctx.store.rescheduleTry(t, next, firstPokeAt);
 }
@@ -227,22 +228,26 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   let ticks = 0;
   // The monitor sleeps between ticks, but never past the try's exit: the next task must not wait for a timer.
   let stopSleep: () => void = () => undefined;
+  // A task writing faster than one pump's budget gets the next pump at once, not after the sleep.
+  let more = false;
   const loop = (async () => {
     while (!ended) {
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, every);
-        stopSleep = () => {
-          clearTimeout(timer);
-          r();
-        };
-      });
+      if (!more) {
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, every);
+          stopSleep = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      }
       if (ended) break;
       if (deps.shutdown?.aborted && t.isolation !== "inline") {
         // The worker is stopping: the try's process, sandbox or container outlives it and is adopted later.
         released = "shutdown";
         break;
       }
-      pump.pump();
+      more = await pump.pump();
       ticks++;
       if (killedFor) continue;
       if (deps.shutdown?.aborted) {
@@ -284,10 +289,10 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   if (result.kind === "success") {
     // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.
     outcome = { state: "success", taskState: "success", exitCode, error: null, xcomJson: pump.maskJson(result.xcomJson) };
-    pump.note(`[airlock] try ${t.tryNumber} succeeded`);
+    await pump.note(`[airlock] try ${t.tryNumber} succeeded`);
   } else if (result.kind === "skipped") {
     outcome = { state: "skipped", taskState: "skipped", exitCode, error: null };
-    pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
+    await pump.note(`[airlock] try ${t.tryNumber} skipped: ${result.reason}`);
   } else {
     // A try stopped by hand (marked/cleared) is not retried; one stopped by a shutdown is. Neither is a configuration
     // error that the next try would hit again (a template, a grant, a missing variable or connection).
@@ -300,7 +305,7 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
     outcome = { state: "failed", taskState, exitCode, error, notBefore: canRetry ? new Date(Date.now() + delay).toISOString() : null };
     const retryNote = canRetry ? ` (retry ${t.tryNumber + 1} of ${ti?.maxTries} in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`})`
       : configError && ti !== undefined && t.tryNumber < ti.maxTries ? " (not retried: a configuration error fails the same way on every try; fix it and clear the task)" : "";
-    pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${retryNote}`);
+    await pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${retryNote}`);
   }
   // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
   await shipper.close();

@@ -97,5 +97,7 @@ export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Pro
     conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
     timezone: p.context.timezone, xcomPull: g.xcomPull, variable: g.variable, connection: g.connection,
   });
-  return renderFields(p.operator.args, p.operator.templateFields, tctx, { dagId: p.dagId, taskId: p.taskId });
+  // A bash command is shell: values pasted into it are quoted so run conf and params never become shell syntax.
+  const shellFields = p.operator.kind === "bash" ? ["command"] : [];
+  return renderFields(p.operator.args, p.operator.templateFields, tctx, { dagId: p.dagId, taskId: p.taskId }, shellFields);
 }

@@ -95,6 +95,7 @@ async function execute(p: TaskPayload, channel: EventChannel, dist: string): Pro
       break;
     case "external_task_sensor":
     case "container":
+    case "kubernetes_pod":
       throw new Error(`operator "${kind}" is run by the orchestrator, not the runner`);
     case "python":
       throw new Error(`operator "python" is run by the Python runner, not the Node runner (protocol ${PROTOCOL_VERSION})`);

@@ -7,6 +7,7 @@ import type { BackendName } from "../sdk/types.js";
 export function isolationFor(task: SerializedTask, config: AirlockConfig, override: BackendName | null): BackendName {
   if (task.kind === "external_task_sensor") return "inline";
   if (task.kind === "container") return override === "kubernetes" ? "kubernetes" : "docker";
+  if (task.kind === "kubernetes_pod") return "kubernetes";
   const chosen = override ?? task.backend ?? config.defaultBackend;
   // Python code cannot share the orchestrator's (Node) process: the nearest level is a process of its own.
   if (task.kind === "python" && chosen === "inline") return "process";

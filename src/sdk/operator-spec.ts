@@ -1,5 +1,5 @@
 /** Operator kinds the runner and executor know. */
-export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container" | "node" | "python";
+export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container" | "node" | "python" | "kubernetes_pod";
 
 /** What an operator factory records about a task: its kind, JSON arguments and templated fields. */
 export interface OperatorSpec {

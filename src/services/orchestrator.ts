@@ -42,24 +42,6 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     executor = new Executor(ctx, { queues: options.queues, onFinished: (runId) => void scheduler?.runChanged(runId) });
   }
   if (parts.scheduler) scheduler = new Scheduler(ctx, { ...options.scheduler, onQueued: () => executor?.wake() });
-  if (parts.parse) {
-    processor = new DagFileProcessor(ctx);
-    await processor.refresh();
-    const proc = processor;
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const again = () => {
-      timer = setTimeout(async () => {
-        await proc.refresh().catch((err: Error) => process.stderr.write(`airlock: parsing DAG files failed: ${err.message}\n`));
-        if (!stopped) again();
-      }, ctx.config.scheduler.parseIntervalMs);
-    };
-    again();
-    releasers.push(async () => {
-      stopped = true;
-      clearTimeout(timer);
-    });
-  }
   if (executor) {
     await executor.start();
     const e = executor;
@@ -97,6 +79,30 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
       for (const release of releasers.reverse()) await release().catch(() => undefined);
       throw err;
     }
+  }
+  if (parts.parse) {
+    processor = new DagFileProcessor(ctx);
+    // Everything else is already running: a DAG file that is slow to import delays only its own DAGs.
+    try {
+      await processor.refresh();
+    } catch (err) {
+      for (const release of releasers.reverse()) await release().catch(() => undefined);
+      throw err;
+    }
+    const proc = processor;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const again = () => {
+      timer = setTimeout(async () => {
+        await proc.refresh().catch((err: Error) => process.stderr.write(`airlock: parsing DAG files failed: ${err.message}\n`));
+        if (!stopped) again();
+      }, ctx.config.scheduler.parseIntervalMs);
+    };
+    again();
+    releasers.push(async () => {
+      stopped = true;
+      clearTimeout(timer);
+    });
   }
   let stopping: Promise<void> | null = null;
   return {

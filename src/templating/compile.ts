@@ -4,12 +4,16 @@
  */
 import type { Template } from "nunjucks";
 import { GUARD_PROPERTY, guard } from "./guard.js";
+import { shellOutput, TrustedFragment } from "./shell-quote.js";
 import { BaseCompiler, createEnvironment, parseTemplate, templateFromCode, type CompileFrame, type NjNode } from "./nunjucks-internals.js";
 
 /** Filters whose first argument may be undefined (Jinja's StrictUndefined allows `x | default(...)`). */
 const LENIENT_FILTERS = new Set(["default", "d"]);
 /** Tests that exist to ask whether something is undefined. */
 const LENIENT_TESTS = new Set(["defined", "undefined"]);
+
+/** Property on the nunjucks Environment under which compiled shell-mode code finds `shellOutput`. */
+const SHELL_PROPERTY = "airlockShell";
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -45,6 +49,27 @@ function position(node: NjNode): string {
 
 class GuardedCompiler extends BaseCompiler {
   private lenient = 0;
+
+  constructor(name: string, throwOnUndefined: boolean, private readonly shell: boolean) {
+    super(name, throwOnUndefined);
+  }
+
+  /** In shell mode each expression's value goes through `shellOutput`, which sees the command rendered so far. */
+  override compileOutput(node: NjNode, frame: CompileFrame): void {
+    if (!this.shell) {
+      super.compileOutput(node, frame);
+      return;
+    }
+    for (const child of (node.children as NjNode[])) {
+      if (child.typename === "TemplateData") {
+        if (child.value) this._emit(`${this.buffer} += ${JSON.stringify(String(child.value))};\n`);
+        continue;
+      }
+      this._emit(`${this.buffer} += env.${SHELL_PROPERTY}(${this.buffer}, runtime.ensureDefined(`);
+      this.compile(child, frame);
+      this._emit(`, ${Number(node.lineno)}, ${Number(node.colno)}));\n`);
+    }
+  }
 
   compileSymbol(node: NjNode, frame: CompileFrame): void {
     const name = String(node.value);
@@ -97,20 +122,26 @@ class GuardedCompiler extends BaseCompiler {
 // dev: keep the error a called function threw as `cause`, so it can be reported as itself.
 const env = createEnvironment({ autoescape: false, throwOnUndefined: true, dev: true });
 (env as unknown as Record<string, unknown>)[GUARD_PROPERTY] = guard;
+(env as unknown as Record<string, unknown>)[SHELL_PROPERTY] = shellOutput;
+env.addFilter("trusted", (value: unknown) => new TrustedFragment(String(value ?? "")));
 
 const cache = new Map<string, Template>();
 const CACHE_LIMIT = 500;
 
+/** How a template's output is used: plain text, or a bash command whose pasted values are shell-quoted. */
+export type TemplateMode = "text" | "shell";
+
 /** A compiled template for `source`; throws nunjucks' error for a syntax error. */
-export function compileTemplate(source: string): Template {
-  const hit = cache.get(source);
+export function compileTemplate(source: string, mode: TemplateMode = "text"): Template {
+  const key = `${mode}:${source}`;
+  const hit = cache.get(key);
   if (hit) return hit;
-  const compiler = new GuardedCompiler("template", true);
+  const compiler = new GuardedCompiler("template", true, mode === "shell");
   compiler.compile(parseTemplate(source));
   // Same step nunjucks itself takes: its compiler emits JS source defining the template's functions.
   const props: unknown = new Function(compiler.getCode())();
   const template = templateFromCode(props, env);
   if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(source, template);
+  cache.set(key, template);
   return template;
 }

@@ -8,6 +8,8 @@ export type TemplateErrorReason =
   | "forbidden"
   /** An expression it outputs is null. */
   | "null_output"
+  /** A value cannot be shell-quoted where a bash command pastes it (a here-document line equal to its delimiter). */
+  | "shell"
   /** A function it calls threw: a variable or connection not granted, a missing XCom, a bad macro argument. */
   | "call";
 

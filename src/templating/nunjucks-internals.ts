@@ -25,7 +25,10 @@ export interface CompileFrame {
 
 /** The methods of nunjucks' Compiler that the guarded compiler calls or overrides. */
 export interface NjCompiler {
+  /** Name of the JS variable the compiled code appends output to. */
+  buffer: string;
   compile(node: NjNode, frame?: CompileFrame): void;
+  compileOutput(node: NjNode, frame: CompileFrame): void;
   compileIs(node: NjNode, frame: CompileFrame): void;
   getCode(): string;
   _emit(code: string): void;

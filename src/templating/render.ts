@@ -1,18 +1,22 @@
 /**
  * Rendering of templated task fields, with errors that name the DAG, task, field, template and the fix.
  */
-import { compileTemplate } from "./compile.js";
+import { compileTemplate, type TemplateMode } from "./compile.js";
 import { TEMPLATE_NAMES, type TemplateContext } from "./context.js";
 import { TemplateError, type TemplateErrorReason, type TemplateLocation } from "./errors.js";
 import { GuardFailure } from "./guard.js";
 import { errorPosition } from "./nunjucks-internals.js";
+import { ShellQuoteRefusal } from "./shell-quote.js";
 
-/** Renders one template string. Strings without `{` are returned as they are. */
-export function renderString(template: string, ctx: TemplateContext, where: TemplateLocation): string {
+/**
+ * Renders one template string. Strings without `{` are returned as they are. In "shell" mode every `{{ … }}` value
+ * is quoted for where it lands in the command (see shell-quote.ts); `| trusted` opts a fragment out.
+ */
+export function renderString(template: string, ctx: TemplateContext, where: TemplateLocation, mode: TemplateMode = "text"): string {
   if (!template.includes("{")) return template;
   let compiled;
   try {
-    compiled = compileTemplate(template);
+    compiled = compileTemplate(template, mode);
   } catch (err) {
     throw syntaxError(err, template, where);
   }
@@ -25,15 +29,17 @@ export function renderString(template: string, ctx: TemplateContext, where: Temp
 
 /**
  * A copy of `args` with each templated field rendered: strings are rendered, arrays and objects recursively (their
- * string leaves; keys stay as they are), other values are left alone.
+ * string leaves; keys stay as they are), other values are left alone. `shellFields` are bash commands: their
+ * pasted values are shell-quoted.
  */
 export function renderFields(
   args: Record<string, unknown>, templateFields: string[], ctx: TemplateContext, where: { dagId: string; taskId: string },
+  shellFields: readonly string[] = [],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...args };
   for (const field of templateFields) {
     if (!Object.prototype.hasOwnProperty.call(args, field)) continue;
-    out[field] = renderValue(args[field], field, ctx, where);
+    out[field] = renderValue(args[field], field, ctx, where, shellFields.includes(field) ? "shell" : "text");
   }
   return out;
 }
@@ -56,12 +62,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function renderValue(value: unknown, path: string, ctx: TemplateContext, where: { dagId: string; taskId: string }): unknown {
-  if (typeof value === "string") return renderString(value, ctx, { ...where, field: path });
-  if (Array.isArray(value)) return value.map((v, i) => renderValue(v, `${path}[${i}]`, ctx, where));
+function renderValue(value: unknown, path: string, ctx: TemplateContext, where: { dagId: string; taskId: string }, mode: TemplateMode): unknown {
+  if (typeof value === "string") return renderString(value, ctx, { ...where, field: path }, mode);
+  if (Array.isArray(value)) return value.map((v, i) => renderValue(v, `${path}[${i}]`, ctx, where, mode));
   if (isRecord(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = renderValue(v, `${path}.${k}`, ctx, where);
+    for (const [k, v] of Object.entries(value)) out[k] = renderValue(v, `${path}.${k}`, ctx, where, mode);
     return out;
   }
   return value;
@@ -106,6 +112,13 @@ function renderError(err: unknown, template: string, where: TemplateLocation): T
       : `${place(where)}: template ${quote(template)} reads ${JSON.stringify(cause.expression)}${pos}, which is not allowed: ${cause.message}. `
         + `Templates may read data only (params, conf, var, conn, ti.xcom_pull, macros), not the runtime behind it.`;
     return new TemplateError(text, reason, where, template, cause.expression, { cause: err });
+  }
+  if (cause instanceof ShellQuoteRefusal) {
+    return new TemplateError(
+      `${place(where)}: a value in template ${quote(template)} cannot be pasted into the shell command safely: ${cause.message}. `
+      + `Pass it through an environment variable (env: { X: "{{ ... }}" }, then "$X"), or mark a fragment you trust with {{ value | trusted }}.`,
+      "shell", where, template, undefined, { cause: err },
+    );
   }
   const { line, column } = errorPosition(err);
   if (/attempted to output null or undefined value/.test(nunjucksMessage(err))) {

@@ -5,7 +5,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig, type ApiToken } from "../../src/config/config.js";
+import { loadConfig, type AirlockConfig, type ApiToken } from "../../src/config/config.js";
 import { createContext, type AirlockContext } from "../../src/core/context.js";
 import { createApiServer, type ApiServer, type ApiServerOptions } from "../../src/api/server.js";
 import { bash, dag, empty, serializeDag, type Task } from "../../src/sdk/index.js";
@@ -31,18 +31,20 @@ export interface ApiFixture {
 }
 
 /** Starts a server on a free port. */
-export async function startApi(options: { tokens?: ApiToken[]; maxBodyBytes?: number; server?: ApiServerOptions } = {}): Promise<ApiFixture> {
+export async function startApi(options: { tokens?: ApiToken[]; maxBodyBytes?: number; server?: ApiServerOptions; configure?: (config: AirlockConfig) => void } = {}): Promise<ApiFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-api-"));
   const config = await loadConfig({ cwd: dir, env: {} });
   config.api.tokens = options.tokens ?? [];
   if (options.maxBodyBytes) config.api.maxBodyBytes = options.maxBodyBytes;
+  options.configure?.(config);
   const ctx = await createContext(config);
   const logs: string[] = [];
   const server = await createApiServer(ctx, { host: "127.0.0.1", port: 0, log: (m) => logs.push(m), uiDir: path.join(dir, "no-ui"), ...options.server });
   const url = server.url;
 
   const call: ApiFixture["call"] = async (method, p, o = {}) => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    // What the API client sends (a same-origin proof); a test of the guard passes its own headers.
+    const headers: Record<string, string> = { "x-airlock-request": "1", ...(o.headers ?? {}) };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     let body: string | undefined = o.rawBody;
     if (o.body !== undefined) {

@@ -134,12 +134,15 @@ export function createProject(options: ProjectOptions = {}): Project {
     let out = "";
     let err = "";
     const waiters: Array<() => void> = [];
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString("utf8");
+    // Decoded as a stream: a character split between two pipe reads must not become two U+FFFD.
+    child.stdout?.setEncoding("utf8");
+    child.stderr?.setEncoding("utf8");
+    child.stdout?.on("data", (d: string) => {
+      out += d;
       for (const w of [...waiters]) w();
     });
-    child.stderr?.on("data", (d: Buffer) => {
-      err += d.toString("utf8");
+    child.stderr?.on("data", (d: string) => {
+      err += d;
     });
     child.stdin?.on("error", () => undefined);
     child.stdin?.end(o.input ?? "");

@@ -42,7 +42,8 @@ export function onUnauthorized(listener: Listener): () => void {
 
 /** Calls /api/v1`path`. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  // Tells the server the request comes from its own UI, not from a cross-site page.
+  const headers: Record<string, string> = { accept: "application/json", "x-airlock-request": "1" };
   const token = currentToken();
   if (token) headers.authorization = `Bearer ${token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";

@@ -3,13 +3,12 @@
  * names (`log=runId|taskId|tryNumber[|offset]`). EventSource cannot set headers, so `?token=` is accepted here.
  */
 import type { ServerResponse } from "node:http";
-import { z } from "zod";
 import { ValidationError } from "../../core/errors.js";
 import type { ChangeEvent } from "../../store/types.js";
 import type { ApiServices } from "../services.js";
 import type { TryRef } from "../core.js";
 import { defineRoute, type AnyRoute } from "../route.js";
-import { EventsQuery } from "../schemas.js";
+import { EventsQuery, SseEvent } from "../schemas.js";
 
 const LOG_POLL_MS = 300;
 const HEARTBEAT_MS = 15_000;
@@ -135,7 +134,7 @@ export const eventRoutes: AnyRoute[] = [
   defineRoute({
     method: "GET", path: "/events", operationId: "streamEvents", tag: "Events", role: "read", queryToken: true, eventStream: true,
     summary: "Server-sent events: `change` (state changes; resume with Last-Event-ID or since) and `log` (lines of followed tries)",
-    query: EventsQuery, response: z.string().describe("text/event-stream"),
+    query: EventsQuery, response: SseEvent,
     async handler({ query, request, reply, services }) {
       const follows = (query.log ?? []).map(parseLogSpec);
       const header = request.headers["last-event-id"];

@@ -62,7 +62,7 @@ export const runRoutes: AnyRoute[] = [
     },
   }),
   defineRoute({
-    method: "POST", path: "/dags/{dagId}/runs/{runId}/clear", operationId: "clearRun", tag: "Runs", role: "admin", errors: [404],
+    method: "POST", path: "/dags/{dagId}/runs/{runId}/clear", operationId: "clearRun", tag: "Runs", role: "admin", errors: [404, 409],
     summary: "Clear task instances of a run so they run again (all, the failed ones, or the ones named)",
     params: RunParams, body: ClearRunBody, response: Cleared,
     async handler({ params, body, services: { ctx, core, hub } }) {

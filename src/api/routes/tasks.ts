@@ -58,7 +58,7 @@ export const taskRoutes: AnyRoute[] = [
   }),
   defineRoute({
     method: "POST", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/clear", operationId: "clearTaskInstance",
-    tag: "Task instances", role: "admin", errors: [404], summary: "Clear a task instance (and optionally its downstream) to retry it",
+    tag: "Task instances", role: "admin", errors: [404, 409], summary: "Clear a task instance (and optionally its downstream) to retry it",
     params: TaskParams, body: ClearTaskBody, response: Cleared,
     async handler({ params, body, services: { ctx, core, hub } }) {
       await requireTask(ctx.store, params.dagId, params.runId, params.taskId);

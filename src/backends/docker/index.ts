@@ -213,7 +213,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
       const masks = full.payload?.masks ?? [];
       const demux = new OutputDemuxer(
         { rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: h.nonce ?? null, masks },
-        writtenSoFar(request.rawLogPath, request.eventsPath),
+        await writtenSoFar(request.rawLogPath, request.eventsPath),
       );
       // Replays the output from the start; the demuxer skips what the files already hold.
       const logs = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;

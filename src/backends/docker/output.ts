@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { Writable } from "node:stream";
+import { rawLineCount } from "../../core/raw-log.js";
 import { EVENT_PREFIX, decodeEvent } from "../../runner/protocol.js";
 
 /** What a demuxer needs to know. */
@@ -24,10 +25,12 @@ export interface WrittenSoFar {
   maxSeq: number;
 }
 
-/** Counts the raw log's complete lines and the highest event sequence number already written. */
-export function writtenSoFar(rawLogPath: string, eventsPath: string): WrittenSoFar {
-  let rawLines = 0;
-  if (existsSync(rawLogPath)) for (const b of readFileSync(rawLogPath)) if (b === 0x0a) rawLines++;
+/**
+ * Counts the raw log's complete lines (including those the log pump consumed and punched out) and the highest
+ * event sequence number already written.
+ */
+export async function writtenSoFar(rawLogPath: string, eventsPath: string): Promise<WrittenSoFar> {
+  const rawLines = await rawLineCount(rawLogPath);
   let maxSeq = 0;
   if (existsSync(eventsPath)) {
     for (const line of readFileSync(eventsPath, "utf8").split("\n")) {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Resources } from "../../sdk/types.js";
-import type { LaunchRequest, TryKey } from "../types.js";
+import { DEFAULT_PIDS_LIMIT, type LaunchRequest, type TryKey } from "../types.js";
 
 /** Labels every airlock container carries (identity only, never data or secrets). */
 export const LABELS = { owner: "airlock.owner", dag: "airlock.dag", task: "airlock.task", run: "airlock.run", try: "airlock.try", key: "airlock.key", mode: "airlock.mode", autoRemove: "airlock.autoRemove" } as const;
@@ -51,14 +51,17 @@ export function tryLabels(request: Pick<LaunchRequest, "key" | "environment">, m
   };
 }
 
-/** Memory, CPU and pids limits; swap is capped at the memory limit so exceeding it is an OOM kill, not swapping. */
+/**
+ * Memory, CPU and pids limits; swap is capped at the memory limit so exceeding it is an OOM kill, not swapping.
+ * A try that sets no pids limit gets the same default as in the sandbox.
+ */
 export function limits(resources: Resources | null, override: { memory?: string | number; cpus?: number } = {}): Docker.HostConfig {
   const memory = parseSize(override.memory ?? resources?.memory);
   const cpus = override.cpus ?? resources?.cpu;
   return {
     ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
     ...(cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
-    ...(resources?.pids ? { PidsLimit: resources.pids } : {}),
+    PidsLimit: resources?.pids ?? DEFAULT_PIDS_LIMIT,
   };
 }
 

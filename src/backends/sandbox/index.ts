@@ -15,7 +15,7 @@ import { loadEnvironmentSpec } from "../../environments/spec.js";
 import { mergeResources, parseMemory } from "../../environments/resources.js";
 import type { Resources } from "../../sdk/types.js";
 import { adoptProcess, spawnTry } from "../process/spawn.js";
-import type { Backend, ExitInfo, LaunchRequest, RunningTry, TryHandle } from "../types.js";
+import { DEFAULT_PIDS_LIMIT, type Backend, type ExitInfo, type LaunchRequest, type RunningTry, type TryHandle } from "../types.js";
 import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
 import { CgroupError, createTryCgroup, detectCgroups, killTryCgroup, procsFiles, removeTryCgroup, wasOomKilled, type CgroupSystem, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
@@ -45,7 +45,7 @@ const JOIN_FAILED = 125;
 /** Creates the sandbox backend for a project. */
 export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">, options: SandboxOptions = {}): Backend {
   const cgroupParent = options.cgroupParent ?? "airlock";
-  const defaultPids = options.defaultPids ?? 1024;
+  const defaultPids = options.defaultPids ?? DEFAULT_PIDS_LIMIT;
   const cgroups = process.platform === "linux" ? detectCgroups() : null;
   const dist = options.distDir ?? AIRLOCK_DIST;
   const runner = path.join(dist, "runner.mjs");

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { readLogChunk } from "../../core/logs.js";
+import { escapeControls } from "../../core/utf8.js";
 import { summarizeRun, type RunSummary } from "../../services/test-run.js";
 import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
 import { clearTaskInstances, markTaskState, planClear } from "../../core/actions.js";
@@ -86,11 +87,11 @@ export function tasksCommand(): Command {
           const run = await client.getRun(dagId, runId);
           const ti = await client.getTaskInstance(dagId, run.runId, taskId);
           const n = tryArg ?? Math.max(1, ti.tryNumber);
-          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n)) process.stdout.write(text);
+          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n)) process.stdout.write(escapeControls(text));
           else {
             const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20)).text;
             if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: text });
-            else process.stdout.write(text);
+            else process.stdout.write(escapeControls(text));
           }
         });
         return;
@@ -111,7 +112,8 @@ export function tasksCommand(): Command {
         for (;;) {
           const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, tryNumber: n }, offset, 1 << 20);
           if (o.json) collected += chunk.text;
-          else process.stdout.write(chunk.text);
+          // A task's output may hold terminal escape sequences; they are shown, never obeyed.
+          else process.stdout.write(escapeControls(chunk.text));
           const more = chunk.nextOffset > offset;
           offset = chunk.nextOffset;
           // Without --follow, read what is there (in 1 MiB chunks) and stop.

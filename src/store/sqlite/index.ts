@@ -4,7 +4,7 @@
  * process's event loop, and deadlock it outright when another handle in the same process holds the lock.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Kysely, SqliteDialect, sql } from "kysely";
@@ -44,9 +44,25 @@ async function whileBusy(file: string, attempt: () => void): Promise<void> {
   }
 }
 
+/**
+ * Creates the database file owner-only before SQLite does (SQLite gives its -wal and -shm files the database file's
+ * mode), and narrows the modes of files an older version created world-readable.
+ */
+function makePrivate(file: string): void {
+  closeSync(openSync(file, "a", 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+}
+
 /** Opens (creating if needed) the SQLite database at `file`. */
 export async function createSqliteAdapter(file: string): Promise<DialectAdapter> {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makePrivate(file);
   const raw = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     // Switching a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once (without

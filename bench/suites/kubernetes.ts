@@ -1,0 +1,104 @@
+/**
+ * Kubernetes benchmarks: a kubernetes backend try against a bare pod of the same image doing the same work,
+ * created and awaited through the API (goal: within 1.2×), and 30 tries at once (time until all finished).
+ * Runs on the test cluster when it is up (scripts/k8s/cluster.sh); otherwise the suite is skipped with one line
+ * saying how to run it (a benchmark does not spend half an hour building a cluster).
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { V1Pod } from "@kubernetes/client-node";
+import { createKubeClient } from "../../src/backends/kubernetes/client.js";
+import { createKubernetesBackend } from "../../src/backends/kubernetes/index.js";
+import { clusterImage } from "../../src/backends/kubernetes/images.js";
+import { launchRequest, serializedTask } from "../../test/helpers/docker-runner.js";
+import { kubernetesFixture } from "../../test/helpers/kubernetes-backend.js";
+import { ROOT, type BenchRow } from "../lib.js";
+
+const SUITE = "kubernetes";
+const ROUNDS = 5;
+const PARALLEL = 30;
+const COMMAND = "echo hello; echo 42";
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const round = (n: number) => Math.round(n * 100) / 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function clusterUp(): boolean {
+  try {
+    execFileSync("bash", [path.join(ROOT, "scripts", "k8s", "cluster.sh"), "status"], { stdio: "ignore", timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a plain pod running `command` in `image` and waits until it has ended, as a user of the API would. */
+async function barePod(client: ReturnType<typeof createKubeClient>, name: string, image: string, pullPolicy: string): Promise<void> {
+  const body: V1Pod = {
+    metadata: { name },
+    spec: {
+      restartPolicy: "Never", terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, dnsPolicy: "Default",
+      containers: [{ name: "main", image, imagePullPolicy: pullPolicy, command: ["/bin/sh", "-c", COMMAND] }],
+    },
+  };
+  await client.core.createNamespacedPod({ namespace: client.namespace, body });
+  for (;;) {
+    const pod = await client.core.readNamespacedPod({ name, namespace: client.namespace });
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") break;
+    await sleep(250);
+  }
+  // Reading the log is part of what a try gives; the bare pod pays for it too.
+  await client.core.readNamespacedPodLog({ name, namespace: client.namespace, container: "main" });
+  await client.core.deleteNamespacedPod({ name, namespace: client.namespace, gracePeriodSeconds: 0 });
+}
+
+/** Runs the suite. */
+export async function run(): Promise<BenchRow[]> {
+  if (!clusterUp()) {
+    process.stderr.write("bench: kubernetes skipped: no cluster answers (start the test cluster with `bash scripts/k8s/cluster.sh up`)\n");
+    return [];
+  }
+  const fx = await kubernetesFixture("bench");
+  try {
+    const backend = createKubernetesBackend(fx.config);
+    const client = createKubeClient(fx.config.kubernetes);
+    const { image, pullPolicy } = await clusterImage(fx.config, null, () => undefined);
+    const bare: number[] = [];
+    const ours: number[] = [];
+    // Interleaved rounds after one warm-up of each, so node caches favour neither side.
+    for (let i = 0; i <= ROUNDS; i++) {
+      let t0 = performance.now();
+      await barePod(client, `bare-${i}`, image, pullPolicy);
+      if (i > 0) bare.push(performance.now() - t0);
+      const request = launchRequest(fx.stateDir, { dagId: "bench", task: { ...serializedTask(`t${i}`, "bash", { command: COMMAND }), backend: "kubernetes" } });
+      t0 = performance.now();
+      const exit = await (await backend.launch(request)).exited;
+      if (i > 0) ours.push(performance.now() - t0);
+      if (exit.code !== 0) throw new Error(`bench try failed: ${exit.detail ?? exit.code}`);
+    }
+    const t0 = performance.now();
+    const exits = await Promise.all(Array.from({ length: PARALLEL }, async (_v, i) => {
+      const request = launchRequest(fx.stateDir, { dagId: "bench", task: { ...serializedTask(`p${i}`, "bash", { command: COMMAND }), backend: "kubernetes" } });
+      return (await backend.launch(request)).exited;
+    }));
+    const parallelMs = performance.now() - t0;
+    const failed = exits.filter((e) => e.code !== 0).length;
+    if (failed > 0) throw new Error(`${failed} of ${PARALLEL} parallel tries failed`);
+    const b = median(bare);
+    const o = median(ours);
+    return [
+      { suite: SUITE, name: "bare pod through the API (median)", value: round(b), unit: "ms" },
+      { suite: SUITE, name: "kubernetes backend try (median)", value: round(o), unit: "ms" },
+      { suite: SUITE, name: "kubernetes backend / bare pod", value: round(o / b), unit: "x", goal: "<= 1.2" },
+      { suite: SUITE, name: `${PARALLEL} tries at once, until all finished`, value: Math.round(parallelMs), unit: "ms" },
+    ];
+  } finally {
+    await fx.cleanup();
+  }
+}
+
+// `npx tsx bench/suites/kubernetes.ts` runs this suite alone.
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  for (const row of await run()) console.log(`${row.name}: ${row.value} ${row.unit}${row.goal ? ` (goal ${row.goal})` : ""}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * Reading a pod's status the way a person reads `kubectl describe`: is it still starting, running, ended, or
+ * has it failed for a reason that is not the task's (image, scheduling, eviction, deletion, node loss)? Each
+ * failure gets a named error that quotes the pod's own events and says what to do.
+ */
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { KubernetesError, type KubernetesErrorCode } from "./errors.js";
+import { TASK_CONTAINER } from "./spec.js";
+
+/** What a pod's status says about its try. */
+export type PodState =
+  | { kind: "starting"; why: string }
+  | { kind: "running" }
+  | { kind: "ended"; code: number | null; reason: string | null; oomKilled: boolean; message: string | null }
+  | { kind: "failed"; code: KubernetesErrorCode; why: string };
+
+/** Error type names recorded on the try for each pod failure (what `airlock tasks states` shows). */
+export const ERROR_TYPES: Partial<Record<KubernetesErrorCode, string>> = {
+  image_pull_failed: "PodImagePullFailed", image_missing: "PodImageMissing", unschedulable: "PodUnschedulable",
+  startup_timeout: "PodStartupTimeout", evicted: "PodEvicted", deleted: "PodDeleted", node_lost: "PodNodeLost",
+  pod_failed: "PodFailed", result_fetch_failed: "ResultFetchFailed",
+};
+
+const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageInspect", "RegistryUnavailable", "SignatureValidationFailed"]);
+const CONFIG_FAILURES = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError", "PreStartHookError"]);
+
+/** Classifies a pod; `deletedByUs` tells a deletion Airlock asked for from one by someone else. */
+export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
+  const status = pod.status ?? {};
+  const task = status.containerStatuses?.find((c) => c.name === TASK_CONTAINER);
+  const terminated = task?.state?.terminated;
+  if (terminated) {
+    return { kind: "ended", code: terminated.exitCode ?? null, reason: terminated.reason ?? null, oomKilled: terminated.reason === "OOMKilled", message: terminated.message ?? null };
+  }
+  const disruption = status.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
+  if (status.reason === "Evicted" || disruption?.reason === "EvictionByEvictionAPI" || disruption?.reason === "TerminationByKubelet" || disruption?.reason === "PreemptionByScheduler") {
+    return { kind: "failed", code: "evicted", why: status.message ?? disruption?.message ?? "the pod was evicted" };
+  }
+  if (status.reason === "NodeLost" || disruption?.reason === "DeletionByTaintManager" || disruption?.reason === "DeletionByPodGC") {
+    return { kind: "failed", code: "node_lost", why: status.message ?? disruption?.message ?? `node ${pod.spec?.nodeName ?? "?"} was lost` };
+  }
+  if (pod.metadata?.deletionTimestamp && !deletedByUs) {
+    return { kind: "failed", code: "deleted", why: `the pod was deleted at ${new Date(pod.metadata.deletionTimestamp).toISOString()} by someone other than Airlock` };
+  }
+  const waiting = task?.state?.waiting;
+  if (waiting?.reason === "ErrImageNeverPull") return { kind: "failed", code: "image_missing", why: waiting.message ?? waiting.reason };
+  if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: "failed", code: "image_pull_failed", why: waiting.message ?? waiting.reason };
+  if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) return { kind: "failed", code: "pod_failed", why: waiting.message ?? waiting.reason };
+  const scheduled = status.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") return { kind: "failed", code: "unschedulable", why: scheduled.message ?? "no node fits the pod" };
+  if (status.phase === "Failed") return { kind: "failed", code: "pod_failed", why: status.message ?? status.reason ?? "the pod failed before its task started" };
+  if (task?.state?.running) return { kind: "running" };
+  return { kind: "starting", why: waiting?.reason ?? (scheduled?.status === "True" ? "container being created" : "waiting to be scheduled") };
+}
+
+/** The pod's events as `kubectl describe` lists them (oldest first, at most the last 12). */
+export function quoteEvents(events: CoreV1Event[]): string {
+  const sorted = [...events].sort((a, b) => time(a) - time(b)).slice(-12);
+  return sorted.map((e) => `  ${e.type ?? "Normal"} ${e.reason ?? ""}: ${(e.message ?? "").trim()}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}`).join("\n");
+}
+
+function time(e: CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+const ADVICE: Partial<Record<KubernetesErrorCode, (image: string) => string>> = {
+  image_pull_failed: (image) => `check the image name and tag (${image}), that its registry is reachable from the nodes, and kubernetes.imagePullSecrets`,
+  image_missing: (image) => `the image ${image} is not on the node and its pull policy is Never: load it into the node (scripts/k8s/load-image.sh ${image}) or set kubernetes.registry so Airlock pushes environment images there`,
+  unschedulable: () => "no node can take the pod: lower the task's resources (memory, cpu), fix the resource profile's nodeSelector or tolerations, or add nodes",
+  startup_timeout: () => "the pod did not reach Running in time: read the events above, or raise kubernetes.startupTimeout if the image is large",
+  evicted: () => "the node evicted the pod (memory or disk pressure, or preemption): raise the task's memory request or free the node; the try is retried if it has retries left",
+  deleted: () => "someone deleted the try's pod (kubectl delete, a namespace cleanup, an operator): do not delete Airlock's pods by hand; clear the task to run it again",
+  node_lost: () => "the node running the pod stopped answering: the try is retried if it has retries left",
+  pod_failed: () => "Kubernetes could not start the task's container: read the events above (a missing Secret or ConfigMap, a bad volume or securityContext)",
+};
+
+/** A named error for a failed pod, quoting its events, with advice. */
+export function podFailure(code: KubernetesErrorCode, podName: string, image: string, why: string, events: CoreV1Event[]): KubernetesError {
+  const quoted = quoteEvents(events);
+  const advice = ADVICE[code]?.(image) ?? "read the pod's events above";
+  return new KubernetesError(code, `pod ${podName}: ${why}${quoted ? `\nevents of the pod:\n${quoted}` : ""}\n${advice}`);
+}

@@ -1,0 +1,210 @@
+/**
+ * The `kubernetes` backend: each try is a pod in the configured namespace. Runner mode runs Airlock's runner
+ * (from an immutable ConfigMap, never baked into the image) in the environment's image with the payload in a
+ * per-try Secret owned by the pod; events come back as nonce-tagged log lines, large results through `exec`.
+ * Pod names are derived from the try, so one try can never have two pods, and a restarted orchestrator adopts
+ * the pod by name and resumes its log from a saved cursor.
+ */
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { AirlockConfig } from "../../config/config.js";
+import { IMAGE_ENVIRONMENT_ROOT } from "../../environments/targets/docker.js";
+import type { Backend, LaunchRequest, RunningTry, TryHandle } from "../types.js";
+import { OutputDemuxer, writtenSoFar } from "../docker/output.js";
+import { readEvents } from "../../executor/outcome.js";
+import { type KubeClient, checkAccess, createKubeClient } from "./client.js";
+import { KubernetesError, messageOf, statusOf } from "./errors.js";
+import { LogFollower } from "./follow.js";
+import { clusterImage } from "./images.js";
+import { type OnPodEnded, type PodHandle, supervisePod } from "./lifecycle.js";
+import { rawLinesAfter, readCursor } from "./logs.js";
+import { type ResultRef, collectResult } from "./result.js";
+import { type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
+import { payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
+import { ANNOTATIONS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
+import { mergePodTemplate, readPodTemplate } from "./template.js";
+
+export { reapOrphanPods } from "./reaper.js";
+
+/** This installation's built dist/ folder (three levels up from this file in both src/ and dist/). */
+const AIRLOCK_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "dist");
+
+type Config = Pick<AirlockConfig, "project" | "docker" | "kubernetes" | "environmentsFolder" | "projectDir" | "stateDir">;
+
+/** Options of the kubernetes backend. */
+export interface KubernetesBackendOptions {
+  /** Built `dist/` folder the runner bundle is read from. @default this installation's */
+  distDir?: string;
+}
+
+function note(request: Pick<LaunchRequest, "rawLogPath">, line: string): void {
+  appendFileSync(request.rawLogPath, `[airlock] ${line}\n`, { mode: 0o600 });
+}
+
+const cursorFile = (tryDir: string) => path.join(tryDir, "log-cursor.json");
+
+/** Tags of a serialized task, when the task model has them (a `resources:<name>` tag picks a profile). */
+function tagsOf(task: unknown): string[] {
+  const tags = (task as { tags?: unknown }).tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+}
+
+/** Creates the kubernetes backend. */
+export function createKubernetesBackend(config: Config, options: KubernetesBackendOptions = {}): Backend {
+  const settings = config.kubernetes;
+  const owner = ownerOf(config);
+  let client: KubeClient | null = null;
+  let bundle: Promise<RunnerBundle> | null = null;
+  const kube = () => (client ??= createKubeClient(settings));
+
+  function runnerBundle(): Promise<RunnerBundle> {
+    bundle ??= (async () => {
+      const b = readRunnerBundle(options.distDir ?? AIRLOCK_DIST);
+      await ensureRunnerConfigMap(kube(), b);
+      return b;
+    })();
+    return bundle.catch((err: unknown) => {
+      bundle = null;
+      throw err;
+    });
+  }
+
+  /** Follower, demuxer and supervision of a pod, for a launch or an adoption. */
+  async function watchPod(request: Pick<LaunchRequest, "tryDir" | "rawLogPath" | "eventsPath" | "scratchDir">, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): Promise<RunningTry> {
+    const cursor = readCursor(cursorFile(request.tryDir));
+    const already = adopted ? { rawLines: rawLinesAfter(request.rawLogPath, cursor), maxSeq: (await writtenSoFar(request.rawLogPath, request.eventsPath)).maxSeq } : undefined;
+    const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: handle.nonce, masks }, already);
+    const ended = { value: false };
+    let collecting: Promise<void> | null = null;
+    const follower = new LogFollower({
+      client: kube(), pod: handle.podName, demux, cursor, cursorPath: cursorFile(request.tryDir), rawLogPath: request.rawLogPath,
+      ended: () => ended.value, nonce: handle.nonce,
+      onLargeResult: (ref: ResultRef) => {
+        collecting ??= collectResult(kube(), handle.podName, ref, request.scratchDir);
+        // Awaited when the pod has ended; until then a failure must not count as unhandled.
+        collecting.catch(() => undefined);
+      },
+    });
+    // The raw log so far (the backend's own notes) is before the cursor: a restart must not skip task lines for it.
+    if (!adopted) follower.save();
+    else {
+      // The earlier orchestrator saw the large result's event but died before the copy was done: copy it now.
+      const result = readEvents(request.eventsPath).find((e) => e.type === "result");
+      if (result?.type === "result" && "ref" in result.value && !existsSync(path.join(request.scratchDir, result.value.ref))) {
+        collecting = collectResult(kube(), handle.podName, result.value, request.scratchDir);
+        collecting.catch(() => undefined);
+      }
+    }
+    return supervisePod({
+      client: kube(), handle, demux, follower, ended, settings, onEnded,
+      note: (line) => note(request, line),
+      collecting: () => collecting,
+    });
+  }
+
+  /** Creates the payload Secret and the pod; a pod of this try that already exists is never replaced. */
+  async function createPod(pod: V1Pod, secret: ReturnType<typeof payloadSecret> | null): Promise<V1Pod> {
+    const { core, namespace } = kube();
+    const name = pod.metadata?.name as string;
+    const exists = await core.readNamespacedPod({ name, namespace }).then(() => true, () => false);
+    if (exists) throw new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`);
+    if (secret) {
+      try {
+        await core.createNamespacedSecret({ namespace, body: secret });
+      } catch (err) {
+        if (statusOf(err) !== 409) throw new KubernetesError("cluster_unavailable", `creating the payload Secret ${name} failed: ${messageOf(err)}`, { cause: err });
+        // Left by a launch that died before its pod existed: replace it.
+        await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
+        await core.createNamespacedSecret({ namespace, body: secret });
+      }
+    }
+    let created: V1Pod;
+    try {
+      created = await core.createNamespacedPod({ namespace, body: pod });
+    } catch (err) {
+      if (statusOf(err) === 409) throw new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`, { cause: err });
+      if (secret) await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
+      throw new KubernetesError(statusOf(err) === 403 ? "forbidden" : "pod_failed", `creating pod ${name} in namespace ${namespace} failed: ${messageOf(err)}`, { cause: err });
+    }
+    if (secret) {
+      // Owned by the pod: Kubernetes deletes the payload with the pod, whoever deletes the pod.
+      const ownerReferences = [{ apiVersion: "v1", kind: "Pod", name, uid: created.metadata?.uid as string, blockOwnerDeletion: false }];
+      await core.patchNamespacedSecret({ name, namespace, body: [{ op: "add", path: "/metadata/ownerReferences", value: ownerReferences }] });
+    }
+    return created;
+  }
+
+  /** Placement shared by every pod of a try: profile, service account, pull secrets, then the pod template under it all. */
+  function place(pod: V1Pod, request: LaunchRequest): V1Pod {
+    applyProfile(pod, resolveProfile(settings.profiles, request.resources, tagsOf(request.payload.operator)));
+    return settings.podTemplate ? mergePodTemplate(readPodTemplate(settings.podTemplate), pod) : pod;
+  }
+
+  async function launchRunner(request: LaunchRequest): Promise<RunningTry> {
+    const env = request.environment;
+    const { image, pullPolicy } = await clusterImage(config, env, (line) => note(request, line));
+    const b = await runnerBundle();
+    const { files } = podPayload(request, env ? IMAGE_ENVIRONMENT_ROOT : null);
+    const name = podName(request.key);
+    const labels = tryLabels(request.key, "runner", owner);
+    const profile = resolveProfile(settings.profiles, request.resources, tagsOf(request.payload.operator));
+    if (request.resources?.pids) note(request, `resources.pids (${request.resources.pids}) is enforced on kubernetes by the node's podPidsLimit, not per pod`);
+    const pod = place(runnerPod({
+      name, labels, annotations: tryAnnotations(request.key, request.payload.nonce), image, pullPolicy, bundle: b,
+      tryNumber: request.key.tryNumber, resources: containerResources(profile, request.resources),
+      serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
+    }), request);
+    await createPod(pod, payloadSecret(name, labels, files));
+    note(request, `pod ${name} created in namespace ${kube().namespace} (${image})`);
+    const handle: PodHandle = { backend: "kubernetes", podName: name, namespace: kube().namespace, mode: "runner", nonce: request.payload.nonce, image };
+    return watchPod(request, handle, request.payload.masks, false);
+  }
+
+  return {
+    name: "kubernetes",
+    async check() {
+      try {
+        await checkAccess(kube());
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, hint: messageOf(err) };
+      }
+    },
+    async launch(request) {
+      mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
+      mkdirSync(request.scratchDir, { recursive: true });
+      for (const file of [request.rawLogPath, request.eventsPath]) closeSync(openSync(file, "a", 0o600));
+      const kind = request.payload.operator.kind;
+      if (kind === "container" || kind === "kubernetes_pod") {
+        const { launchUserPod } = await import("./pod-task.js");
+        return launchUserPod(request, { settings: { ...settings, projectDir: config.projectDir }, owner, client: kube(), createPod, place, watchPod });
+      }
+      return launchRunner(request);
+    },
+    async adopt(handle: TryHandle, request) {
+      const h = handle as Partial<PodHandle>;
+      const name = h.podName ?? podName(request.key);
+      let pod: V1Pod;
+      try {
+        pod = await kube().core.readNamespacedPod({ name, namespace: kube().namespace });
+      } catch (err) {
+        if (statusOf(err) === 404) return null;
+        throw err;
+      }
+      const mode = h.mode ?? (pod.metadata?.labels?.["airlock/mode"] === "pod" ? "pod" : "runner");
+      const nonce = h.nonce ?? pod.metadata?.annotations?.[ANNOTATIONS.nonce] ?? null;
+      const image = pod.spec?.containers[0]?.image ?? "";
+      const adopted: PodHandle = { backend: "kubernetes", podName: name, namespace: kube().namespace, mode, nonce, image };
+      const full = request as Partial<LaunchRequest>;
+      const scratchDir = full.scratchDir ?? path.join(request.tryDir, "scratch");
+      if (!existsSync(request.tryDir)) mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
+      const files = { ...request, scratchDir };
+      if (mode === "runner") return watchPod(files, adopted, full.payload?.masks ?? [], true);
+      const { finishUserPod } = await import("./pod-task.js");
+      return watchPod(files, adopted, full.payload?.masks ?? [], true, finishUserPod({ ...files, key: request.key }, pod));
+    },
+    async close() {},
+  };
+}

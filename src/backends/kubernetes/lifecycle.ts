@@ -1,0 +1,164 @@
+/**
+ * Supervising one try's pod from creation (or adoption) to its end: poll its status, start the log follower once
+ * the container runs, collect a large result, turn pod failures into named errors, and delete the pod (always
+ * after a kill or a failure of the pod itself; otherwise as `onFinish` says), so no pod outlives its try.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { AirlockConfig } from "../../config/config.js";
+import type { ExitInfo, RunningTry, TryHandle } from "../types.js";
+import type { OutputDemuxer } from "../docker/output.js";
+import type { KubeClient } from "./client.js";
+import { ERROR_TYPES, podFailure, podState, type PodState } from "./diagnose.js";
+import { KubernetesError, messageOf, statusOf } from "./errors.js";
+import type { LogFollower } from "./follow.js";
+import { TASK_CONTAINER } from "./spec.js";
+
+/** What the kubernetes backend stores to adopt a try after a restart. */
+export interface PodHandle extends TryHandle {
+  backend: "kubernetes";
+  podName: string;
+  namespace: string;
+  /** "runner": Airlock's runner in an environment image; "pod": a user's image (kubernetesPod, container). */
+  mode: "runner" | "pod";
+  /** Tag of event lines in the log (runner mode); no secret. */
+  nonce: string | null;
+  image: string;
+}
+
+/** Decides the end of a user-image try once its output is drained (writes its result or error event); may restate the exit. */
+export type OnPodEnded = (exit: ExitInfo, pod: V1Pod | null, demux: OutputDemuxer) => Promise<ExitInfo | void>;
+
+/** Options of `supervisePod`. */
+export interface PodSuperviseOptions {
+  client: KubeClient;
+  handle: PodHandle;
+  demux: OutputDemuxer;
+  follower: LogFollower;
+  /** Shared with the follower: set once the container has ended or the pod is gone. */
+  ended: { value: boolean };
+  settings: Pick<AirlockConfig["kubernetes"], "startupTimeoutMs" | "onFinish">;
+  note: (line: string) => void;
+  /** Resolves when a large result has been collected (or failed); null when there is none. */
+  collecting: () => Promise<void> | null;
+  onEnded?: OnPodEnded;
+}
+
+const POLL_MS = 250;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readPod(client: KubeClient, name: string): Promise<V1Pod | null> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.core.readNamespacedPod({ name, namespace: client.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      // An API server restart or a dropped connection is not the try's end: keep asking for a while.
+      if (attempt >= 240) throw new KubernetesError("cluster_unavailable", `reading pod ${name} failed for a minute: ${messageOf(err)}`, { cause: err });
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+/** Deletes a try's pod with a short grace; its payload Secret goes with it (owner reference). */
+export async function deletePod(client: KubeClient, name: string, graceSeconds = 1): Promise<void> {
+  await client.core.deleteNamespacedPod({ name, namespace: client.namespace, gracePeriodSeconds: graceSeconds, propagationPolicy: "Background" }).catch((err: unknown) => {
+    if (statusOf(err) !== 404) throw err;
+  });
+}
+
+async function eventsOf(client: KubeClient, name: string) {
+  return client.core.listNamespacedEvent({ namespace: client.namespace, fieldSelector: `involvedObject.name=${name}` }).then((l) => l.items, () => []);
+}
+
+function memoryLimitOf(pod: V1Pod | null): string | null {
+  const c = pod?.spec?.containers.find((x) => x.name === TASK_CONTAINER);
+  return (c?.resources?.limits as Record<string, string> | undefined)?.memory ?? null;
+}
+
+/** Supervises a created (or adopted) pod; `exited` resolves once its output is complete and it is deleted (when it should be). */
+export function supervisePod(o: PodSuperviseOptions): RunningTry {
+  const { client, handle } = o;
+  let killed: string | null = null;
+  let deleting = false;
+  const exited = (async (): Promise<ExitInfo> => {
+    let pod: V1Pod | null = null;
+    let state: PodState = { kind: "starting", why: "being created" };
+    let failure: KubernetesError | null = null;
+    let lastWhy = "";
+    for (;;) {
+      pod = await readPod(client, handle.podName).catch((err: unknown) => {
+        failure = err instanceof KubernetesError ? err : new KubernetesError("cluster_unavailable", messageOf(err), { cause: err });
+        return null;
+      });
+      if (failure) break;
+      if (!pod) {
+        if (!killed) failure = podFailure("deleted", handle.podName, handle.image, "the pod disappeared while its try ran (deleted by someone else, or by the node's garbage collection)", []);
+        break;
+      }
+      state = podState(pod, deleting);
+      if (state.kind === "failed") {
+        if (!killed) failure = podFailure(state.code, handle.podName, handle.image, state.why, await eventsOf(client, handle.podName));
+        break;
+      }
+      if (state.kind !== "starting") o.follower.start();
+      if (state.kind === "ended") break;
+      if (state.kind === "starting") {
+        if (state.why !== lastWhy) {
+          lastWhy = state.why;
+          o.note(`pod ${handle.podName}: ${state.why}`);
+          o.follower.save();
+        }
+        const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : Date.now();
+        if (!killed && Date.now() - created > o.settings.startupTimeoutMs) {
+          failure = podFailure("startup_timeout", handle.podName, handle.image, `not Running after ${Math.round(o.settings.startupTimeoutMs / 1000)} s (${state.why})`, await eventsOf(client, handle.podName));
+          break;
+        }
+      }
+      await sleep(POLL_MS);
+    }
+    o.ended.value = true;
+    await o.follower.finish();
+    await o.collecting()?.catch((err: unknown) => {
+      failure ??= err instanceof KubernetesError ? err : new KubernetesError("result_fetch_failed", messageOf(err), { cause: err });
+    });
+    const code = state.kind === "ended" ? state.code : null;
+    const oomKilled = state.kind === "ended" && state.oomKilled;
+    const limit = memoryLimitOf(pod);
+    let exit: ExitInfo = killed
+      ? { code: null, signal: "SIGKILL", detail: `killed: ${killed}` }
+      : {
+        code: failure ? null : code, signal: null, oomKilled,
+        ...(oomKilled ? { detail: `OOMKilled: the container exceeded its memory limit${limit ? ` of ${limit}` : ""}` } : code !== 0 && state.kind === "ended" ? { detail: `pod ${handle.podName} container exited with code ${code}${state.reason ? ` (${state.reason})` : ""}` } : {}),
+      };
+    if (failure) {
+      const f: KubernetesError = failure;
+      o.demux.writeEvent(JSON.stringify({ seq: o.demux.lastSeq + 1, type: "error", error: { type: ERROR_TYPES[f.code] ?? "KubernetesError", message: f.message } }), o.demux.lastSeq + 1);
+      exit = { code: null, signal: null, detail: f.message };
+    } else if (!killed && o.onEnded) {
+      try {
+        exit = (await o.onEnded(exit, pod, o.demux)) ?? exit;
+      } catch (err) {
+        exit = { ...exit, detail: `${exit.detail ?? ""}\ncollecting the pod's result failed: ${messageOf(err)}`.trim() };
+      }
+    }
+    o.demux.close();
+    const succeeded = !killed && !failure && code === 0 && !oomKilled;
+    const keep = o.settings.onFinish === "keep" || (o.settings.onFinish === "keepFailed" && !succeeded);
+    // A kill, a timeout and a pod Kubernetes failed always delete: such pods are not evidence worth a slot.
+    if (pod && (!keep || killed || (failure && state.kind !== "ended"))) await deletePod(client, handle.podName).catch(() => undefined);
+    else if (pod && keep) o.note(`pod ${handle.podName} kept (kubernetes.onFinish is ${o.settings.onFinish}); delete it with kubectl delete pod ${handle.podName} -n ${client.namespace}`);
+    return exit;
+  })();
+  return {
+    handle,
+    exited,
+    async kill(reason: string) {
+      killed ??= reason;
+      deleting = true;
+      await deletePod(client, handle.podName).catch(() => undefined);
+      await Promise.race([exited, sleep(60_000)]);
+      // The slot is free only once the pod is gone, not merely terminating.
+      for (let i = 0; i < 120 && (await readPod(client, handle.podName).catch(() => null)); i++) await sleep(POLL_MS);
+    },
+  };
+}
