@@ -113,6 +113,15 @@ export function methodsOfPath(routes: readonly AnyRoute[]): (urlPath: string) =>
 /** Parses `value` with `schema`, raising a ValidationError that names the first bad field. */
 export function validate(schema: z.ZodType | undefined, value: unknown, where: "path" | "query" | "body"): unknown {
   if (!schema) return {};
+  if (where !== "body" && value && typeof value === "object") {
+    // Numbers in a URL are coerced, and Number("") is 0: an empty value is no number, so `?since=` is refused.
+    const shape = (schema as { shape?: Record<string, unknown> }).shape ?? {};
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === "" && isNumeric(shape[key])) {
+        throw new ValidationError(`${where}.${key}`, "expected a number, got an empty value", `Give ${key} a number or leave it out; /api/v1/openapi.json describes every field`);
+      }
+    }
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -121,6 +130,18 @@ export function validate(schema: z.ZodType | undefined, value: unknown, where: "
   if (issue?.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
   if (issue?.code === "invalid_type" && issue.message.startsWith("Invalid input")) message = `expected ${issue.expected}`;
   return raise(new ValidationError(field, message, `Fix ${field} and retry; /api/v1/openapi.json describes every field`));
+}
+
+/** Whether a (possibly optional or defaulted) schema is a number. */
+function isNumeric(schema: unknown): boolean {
+  let s = schema as { _zod?: { def?: { type?: string; innerType?: unknown } } } | undefined;
+  for (let depth = 0; depth < 5 && s?._zod?.def; depth++) {
+    const def = s._zod.def;
+    if (def.type === "number") return true;
+    if (def.type !== "optional" && def.type !== "default" && def.type !== "nullable") return false;
+    s = def.innerType as typeof s;
+  }
+  return false;
 }
 
 function raise(err: Error): never {
