@@ -9,6 +9,7 @@ import type { Store } from "../src/store/store.js";
 import { claimsContract } from "./store-contract/claims.js";
 import { dagsContract } from "./store-contract/dags.js";
 import { fleetContract } from "./store-contract/fleet.js";
+import { workersContract } from "./store-contract/workers.js";
 import type { ContractContext } from "./store-contract/fixtures.js";
 import { resourcesContract } from "./store-contract/resources.js";
 import { runsContract } from "./store-contract/runs.js";
@@ -41,5 +42,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     resourcesContract(ctx);
     datasetsContract(ctx);
     fleetContract(ctx);
+    workersContract(ctx);
   });
 }

@@ -167,6 +167,7 @@ export const TaskInstanceView = z.object({
   startDate: Timestamp.nullable(),
   endDate: Timestamp.nullable(),
   updatedAt: Timestamp,
+  waitReason: z.string().nullable().describe("Why a queued task is not being claimed (no live worker serves its queue), else null"),
 });
 export const TaskInstanceList = z.object({ taskInstances: z.array(TaskInstanceView) });
 export const TaskPatchBody = z.object({ state: z.enum(["success", "failed", "skipped"]) }).strict();
@@ -176,6 +177,7 @@ export const TryView = z.object({
   state: z.string(),
   isolation: z.string(),
   hostname: z.string(),
+  workerId: z.string(),
   startedAt: Timestamp,
   endedAt: Timestamp.nullable(),
   exitCode: z.number().int().nullable(),
@@ -279,3 +281,35 @@ export const DagParams = z.object({ dagId: Id });
 export const RunParams = DagParams.extend({ runId: RunId });
 export const TaskParams = RunParams.extend({ taskId: Id });
 export const TryParams = TaskParams.extend({ tryNumber: z.coerce.number().int().min(1).max(100_000) });
+
+export const WorkerStateSchema = z.enum(["live", "lost", "stopped"]);
+export const WorkerView = z.object({
+  workerId: z.string(),
+  hostname: z.string(),
+  state: WorkerStateSchema,
+  queues: z.array(z.string()),
+  backends: z.array(z.string()),
+  version: z.string(),
+  pid: z.number().int(),
+  startedAt: Timestamp,
+  heartbeatAt: Timestamp,
+  silentForMs: z.number().int(),
+  runningTries: z.array(z.object({ dagId: z.string(), runId: z.string(), taskId: z.string(), tryNumber: z.number().int() })),
+});
+export const WorkerList = z.object({ workers: z.array(WorkerView) });
+export const QueueName = z.string().min(1).max(200).regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/, "use letters, digits, '_', '.', ':' and '-'");
+export const RouteView = z.object({
+  target: z.string().describe("<dag> or <dag>.<task>"),
+  dagId: z.string(),
+  taskId: z.string().nullable(),
+  queue: z.string(),
+  fallbacks: z.array(z.string()),
+  updatedBy: z.string(),
+  updatedAt: Timestamp,
+});
+export const RouteList = z.object({ routes: z.array(RouteView) });
+export const RouteParams = z.object({ target: z.string().min(1).max(500) });
+export const RouteInput = z.object({
+  queue: QueueName,
+  fallbacks: z.array(QueueName).max(20).optional().describe("queues used, in order, while the route's queue has had no live worker for executor.fallbackAfterMs"),
+}).strict();

@@ -3,6 +3,7 @@
  * Used by `airlock api` and `airlock standalone`.
  */
 import { readFileSync } from "node:fs";
+import { airlockVersion } from "../core/install.js";
 import Fastify from "fastify";
 import { TokenAuth } from "./auth.js";
 import { ChangeHub } from "./change-hub.js";
@@ -51,14 +52,7 @@ function defaultAllowedHosts(host: string): string[] {
 }
 
 /** Airlock's version from package.json. */
-export function airlockVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
+export { airlockVersion };
 
 /** Starts the API server and resolves once it listens. */
 export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = {}): Promise<ApiServer> {

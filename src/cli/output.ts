@@ -38,7 +38,8 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
   }
   const cell = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
-  const line = (vals: string[]) => vals.map((v, i) => v.slice(0, 60).padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  // The last column is printed whole: it holds the longest text (a reason, a list of tries).
+  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v.slice(0, 60).padEnd(widths[i] ?? 0))).join("  ").trimEnd();
   process.stdout.write(`${line(columns)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
   // Colour goes on after padding, so escape codes never shift the columns.
   const stateCol = columns.indexOf("state");

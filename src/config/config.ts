@@ -3,6 +3,7 @@
  * and each error names the key and the fix.
  */
 import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
@@ -43,9 +44,17 @@ export interface AirlockConfig {
    * default). @default true
    * catchupConfirmAbove: unpausing a DAG that would create more catch-up runs than this asks first (CLI) and warns
    * (UI). @default 25
+   * leaseMs: the leading scheduler's lease; renewed every third of it on its own timer, and a standby takes over
+   * once it expires (about leaseMs after the leader died). @default 5000
    */
-  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number };
-  executor: { parallelism: number; queues: string[]; heartbeatMs: number };
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number; leaseMs: number };
+  /**
+   * heartbeatMs: how often a worker heartbeats (and looks for lost workers). @default 5000
+   * workerTimeoutMs: a worker silent for longer is declared lost; its tries are adopted or failed. @default 15000
+   * fallbackAfterMs: a routed task moves to a fallback queue once its queue has had no live worker this long. @default 30000
+   * hostname: the host name a worker registers and records on its tries. @default the machine's host name
+   */
+  executor: { parallelism: number; queues: string[]; heartbeatMs: number; workerTimeoutMs: number; fallbackAfterMs: number; hostname: string };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   /** Where and how tries run as pods; see `KubernetesSettings`. */
   kubernetes: KubernetesSettings;
@@ -92,11 +101,15 @@ const fileSchema = z.object({
     parseTimeoutMs: z.coerce.number().int().positive(),
     dagsArePausedAtCreation: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
     catchupConfirmAbove: z.coerce.number().int().min(0),
+    leaseMs: z.coerce.number().int().min(500),
   }).strict().partial(),
   executor: z.object({
     parallelism: z.coerce.number().int().positive(),
     queues: z.union([z.array(z.string()), z.string().transform((s) => s.split(",").map((q) => q.trim()).filter(Boolean))]),
-    heartbeatMs: z.coerce.number().int().positive(),
+    heartbeatMs: z.coerce.number().int().min(100),
+    workerTimeoutMs: z.coerce.number().int().min(500),
+    fallbackAfterMs: z.coerce.number().int().min(0),
+    hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "use letters, digits, '.', '_' and '-'"),
   }).strict().partial(),
   docker: z.object({
     socketPath: z.string(),
@@ -267,6 +280,11 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   if (!store.startsWith("sqlite:") && !/^postgres(ql)?:\/\//.test(store)) {
     throw new ConfigError(`store "${redactUrl(store)}" is not supported: use "sqlite:<path>" or a postgres:// URL`);
   }
+  const heartbeatMs = merged.executor?.heartbeatMs ?? 5000;
+  const workerTimeoutMs = merged.executor?.workerTimeoutMs ?? 15_000;
+  if (workerTimeoutMs < 2 * heartbeatMs) {
+    throw new ConfigError(`executor.workerTimeoutMs (${workerTimeoutMs}) must be at least twice executor.heartbeatMs (${heartbeatMs}), or live workers would be declared lost; raise workerTimeoutMs or lower heartbeatMs`);
+  }
   return {
     projectDir,
     dagsFolder: abs(merged.dagsFolder ?? "dags"),
@@ -289,11 +307,15 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       parseTimeoutMs: merged.scheduler?.parseTimeoutMs ?? 30_000,
       dagsArePausedAtCreation: merged.scheduler?.dagsArePausedAtCreation ?? true,
       catchupConfirmAbove: merged.scheduler?.catchupConfirmAbove ?? 25,
+      leaseMs: merged.scheduler?.leaseMs ?? 5000,
     },
     executor: {
       parallelism: merged.executor?.parallelism ?? 16,
       queues: merged.executor?.queues ?? ["default"],
       heartbeatMs: merged.executor?.heartbeatMs ?? 5000,
+      workerTimeoutMs: merged.executor?.workerTimeoutMs ?? 15_000,
+      fallbackAfterMs: merged.executor?.fallbackAfterMs ?? 30_000,
+      hostname: merged.executor?.hostname ?? os.hostname(),
     },
     docker: {
       socketPath: merged.docker?.socketPath ?? null,

@@ -1,13 +1,17 @@
 /**
- * The executor: claims queued task instances of its queues (each by exactly one worker), supervises their tries,
- * and on start adopts the tries an earlier instance on this host left running.
+ * The executor: a registered worker of the fleet. It claims queued task instances of its queues (each by exactly
+ * one worker), supervises their tries, and adopts tries of its host whose worker is lost or stopped (a restart
+ * after a crash or a Ctrl-C). Stopping it never fails a try: running tries are left to the next worker of the host.
  */
 import { existsSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type { AirlockContext } from "../core/context.js";
+import { airlockVersion } from "../core/install.js";
 import { logPath } from "../core/paths.js";
-import type { BackendName } from "../sdk/types.js";
+import { WorkerMembership } from "../fleet/membership.js";
+import { sweepOrphans } from "../fleet/orphans.js";
+import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
 import { BackendRegistry, ensureEnvironment } from "./backends.js";
 import { superviseTry, type TryTarget } from "./supervisor.js";
 
@@ -24,16 +28,17 @@ export interface ExecutorOptions {
   onFinished?: (runId: string) => void;
   /** Polling interval when not woken. @default config.scheduler.pollIntervalMs */
   pollMs?: number;
-  /** Adopt tries left running on this host by an earlier instance. @default true */
+  /** Adopt tries of this host whose worker is lost or stopped, and sweep for lost workers. @default true */
   adopt?: boolean;
 }
 
 /** Claims and supervises tries. */
 export class Executor {
   state: ExecutorState = "INITIALIZED";
-  readonly workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  readonly hostname = os.hostname();
+  readonly workerId: string;
+  readonly hostname: string;
   readonly backends: BackendRegistry;
+  private readonly membership: WorkerMembership;
   private readonly active = new Map<string, Promise<void>>();
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -42,6 +47,13 @@ export class Executor {
 
   constructor(private readonly ctx: AirlockContext, private readonly options: ExecutorOptions = {}) {
     this.backends = new BackendRegistry(ctx.config);
+    this.hostname = ctx.config.executor.hostname;
+    this.workerId = `${this.hostname}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.membership = new WorkerMembership(ctx, {
+      workerId: this.workerId, hostname: this.hostname, machine: os.hostname(), pid: process.pid,
+      queues: options.queues ?? ctx.config.executor.queues,
+      backends: BACKEND_NAMES.filter((b) => b !== "kubernetes" && b !== "inline"), version: airlockVersion(),
+    }, () => this.sweep());
   }
 
   /** Number of tries being supervised. */
@@ -49,15 +61,32 @@ export class Executor {
     return this.active.size;
   }
 
-  /** Adopts leftovers of a previous instance on this host (unless told not to), then starts claiming. Idempotent. */
+  /** Registers the worker, adopts what its host's earlier workers left (unless told not to), then claims. Idempotent. */
   async start(): Promise<void> {
     if (this.state !== "INITIALIZED") return;
     this.state = "RUNNING";
+    await this.membership.start();
     if (this.options.adopt !== false) {
-      await this.adoptLeftovers();
+      await this.sweep();
       this.startReaper();
     }
     this.loop = this.run();
+  }
+
+  private sweeping: Promise<void> | null = null;
+
+  /** Looks for lost workers; adopts their tries on this host, fails those no live worker can adopt. */
+  private sweep(): Promise<void> {
+    if (this.options.adopt === false || this.state !== "RUNNING") return Promise.resolve();
+    this.sweeping ??= sweepOrphans(this.ctx, {
+      workerId: this.workerId, hostname: this.hostname,
+      adopt: (t, fence) => this.supervise({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, tryNumber: t.tryNumber, isolation: t.isolation, fence }, { handle: t.handle }),
+      supervising: (t) => this.active.has(`${t.runId}/${t.taskId}/${t.tryNumber}`),
+    }, (runId) => this.options.onFinished?.(runId)).then(() => undefined, (err: Error) => {
+      process.stderr.write(`airlock executor: looking for lost workers failed (will retry): ${err.message}
+`);
+    }).finally(() => (this.sweeping = null));
+    return this.sweeping;
   }
 
   private reaper: NodeJS.Timeout | null = null;
@@ -93,10 +122,12 @@ export class Executor {
   }
 
   /**
-   * Stops claiming, gives running tries `graceMs` to end, then stops the rest (they fail and may be retried at the
-   * next start). Idempotent.
+   * Stops claiming, gives running tries `graceMs` to end, then leaves the rest running (their processes, sandboxes
+   * and containers outlive this process) and records the worker as stopped: the next worker on this host adopts
+   * them, and when none comes within executor.workerTimeoutMs they fail as "worker lost" and follow their retries.
+   * Only in-process (inline) tries are stopped. Never fails a try. Idempotent.
    */
-  async stop(graceMs = 10_000): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
     if (this.state === "STOPPED" || this.state === "INITIALIZED") {
       this.state = "STOPPED";
       return;
@@ -105,12 +136,14 @@ export class Executor {
     if (this.reaper) clearInterval(this.reaper);
     this.wakeUp?.();
     await this.loop;
+    await this.sweeping;
     const all = Promise.allSettled([...this.active.values()]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    if (graceMs > 0) await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
     this.shutdown.abort();
     await all;
+    await this.membership.stop();
     await this.backends.close();
     this.state = "STOPPED";
   }
@@ -122,6 +155,7 @@ export class Executor {
       backend: (name) => this.backends.get(name),
       environment: (name, log) => ensureEnvironment(this.ctx.config, name, log),
       shutdown: this.shutdown.signal,
+      fenced: () => this.membership.fenced,
       onFinished: (runId) => {
         this.options.onFinished?.(runId);
         this.wake();
@@ -135,12 +169,7 @@ export class Executor {
     this.active.set(key, done);
   }
 
-  private async adoptLeftovers(): Promise<void> {
-    for (const t of await this.ctx.store.listRunningTries(this.hostname)) {
-      const target: TryTarget = { dagId: t.dagId, runId: t.runId, taskId: t.taskId, tryNumber: t.tryNumber, isolation: t.isolation };
-      this.supervise(target, { handle: t.handle });
-    }
-  }
+  private claimError: string | null = null;
 
   private async run(): Promise<void> {
     const parallelism = this.options.parallelism ?? this.ctx.config.executor.parallelism;
@@ -148,20 +177,25 @@ export class Executor {
     const pollMs = this.options.pollMs ?? this.ctx.config.scheduler.pollIntervalMs;
     while (this.state === "RUNNING") {
       const free = parallelism - this.active.size;
-      if (free > 0 && this.dirty) {
+      // A worker out of touch with the store claims nothing: the fleet may already count it lost.
+      if (free > 0 && this.dirty && !this.membership.fenced) {
         this.dirty = false;
         try {
           const claimed = await this.ctx.store.claimQueued({
             workerId: this.workerId, hostname: this.hostname, queues, limit: free,
             logPathOf: (k) => logPath(this.ctx.config.stateDir, k),
           });
-          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, tryNumber: c.tryNumber, isolation: c.isolation as BackendName }, null);
+          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 } }, null);
           if (claimed.length === free) this.dirty = true;
+          this.claimError = null;
         } catch (err) {
-          process.stderr.write(`airlock executor: claiming failed (will retry): ${(err as Error).message}\n`);
+          // Said once per distinct error: a store that is down for a minute must not fill the log.
+          if ((err as Error).message !== this.claimError) process.stderr.write(`airlock executor: claiming failed (will retry): ${(err as Error).message}\n`);
+          this.claimError = (err as Error).message;
         }
       }
-      if (this.dirty && this.active.size < parallelism) continue;
+      // (A fenced worker waits for its next heartbeat instead: looping here would starve the heartbeat itself.)
+      if (this.dirty && this.active.size < parallelism && !this.membership.fenced) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.dirty = true;

@@ -37,7 +37,9 @@ export function readEvents(eventsPath: string): TaskEvent[] {
 export function decide(input: { events: TaskEvent[]; exit: ExitInfo; scratchDir: string; killedFor: string | null; memoryLimitMiB?: number | null }): TryResult {
   const { events, exit } = input;
   if (input.killedFor) {
-    const type = input.killedFor.startsWith("execution timeout") ? "TaskTimeout" : input.killedFor.includes("shut down") ? "OrchestratorShutdown" : "TaskKilled";
+    // A worker that stopped its try because it lost touch with the store did so for the fleet: the try is retried.
+    const type = input.killedFor.startsWith("execution timeout") ? "TaskTimeout" : input.killedFor.includes("shut down") ? "OrchestratorShutdown"
+      : input.killedFor.includes("lost touch with the store") ? "WorkerLost" : "TaskKilled";
     return { kind: "failed", error: { type, message: input.killedFor } };
   }
   if (exit.oomKilled) {

@@ -1,7 +1,8 @@
 /**
- * Supervises one try from launch (or adoption after a restart) to its recorded end: streams its log with secrets
- * masked, enforces its timeout, stops it when it is marked or cleared from outside, decides its outcome from the
- * events channel, applies retries, and hands branch decisions and completion to the scheduler.
+ * Supervises one try from launch (or adoption) to its recorded end: streams its log with secrets masked, enforces
+ * its timeout, stops it when it is marked or cleared from outside, decides its outcome from the events channel,
+ * applies retries, and hands branch decisions and completion to the scheduler. Every write about the try carries
+ * the supervisor's fencing token; once another worker owns the try, this supervisor stops and writes nothing more.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
@@ -11,7 +12,7 @@ import { Masker } from "../secrets/masker.js";
 import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment, RunningTry } from "../backends/types.js";
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskState } from "../store/types.js";
-import type { TryOutcome } from "../store/store.js";
+import type { TryFence, TryOutcome } from "../store/store.js";
 import { buildPayload, pythonNodeArgs } from "./payload.js";
 import { LogPump } from "./log-pump.js";
 import { LogShipper } from "./log-shipper.js";
@@ -34,8 +35,10 @@ export interface SupervisorDeps {
   onFinished(runId: string): void;
   /** Milliseconds between log pumps. */
   pumpMs?: number;
-  /** Aborted when the orchestrator shuts down and running tries must be stopped. */
+  /** Aborted when the worker stops: the supervisor lets go of its try (left running for the next worker). */
   shutdown?: AbortSignal;
+  /** True while the worker has been out of touch with the store so long that the fleet may count it lost. */
+  fenced?(): boolean;
 }
 
 /** The try to supervise. */
@@ -45,7 +48,12 @@ export interface TryTarget {
   taskId: string;
   tryNumber: number;
   isolation: BackendName;
+  /** The worker's ownership of the try: every write is refused once another worker holds it. */
+  fence: TryFence;
 }
+
+/** Why a supervisor let go of a try it did not finish. */
+type Released = "adopted" | "shutdown";
 
 /** Error types a retry cannot fix: the task fails at once instead of burning its retries. */
 const CONFIGURATION_ERRORS = new Set(["TemplateError", "NotGrantedError", "MissingValueError"]);
@@ -141,6 +149,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       };
       memoryLimit = memoryMiB(limits.resources?.memory);
       let running: RunningTry | null;
+      let owned = true;
       const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
         // The log is rebuilt from the raw output after a restart; the orchestrator's own first line is not in it.
@@ -149,9 +158,22 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       } else {
         void pump.note(header);
         running = await backend.launch(request);
-        await ctx.store.setTryHandle(t, running.handle);
+        owned = await ctx.store.setTryHandle(t, running.handle, t.fence);
       }
-      const { exit, killedFor } = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null };
+      if (!owned && running) {
+        // Another worker took the try over (or it was ended as lost) while it launched: this launch must not run.
+        await running.kill("the try is owned by another worker");
+        await running.exited;
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      }
+      const watched = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null, released: null };
+      if (watched.released) {
+        // Left running for the next owner: its files stay, nothing is recorded, the log is not touched again.
+        if (watched.released === "shutdown") await pump.pump();
+        return;
+      }
+      const { exit, killedFor } = watched;
       exitCode = exit.code;
       await pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
@@ -195,15 +217,22 @@ async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTa
   await deps.ctx.store.rescheduleTry(t, next, firstPokeAt);
 }
 
-async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
-  const ti = await ctx.store.getTaskInstance(t.runId, t.taskId);
-  return ti?.state === "running" && ti.tryNumber === t.tryNumber;
+/** Whose the try is now: this supervisor's, another worker's (adopted), or nobody's (ended, marked or cleared). */
+async function ownership(ctx: AirlockContext, t: TryTarget): Promise<"ours" | "adopted" | "ended"> {
+  const [ti, row] = await Promise.all([ctx.store.getTaskInstance(t.runId, t.taskId), ctx.store.getTry(t)]);
+  if (row?.state === "running" && (row.workerId !== t.fence.workerId || row.epoch !== t.fence.epoch)) return "adopted";
+  return ti?.state === "running" && ti.tryNumber === t.tryNumber && row?.state === "running" ? "ours" : "ended";
 }
 
-async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump): Promise<{ exit: ExitInfo; killedFor: string | null }> {
+async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
+  return (await ownership(ctx, t)) === "ours";
+}
+
+async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump): Promise<{ exit: ExitInfo; killedFor: string | null; released: Released | null }> {
   const tryRow = await deps.ctx.store.getTry(t);
   const startedAt = tryRow ? Date.parse(tryRow.startedAt) : Date.now();
   let killedFor: string | null = null;
+  let released: Released | null = null;
   let ended = false;
   const every = deps.pumpMs ?? 100;
   let ticks = 0;
@@ -223,26 +252,42 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
         });
       }
       if (ended) break;
+      if (deps.shutdown?.aborted && t.isolation !== "inline") {
+        // The worker is stopping: the try's process, sandbox or container outlives it and is adopted later.
+        released = "shutdown";
+        break;
+      }
       more = await pump.pump();
       ticks++;
       if (killedFor) continue;
       if (deps.shutdown?.aborted) {
-        killedFor = "the orchestrator shut down while the try ran";
+        killedFor = "the orchestrator shut down while the try ran (inline tries cannot outlive it)";
+        await running.kill(killedFor);
+      } else if (deps.fenced?.()) {
+        killedFor = "this worker lost touch with the store for longer than executor.workerTimeoutMs allows, so the try may be retried elsewhere: it was stopped";
         await running.kill(killedFor);
       } else if (task.executionTimeoutMs !== null && Date.now() - startedAt > task.executionTimeoutMs) {
         killedFor = `execution timeout of ${task.executionTimeoutMs / 1000} s exceeded: the task and every process it started were killed`;
         await running.kill(killedFor);
-      } else if (ticks % Math.max(1, Math.round(1000 / every)) === 0 && !(await stillOurs(deps.ctx, t))) {
-        killedFor = "the task instance was marked or cleared while it ran: the try was stopped";
-        await running.kill(killedFor);
+      } else if (ticks % Math.max(1, Math.round(1000 / every)) === 0) {
+        const now = await ownership(deps.ctx, t).catch(() => "ours" as const);
+        if (now === "adopted") {
+          released = "adopted";
+          break;
+        }
+        if (now === "ended") {
+          killedFor = "the task instance was marked or cleared (or its try ended as lost) while it ran: the try was stopped";
+          await running.kill(killedFor);
+        }
       }
     }
   })();
-  const exit = await running.exited;
+  const exit = await Promise.race([running.exited, loop.then(() => null)]);
   ended = true;
   stopSleep();
   await loop;
-  return { exit, killedFor };
+  if (released) return { exit: { code: null, signal: null }, killedFor: null, released };
+  return { exit: exit ?? (await running.exited), killedFor, released: null };
 }
 
 /** Records the try's end; returns the state its task instance moved to (null when it was no longer running). */
@@ -275,7 +320,11 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   }
   // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
   await shipper.close();
-  const finished = await store.finishTry(t, outcome);
+  const finished = await store.finishTry(t, outcome, t.fence);
+  if (!finished) {
+    await pump.note(`[airlock] this worker no longer owns try ${t.tryNumber}: its outcome above was not recorded`);
+    return null;
+  }
   if (result.kind === "success" && result.branch && loaded) {
     for (const next of loaded.task.downstream) {
       if (!result.branch.includes(next)) await store.transitionTask(t.runId, next, ["none", "scheduled"], { state: "skipped", endDate: new Date().toISOString() });

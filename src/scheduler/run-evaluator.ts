@@ -5,7 +5,8 @@
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import type { BackendName } from "../sdk/types.js";
-import type { TaskPatch } from "../store/store.js";
+import type { LeaseFence, TaskPatch } from "../store/store.js";
+import { resolveQueue, type Routing } from "../fleet/routing.js";
 import { FINISHED_TASK_STATES, type DagRun, type TaskInstance, type TaskState } from "../store/types.js";
 import { isolationFor } from "./isolation.js";
 import { evaluateTriggerRule } from "./trigger-rules.js";
@@ -23,6 +24,10 @@ export interface EvaluateOptions {
   paused: boolean;
   /** Queue to put tasks on instead of their own (dags test uses a private one). */
   queueOverride?: string;
+  /** Routes to resolve queues with (re-resolved for tasks still queued); none: each task's own queue. */
+  routing?: Routing;
+  /** The scheduler lease every write is made under; refused once another scheduler leads. */
+  fence?: LeaseFence;
 }
 
 /** What an evaluation did. */
@@ -63,24 +68,28 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
           // Waits for its own outcome in the previous run; the sweep looks again.
         } else if (decision === "run") {
           if (task.kind === "empty") patch = { state: "success", startDate: new Date().toISOString(), endDate: new Date().toISOString() };
-          else patch = o.paused ? { state: "scheduled" } : queuePatch(task, ctx, o);
+          else patch = o.paused ? { state: "scheduled" } : queuePatch(run, task, ctx, o);
         }
       } else if (ti.state === "scheduled" && !o.paused) {
-        patch = queuePatch(task, ctx, o);
+        patch = queuePatch(run, task, ctx, o);
+      } else if (ti.state === "queued" && o.routing && !o.queueOverride) {
+        // A waiting task follows route changes and fallbacks until a worker claims it.
+        const queue = resolveQueue(o.routing, run.dagId, id, task.queue);
+        if (queue !== ti.queue) patch = { state: "queued", queue };
       } else if (ti.state === "up_for_retry" || ti.state === "up_for_reschedule") {
         const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
-        if (due <= now && !o.paused) patch = queuePatch(task, ctx, o);
+        if (due <= now && !o.paused) patch = queuePatch(run, task, ctx, o);
         else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);
       }
       if (patch) {
         batch.push({ taskId: id, from: [ti.state], patch });
-        tis.set(id, { ...ti, state: patch.state });
+        tis.set(id, { ...ti, state: patch.state, queue: patch.queue ?? ti.queue });
         if (patch.state === "queued") result.queued++;
         changed = true;
       }
     }
     if (batch.length > 0) {
-      const applied = new Set(await ctx.store.transitionTasks(run.runId, batch));
+      const applied = new Set(await ctx.store.transitionTasks(run.runId, batch, o.fence));
       // Someone else moved a task meanwhile: re-read rather than trust our local view.
       if (applied.size !== batch.length) {
         for (const t of await ctx.store.listTaskInstances(run.runId)) tis.set(t.taskId, t);
@@ -92,7 +101,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
     // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
     result.ended = runOutcome(dag, state);
-    const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"]);
+    const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"], o.fence);
     if (applied && result.ended === "failed") await pauseAfterFailures(ctx, run, dag);
     const request = applied ? await dagCallbackRequest(ctx, run, dag, result.ended) : null;
     if (request) result.callbacks.push(request);
@@ -100,8 +109,9 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   return result;
 }
 
-function queuePatch(task: SerializedDag["tasks"][string], ctx: AirlockContext, o: EvaluateOptions): TaskPatch {
+function queuePatch(run: DagRun, task: SerializedDag["tasks"][string], ctx: AirlockContext, o: EvaluateOptions): TaskPatch {
   const patch: TaskPatch = { state: "queued", isolation: isolationFor(task, ctx.config, o.backendOverride) };
   if (o.queueOverride) patch.queue = o.queueOverride;
+  else if (o.routing) patch.queue = resolveQueue(o.routing, run.dagId, task.id, task.queue);
   return patch;
 }

@@ -2,9 +2,18 @@
  * The scheduler: creates runs from timetables, starts queued runs within maxActiveRuns, and evaluates running runs.
  * Evaluation is event-driven — `runChanged(runId)` evaluates that run at once — with a periodic sweep as a safety
  * net and to pick up changes made by other processes (through the store's change feed).
+ *
+ * Several schedulers may share a store: one leads, holding the "scheduler" lease, renewed on its own timer so that a
+ * long pass never lets it lapse. Every write that creates runs or queues tasks carries the lease's epoch and is
+ * refused once a newer leader took over, so a paused or partitioned old leader cannot double anything up.
  */
 import os from "node:os";
+import { randomUUID } from "node:crypto";
 import type { AirlockContext } from "../core/context.js";
+import { sweepOrphans } from "../fleet/orphans.js";
+import { loadRouting, type Routing } from "../fleet/routing.js";
+import { LeaseLostError } from "../store/ops/fence.js";
+import type { LeaseFence } from "../store/store.js";
 import { runIdFor, runTasks } from "../core/actions.js";
 import { resolveParams } from "../core/params.js";
 import type { DagRecord, DagRun } from "../store/types.js";
@@ -33,12 +42,19 @@ const LEASE = "scheduler";
 /** Creates and advances runs. */
 export class Scheduler {
   state: SchedulerState = "INITIALIZED";
-  private readonly holder = `${os.hostname()}:${process.pid}`;
+  private readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly evaluating = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private leader = false;
+  /** The lease this scheduler holds, or null while it stands by. */
+  private fence: LeaseFence | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> = Promise.resolve();
+  private lastRenewed = 0;
+  private lastSweep = 0;
+  /** Routes and queue liveness, reloaded every pass so that route changes take effect at once. */
+  private routing: Routing | null = null;
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** Run starts happen one at a time, so that two of them cannot both take a DAG's last free run slot. */
   private starting: Promise<void> = Promise.resolve();
@@ -48,11 +64,40 @@ export class Scheduler {
     this.callbacks = new DagCallbackRunner(ctx);
   }
 
-  /** Starts the loop. Idempotent. */
+  /** Starts the loop and the lease timer. Idempotent. */
   async start(): Promise<void> {
     if (this.state !== "INITIALIZED") return;
     this.state = "RUNNING";
+    await this.renewLease();
+    const every = Math.max(100, Math.floor(this.ctx.config.scheduler.leaseMs / 3));
+    this.leaseTimer = setInterval(() => {
+      this.renewing = this.renewing.then(() => this.renewLease());
+    }, every);
     this.loop = this.run();
+  }
+
+  /** Holds the scheduler lease: only the leader acts on other processes' changes. */
+  get isLeader(): boolean {
+    return this.fence !== null && this.state === "RUNNING";
+  }
+
+  /** Takes or renews the lease; a lease not renewed in time is given up locally before anyone else can take it. */
+  private async renewLease(): Promise<void> {
+    const { leaseMs } = this.ctx.config.scheduler;
+    const asked = Date.now();
+    try {
+      const epoch = await this.ctx.store.takeLease(LEASE, this.holder, leaseMs);
+      const was = this.fence;
+      this.fence = epoch === null ? null : { name: LEASE, holder: this.holder, epoch };
+      if (epoch !== null) this.lastRenewed = asked;
+      if (!was && this.fence) this.wakeUp?.();
+      if (was && !this.fence) process.stderr.write(`airlock scheduler: another scheduler took the lead; standing by\n`);
+    } catch (err) {
+      if (this.fence && Date.now() - this.lastRenewed >= leaseMs) {
+        process.stderr.write(`airlock scheduler: could not renew the lease (${(err as Error).message}); standing by\n`);
+        this.fence = null;
+      }
+    }
   }
 
   /** Stops the loop and releases the scheduler lease. Idempotent. */
@@ -62,19 +107,17 @@ export class Scheduler {
       return;
     }
     this.state = "STOPPING";
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.wakeUp?.();
     await this.loop;
+    await this.renewing;
     await Promise.allSettled([...this.evaluating.values()]);
     await this.callbacks.stop();
-    if (this.leader) await this.ctx.store.releaseLease(LEASE, this.holder).catch(() => undefined);
+    if (this.fence) await this.ctx.store.releaseLease(LEASE, this.holder).catch(() => undefined);
+    this.fence = null;
     this.state = "STOPPED";
-  }
-
-  /** Holds the scheduler lease (as of its last pass): only the leader acts on other processes' changes. */
-  get isLeader(): boolean {
-    return this.leader && this.state === "RUNNING";
   }
 
   /** Wakes the loop (a run was triggered, a DAG unpaused). */
@@ -127,20 +170,25 @@ export class Scheduler {
         await this.evaluate(runId);
       } while (this.again.has(runId));
     })().catch((err) => {
-      process.stderr.write(`airlock scheduler: evaluating ${runId} failed (will retry): ${(err as Error).message}\n`);
+      if (err instanceof LeaseLostError) this.fence = null;
+      else process.stderr.write(`airlock scheduler: evaluating ${runId} failed (will retry): ${(err as Error).message}\n`);
     }).finally(() => this.evaluating.delete(runId));
     this.evaluating.set(runId, p);
     return p;
   }
 
   private async evaluate(runId: string): Promise<void> {
+    // Only the leader evaluates: a standby's writes would be refused anyway.
+    const fence = this.fence;
+    if (!fence) return;
     const run = await this.ctx.store.getRun(runId);
     if (!run || run.state !== "running" || run.runType === "test") return;
     if (this.options.dagIds && !this.options.dagIds.includes(run.dagId)) return;
     const [version, dag] = await Promise.all([this.ctx.store.getDagVersion(run.versionHash), this.ctx.store.getDag(run.dagId)]);
     if (!version) return;
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
-    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill" });
+    this.routing ??= await loadRouting(this.ctx);
+    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill", fence, routing: this.routing });
     if (r.queued > 0) this.options.onQueued?.();
     // Callbacks run in their own processes; evaluation does not wait for them.
     for (const request of r.callbacks) void this.callbacks.run(request);
@@ -166,7 +214,8 @@ export class Scheduler {
       try {
         await this.tick();
       } catch (err) {
-        process.stderr.write(`airlock scheduler: ${(err as Error).message} (will retry)\n`);
+        if (err instanceof LeaseLostError) this.fence = null;
+        else process.stderr.write(`airlock scheduler: ${(err as Error).message} (will retry)\n`);
       }
       if (this.state !== "RUNNING") break;
       await new Promise<void>((resolve) => {
@@ -180,11 +229,17 @@ export class Scheduler {
     }
   }
 
-  /** One pass: leadership, new runs, run starts, and evaluation of running runs. */
+  /** One pass (leader only): lost workers, new runs, run starts, and evaluation of running runs. */
   async tick(): Promise<void> {
     const { store } = this.ctx;
-    this.leader = await store.acquireLease(LEASE, this.holder, Math.max(10_000, 5 * (this.options.pollMs ?? this.ctx.config.scheduler.pollIntervalMs)));
-    if (!this.leader) return;
+    const fence = this.fence;
+    if (!fence) return;
+    this.routing = await loadRouting(this.ctx);
+    if (Date.now() - this.lastSweep >= this.ctx.config.executor.heartbeatMs) {
+      // Workers sweep too; the leader's sweep covers a fleet whose every worker is gone.
+      this.lastSweep = Date.now();
+      await sweepOrphans(this.ctx, null, (runId) => void this.runChanged(runId));
+    }
     const { dags } = await store.listDags({ limit: 1000 });
     for (let offset = 1000, more = dags.length === 1000; more; offset += 1000) {
       const page = await store.listDags({ limit: 1000, offset });
@@ -200,16 +255,19 @@ export class Scheduler {
       }
       if (d.isPaused || !d.serialized.schedule || this.options.createRuns === false) continue;
       // One DAG whose schedule cannot be evaluated must not stop the others.
-      await this.createDueRuns(d).catch((err: Error) => process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`));
+      await this.createDueRuns(d, fence).catch((err: Error) => {
+        if (err instanceof LeaseLostError) throw err;
+        process.stderr.write(`airlock scheduler: creating runs of DAG "${d.dagId}" failed (will retry): ${err.message}\n`);
+      });
     }
-    await this.serialStart(() => this.startQueuedRuns(byId));
+    await this.serialStart(() => this.startQueuedRuns(byId, fence));
     // The sweep: every running run is evaluated, which also covers tasks finished by workers in other processes
     // and retries whose delay has passed. Within this process, finished tasks call runChanged() at once.
     const { runs } = await store.listRuns({ states: ["running"], limit: 1000 });
     await Promise.all(runs.filter((r) => !only || only.has(r.dagId)).map((r) => this.runChanged(r.runId)));
   }
 
-  private async createDueRuns(d: DagRecord): Promise<void> {
+  private async createDueRuns(d: DagRecord, fence: LeaseFence): Promise<void> {
     const { store } = this.ctx;
     const s = d.serialized;
     for (let created = 0; created < s.maxActiveRuns; created++) {
@@ -222,7 +280,7 @@ export class Scheduler {
         runId: runIdFor("scheduled", d.dagId, next.logicalDate), dagId: d.dagId, runType: "scheduled", logicalDate: next.logicalDate,
         dataIntervalStart: next.dataIntervalStart, dataIntervalEnd: next.dataIntervalEnd, conf: {},
         params: resolveParams(s, {}), versionHash: d.versionHash, tasks: runTasks(s), maxActiveTasks: s.maxActiveTasks ?? null,
-      });
+      }, fence);
       if (!ok) break;
     }
     const latest = await store.latestScheduledRun(d.dagId);
@@ -233,7 +291,7 @@ export class Scheduler {
     if (nextLogical !== d.nextLogicalDate) await store.setNextLogicalDate(d.dagId, nextLogical);
   }
 
-  private async startQueuedRuns(byId: Map<string, DagRecord>): Promise<void> {
+  private async startQueuedRuns(byId: Map<string, DagRecord>, fence: LeaseFence): Promise<void> {
     const { store } = this.ctx;
     const { runs } = await store.listRuns({ states: ["queued"], order: "asc", limit: 1000 });
     const activeCount = new Map<string, number>();
@@ -243,7 +301,7 @@ export class Scheduler {
       if (!dag || (dag.isPaused && run.runType !== "backfill")) continue;
       const n = activeCount.get(run.dagId) ?? (await store.countActiveRuns(run.dagId));
       if (n >= dag.serialized.maxActiveRuns) continue;
-      if (await store.setRunState(run.runId, "running", ["queued"])) {
+      if (await store.setRunState(run.runId, "running", ["queued"], fence)) {
         activeCount.set(run.dagId, n + 1);
         await this.runChanged(run.runId);
       }

@@ -9,6 +9,7 @@ import { knownSecretsMasker } from "../core/connections.js";
 import { NotFoundError } from "../core/errors.js";
 import { resolveParams } from "../core/params.js";
 import { DagFileProcessor } from "../dagfiles/processor.js";
+import { loadRouting, waitReason } from "../fleet/routing.js";
 import { Executor } from "../executor/executor.js";
 import { runCallbacks } from "../executor/callbacks.js";
 import { ensureEnvironment } from "../executor/backends.js";
@@ -21,7 +22,7 @@ export interface RunSummary {
   dagId: string;
   runId: string;
   state: string;
-  tasks: Array<{ taskId: string; state: string; tryNumber: number; isolation: string | null; xcom: unknown }>;
+  tasks: Array<{ taskId: string; state: string; tryNumber: number; isolation: string | null; xcom: unknown; waitReason?: string }>;
 }
 
 /** Builds the summary of a run from the store. */
@@ -33,6 +34,7 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
   const xcoms = await ctx.store.getXcoms(run.runId, tis.map((t) => t.taskId));
   // XComs keep their values for downstream tasks; only what is shown to people is masked.
   const masker = await knownSecretsMasker(ctx);
+  const routing = tis.some((t) => t.state === "queued") ? await loadRouting(ctx) : null;
   return {
     dagId: run.dagId,
     runId: run.runId,
@@ -40,9 +42,13 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
     tasks: tis.map((t) => ({
       taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
       xcom: xcoms.has(t.taskId) ? maskedJson(masker, xcoms.get(t.taskId) as string) : null,
+      // Only a task that waits for a worker says why; the other fields are the fixed summary.
+      ...withReason(routing ? waitReason(routing, t) : null),
     })),
   };
 }
+
+const withReason = (reason: string | null): { waitReason?: string } => (reason ? { waitReason: reason } : {});
 
 function maskedJson(masker: { mask(s: string): string }, json: string): unknown {
   const masked = masker.mask(json);

@@ -8,6 +8,9 @@ import type { TryHandle } from "../backends/types.js";
 import type { BackendName } from "../sdk/types.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import { MIGRATIONS } from "./migrations.js";
+import { checkLease, takeLease } from "./ops/fence.js";
+import * as fleet from "./ops/fleet.js";
+import * as routes from "./ops/routes.js";
 import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
 import { claimFairly } from "./ops/claim.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
@@ -15,11 +18,12 @@ import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
-  ClaimRequest, ClaimedTry, ListDagsQuery, ListRunsQuery, NewRun, Store, TaskPatch, TryKeyRef, TryOutcome,
+  ClaimRequest, ClaimedTry, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
+  TryKeyRef, TryOutcome,
 } from "./store.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, PoolUsage, RunState, RunType, TaskInstance,
-  TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, PoolUsage, Route, RunState, RunType, TaskInstance,
+  TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
 } from "./types.js";
 
 /** Database handle usable inside and outside transactions. */
@@ -31,6 +35,11 @@ export interface DialectAdapter {
   readonly db: Kysely<Database>;
   /** Runs `fn` in a transaction that excludes every other writer (across processes). */
   exclusive<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs a single-statement liveness write (heartbeats) that must not queue behind other writers: on Postgres on a
+   * connection of its own, outside the write lock; on SQLite like any other write.
+   */
+  liveness<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   /** Runs migration DDL; the adapter serialises concurrent migrators. */
   runMigrations(apply: (db: Db) => Promise<void>): Promise<void>;
   /** Calls `onSignal` soon after any process commits change-feed rows; resolves to an unsubscribe. */
@@ -66,7 +75,7 @@ function toTry(r: Selectable<TaskTriesTable>): TaskTry {
     isolation: r.isolation as BackendName, workerId: r.worker_id, hostname: r.hostname,
     handle: r.handle ? (JSON.parse(r.handle) as TryHandle) : null, logPath: r.log_path, startedAt: r.started_at,
     endedAt: r.ended_at, exitCode: r.exit_code === null ? null : Number(r.exit_code),
-    error: r.error ? (JSON.parse(r.error) as ProtocolError) : null,
+    error: r.error ? (JSON.parse(r.error) as ProtocolError) : null, epoch: Number(r.epoch),
   };
 }
 
@@ -261,8 +270,9 @@ export class KyselyStore implements Store {
 
   // ---- Runs
 
-  async createRun(run: NewRun): Promise<boolean> {
+  async createRun(run: NewRun, fence?: LeaseFence): Promise<boolean> {
     return this.adapter.exclusive(async (db) => {
+      await checkLease(db, fence);
       const exists = await db.selectFrom("dag_runs").select("run_id").where("run_id", "=", run.runId).executeTakeFirst();
       if (exists) return false;
       const at = now();
@@ -311,8 +321,9 @@ export class KyselyStore implements Store {
     return Number(r?.n ?? 0);
   }
 
-  async setRunState(runId: string, state: RunState, from?: RunState[]): Promise<boolean> {
+  async setRunState(runId: string, state: RunState, from?: RunState[], fence?: LeaseFence): Promise<boolean> {
     return this.adapter.exclusive(async (db) => {
+      await checkLease(db, fence);
       const at = now();
       let q = db.updateTable("dag_runs").set((eb) => ({
         state,
@@ -366,10 +377,11 @@ export class KyselyStore implements Store {
     return this.adapter.exclusive((db) => this.applyTransition(db, runId, taskId, from, patch));
   }
 
-  async transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>): Promise<string[]> {
+  async transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]> {
     const applied: string[] = [];
     for (let i = 0; i < items.length; i += 1000) {
       await this.adapter.exclusive(async (db) => {
+        await checkLease(db, fence);
         for (const it of items.slice(i, i + 1000)) if (await this.applyTransition(db, runId, it.taskId, it.from, it.patch)) applied.push(it.taskId);
       });
     }
@@ -378,16 +390,23 @@ export class KyselyStore implements Store {
 
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
     if (request.limit <= 0 || request.queues.length === 0) return [];
-    return this.adapter.exclusive((db) => claimFairly(db, request, (d, c) => this.change(d, c)));
+    return this.adapter.exclusive(async (db) => {
+      // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
+      const worker = await db.selectFrom("workers").select("state").where("worker_id", "=", request.workerId).executeTakeFirst();
+      if (worker && worker.state !== "live") return [];
+      return claimFairly(db, request, (d, c) => this.change(d, c));
+    });
   }
 
-  async finishTry(key: TryKeyRef, outcome: TryOutcome): Promise<boolean> {
+  async finishTry(key: TryKeyRef, outcome: TryOutcome, fence?: TryFence): Promise<boolean> {
     return this.adapter.exclusive(async (db) => {
       const at = now();
-      const r = await db.updateTable("task_tries").set({
+      let q = db.updateTable("task_tries").set({
         state: outcome.state, ended_at: at, exit_code: outcome.exitCode, error: outcome.error ? JSON.stringify(outcome.error) : null,
       }).where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
-        .where("state", "=", "running").executeTakeFirst();
+        .where("state", "=", "running");
+      if (fence) q = q.where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
+      const r = await q.executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
       const ended = outcome.taskState !== "up_for_retry";
       const ti = await db.updateTable("task_instances").set({
@@ -404,9 +423,14 @@ export class KyselyStore implements Store {
     });
   }
 
-  async setTryHandle(key: TryKeyRef, handle: TryHandle): Promise<void> {
-    await this.adapter.exclusive((db) => db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
-      .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute());
+  async setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean> {
+    const r = await this.adapter.exclusive((db) => {
+      let q = db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
+        .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber);
+      if (fence) q = q.where("state", "=", "running").where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
+      return q.executeTakeFirst();
+    });
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async getTry(key: TryKeyRef): Promise<TaskTry | undefined> {
@@ -589,14 +613,11 @@ export class KyselyStore implements Store {
   // ---- Coordination
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return this.adapter.exclusive(async (db) => {
-      const t = Date.now();
-      const row = await db.selectFrom("leases").selectAll().where("name", "=", name).executeTakeFirst();
-      if (row && row.holder !== holder && Number(row.expires_at) > t) return false;
-      if (row) await db.updateTable("leases").set({ holder, expires_at: t + ttlMs }).where("name", "=", name).execute();
-      else await db.insertInto("leases").values({ name, holder, expires_at: t + ttlMs }).execute();
-      return true;
-    });
+    return (await this.takeLease(name, holder, ttlMs)) !== null;
+  }
+
+  takeLease(name: string, holder: string, ttlMs: number): Promise<number | null> {
+    return this.adapter.exclusive((db) => takeLease(db, name, holder, ttlMs));
   }
 
   async leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
@@ -615,6 +636,46 @@ export class KyselyStore implements Store {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.adapter.exclusive((db) => db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute());
+  }
+
+  // ---- Workers (store/ops/fleet.ts)
+
+  registerWorker(worker: NewWorker): Promise<void> {
+    return this.adapter.exclusive((db) => fleet.registerWorker(db, worker));
+  }
+
+  heartbeatWorker(workerId: string): Promise<WorkerState | undefined> {
+    return this.adapter.liveness((db) => fleet.heartbeatWorker(db, workerId));
+  }
+
+  stopWorker(workerId: string): Promise<void> {
+    return this.adapter.exclusive((db) => fleet.stopWorker(db, workerId));
+  }
+
+  listWorkers(): Promise<WorkerRecord[]> {
+    return fleet.listWorkers(this.db);
+  }
+
+  declareLostWorkers(timeoutMs: number, ids?: string[]): Promise<WorkerRecord[]> {
+    return this.adapter.exclusive((db) => fleet.declareLostWorkers(db, timeoutMs, ids));
+  }
+
+  adoptTry(key: TryKeyRef, from: TryFence, to: { workerId: string; hostname: string }): Promise<TryFence | null> {
+    return this.adapter.exclusive((db) => fleet.adoptTry(db, key, from, to));
+  }
+
+  // ---- Routes (store/ops/routes.ts)
+
+  setRoute(route: Omit<Route, "updatedAt">): Promise<Route> {
+    return this.adapter.exclusive((db) => routes.setRoute(db, route));
+  }
+
+  deleteRoute(target: string): Promise<boolean> {
+    return this.adapter.exclusive((db) => routes.deleteRoute(db, target));
+  }
+
+  listRoutes(): Promise<Route[]> {
+    return routes.listRoutes(this.db);
   }
 }
 

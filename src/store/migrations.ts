@@ -57,6 +57,22 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    // Many machines: the worker registry, a fencing epoch on tries and on leases, and the routing map.
+    id: 10,
+    name: "fleet",
+    breaking: false,
+    sql: (d) => [
+      `create table workers (worker_id text primary key, hostname text not null, machine text not null, pid integer not null,
+        queues text not null, backends text not null, version text not null, started_at text not null,
+        heartbeat_at ${bigint(d)} not null, state text not null, state_changed_at text not null)`,
+      `alter table task_tries add column epoch integer not null default 0`,
+      `create index task_tries_worker on task_tries (state, worker_id)`,
+      `alter table leases add column epoch integer not null default 0`,
+      `create table routes (target text primary key, dag_id text not null, task_id text, queue text not null,
+        fallbacks text not null, updated_by text not null, updated_at text not null)`,
+    ],
+  },
+  {
     id: 30,
     name: "dataset versions and data-aware schedules",
     breaking: false,

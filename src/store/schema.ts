@@ -23,7 +23,7 @@ export interface TaskInstancesTable {
 export interface TaskTriesTable {
   run_id: string; task_id: string; try_number: number; dag_id: string; state: string; isolation: string;
   worker_id: string; hostname: string; handle: string | null; log_path: string; started_at: string;
-  ended_at: string | null; exit_code: number | null; error: string | null;
+  ended_at: string | null; exit_code: number | null; error: string | null; epoch: Generated<number>;
 }
 export interface XcomsTable { run_id: string; task_id: string; try_number: number; value: string; size: number; created_at: string }
 export interface ConnectionsTable {
@@ -37,7 +37,14 @@ export interface ChangesTable {
   try_number: number | null; state: string | null;
 }
 export interface LogChunksTable { run_id: string; task_id: string; try_number: number; byte_offset: number; byte_length: number; text: string }
-export interface LeasesTable { name: string; holder: string; expires_at: number }
+export interface LeasesTable { name: string; holder: string; expires_at: number; epoch: Generated<number> }
+export interface WorkersTable {
+  worker_id: string; hostname: string; machine: string; pid: number; queues: string; backends: string; version: string;
+  started_at: string; heartbeat_at: number; state: string; state_changed_at: string;
+}
+export interface RoutesTable {
+  target: string; dag_id: string; task_id: string | null; queue: string; fallbacks: string; updated_by: string; updated_at: string;
+}
 export interface SlaMissesTable { run_id: string; task_id: string; dag_id: string; at: string }
 export interface DatasetVersionsTable {
   id: Generated<number>; name: string; dag_id: string; run_id: string; task_id: string; try_number: number; type: string;
@@ -60,6 +67,8 @@ export interface Database {
   pools: PoolsTable;
   changes: ChangesTable;
   leases: LeasesTable;
+  workers: WorkersTable;
+  routes: RoutesTable;
   log_chunks: LogChunksTable;
   sla_misses: SlaMissesTable;
   airlock_migrations: MigrationsTable;

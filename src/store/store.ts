@@ -8,9 +8,33 @@ import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
 import type { ShippedLogSlice } from "./ops/log-chunks.js";
 import type {
-  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, RunState, RunType,
-  TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion,
+  ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
+  TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
 } from "./types.js";
+
+/** Who may write a try: the owning worker and the epoch it got when it claimed or took the try over. */
+export interface TryFence {
+  workerId: string;
+  epoch: number;
+}
+
+/** Proof of holding a lease, checked in the same transaction as the write it guards. */
+export interface LeaseFence {
+  name: string;
+  holder: string;
+  epoch: number;
+}
+
+/** What a worker registers. */
+export interface NewWorker {
+  workerId: string;
+  hostname: string;
+  machine: string;
+  pid: number;
+  queues: string[];
+  backends: string[];
+  version: string;
+}
 
 export interface ListDagsQuery extends Page {
   paused?: boolean;
@@ -121,14 +145,14 @@ export interface Store {
 
   // Runs
   /** Creates the run and its task instances atomically; false if a run with that id exists. */
-  createRun(run: NewRun): Promise<boolean>;
+  createRun(run: NewRun, fence?: LeaseFence): Promise<boolean>;
   getRun(runId: string): Promise<DagRun | undefined>;
   listRuns(query?: ListRunsQuery): Promise<{ runs: DagRun[]; total: number }>;
   /** The run with the latest logical date among scheduled/backfill runs of a DAG. */
   latestScheduledRun(dagId: string): Promise<DagRun | undefined>;
   countActiveRuns(dagId: string): Promise<number>;
   /** Conditional run transition: applies only when the run is in one of `from` (any when omitted). */
-  setRunState(runId: string, state: RunState, from?: RunState[]): Promise<boolean>;
+  setRunState(runId: string, state: RunState, from?: RunState[], fence?: LeaseFence): Promise<boolean>;
 
   // Task instances
   listTaskInstances(runId: string): Promise<TaskInstance[]>;
@@ -137,15 +161,19 @@ export interface Store {
   /** Conditional transition (compare-and-set on state): true when applied. */
   transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean>;
   /** Applies many conditional transitions of one run in one transaction; returns the task ids applied. */
-  transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>): Promise<string[]>;
+  transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]>;
   /**
    * Moves up to `limit` queued instances of the given queues to running, bumping their try number and creating
    * the try row, respecting pool slots. Each instance is claimed by exactly one caller.
    */
   claimQueued(request: ClaimRequest): Promise<ClaimedTry[]>;
-  /** Ends a running try and moves its task instance, storing its XCom; false if the try was not running. */
-  finishTry(key: TryKeyRef, outcome: TryOutcome): Promise<boolean>;
-  setTryHandle(key: TryKeyRef, handle: TryHandle): Promise<void>;
+  /**
+   * Ends a running try and moves its task instance, storing its XCom; false if the try was not running, or (with a
+   * fence) is no longer owned by that worker and epoch.
+   */
+  finishTry(key: TryKeyRef, outcome: TryOutcome, fence?: TryFence): Promise<boolean>;
+  /** Stores a running try's backend handle; false when the fence no longer owns it. */
+  setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean>;
   getTry(key: TryKeyRef): Promise<TaskTry | undefined>;
   listTries(runId: string, taskId: string): Promise<TaskTry[]>;
   /** Tries still running that were started on `hostname` (for adoption after a restart). */
@@ -222,4 +250,28 @@ export interface Store {
   recordSlaMiss(miss: { dagId: string; runId: string; taskId: string }): Promise<boolean>;
   /** The current holder of a lease, if unexpired. */
   leaseHolder(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
+  /** Takes or renews a lease; returns its fencing epoch (raised whenever the holder changes), null when held by another. */
+  takeLease(name: string, holder: string, ttlMs: number): Promise<number | null>;
+
+  // Workers
+  /** Registers (or re-registers) a worker as live, heartbeating now. */
+  registerWorker(worker: NewWorker): Promise<void>;
+  /** Records a live worker's heartbeat; returns its state (a lost worker is not revived: it must register again). */
+  heartbeatWorker(workerId: string): Promise<WorkerState | undefined>;
+  /** Marks a worker stopped (it left its tries to be adopted). */
+  stopWorker(workerId: string): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * Declares lost every live worker silent for longer than `timeoutMs`, and those of `ids` at once (their process
+   * is known dead); returns the workers it declared lost. Forgets ended workers without running tries after a day.
+   */
+  declareLostWorkers(timeoutMs: number, ids?: string[]): Promise<WorkerRecord[]>;
+  /** Takes a running try over from its lost owner: applies once, for one caller, only while `from` still owns it. */
+  adoptTry(key: TryKeyRef, from: TryFence, to: { workerId: string; hostname: string }): Promise<TryFence | null>;
+
+  // Routes
+  /** Creates or replaces the route of a DAG or task. */
+  setRoute(route: Omit<Route, "updatedAt">): Promise<Route>;
+  deleteRoute(target: string): Promise<boolean>;
+  listRoutes(): Promise<Route[]>;
 }

@@ -106,6 +106,8 @@ export interface TaskTry {
   endedAt: string | null;
   exitCode: number | null;
   error: ProtocolError | null;
+  /** Fencing epoch: raised each time another worker takes the try over; writes must carry the current one. */
+  epoch: number;
 }
 
 /** A connection with its secret fields encrypted (ciphertext strings). */
@@ -157,6 +159,40 @@ export interface PoolUsage extends Pool {
 export interface Page {
   limit?: number;
   offset?: number;
+}
+
+/** A worker is live while it heartbeats; lost once silent for longer than executor.workerTimeoutMs; stopped when it said so. */
+export type WorkerState = "live" | "lost" | "stopped";
+export const WORKER_STATES: readonly WorkerState[] = ["live", "lost", "stopped"];
+
+/** A registered worker (every executor, standalone included). */
+export interface WorkerRecord {
+  workerId: string;
+  /** Host name the worker runs tries on (executor.hostname, default the machine's). */
+  hostname: string;
+  /** The machine's own host name, for checking a same-machine worker's process. */
+  machine: string;
+  pid: number;
+  queues: string[];
+  backends: string[];
+  version: string;
+  startedAt: string;
+  /** Last heartbeat (ISO). */
+  heartbeatAt: string;
+  state: WorkerState;
+  stateChangedAt: string;
+}
+
+/** A routing rule: a DAG (taskId null) or one task of it runs on `queue`, else on the first served fallback. */
+export interface Route {
+  /** "<dag>" or "<dag>.<task>". */
+  target: string;
+  dagId: string;
+  taskId: string | null;
+  queue: string;
+  fallbacks: string[];
+  updatedBy: string;
+  updatedAt: string;
 }
 
 /** One version of a dataset: written by a pipeline node's successful try, published at `uri`. */

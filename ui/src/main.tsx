@@ -7,6 +7,8 @@ import { connectLive, disconnectLive, useLiveStatus } from "./live";
 import { DagListPage } from "./pages/DagListPage";
 import { DagPage } from "./pages/DagPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
+import { RoutesPage } from "./pages/RoutesPage";
+import { WorkersPage } from "./pages/WorkersPage";
 import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
 import { PoolsPage } from "./pages/PoolsPage";
 import { useLocation } from "./router";
@@ -68,8 +70,11 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   else if (loc.path === "/datasets") page = <DatasetListPage />;
   else if (loc.path === "/environments") page = <EnvironmentsPage />;
   else if (loc.path === "/pools") page = <PoolsPage />;
+  else if (loc.path === "/workers") page = <WorkersPage />;
+  else if (loc.path === "/routes") page = <RoutesPage />;
   else page = <DagListPage query={loc.query} />;
-  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools" : "dags";
+  const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools"
+    : loc.path.startsWith("/workers") ? "workers" : loc.path.startsWith("/routes") ? "routes" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -81,6 +86,8 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Link to="/datasets" className={section === "data" ? "active" : ""}>Datasets</Link>
           <Link to="/environments" className={section === "env" ? "active" : ""}>Environments</Link>
           <Link to="/pools" className={section === "pools" ? "active" : ""}>Pools</Link>
+          <Link to="/workers" className={section === "workers" ? "active" : ""}>Workers</Link>
+          <Link to="/routes" className={section === "routes" ? "active" : ""}>Routes</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>

@@ -15,6 +15,8 @@ export type Try = z.output<typeof S.TryView>;
 export type ImportError = z.output<typeof S.ImportErrorView>;
 export type Environment = z.output<typeof S.EnvironmentView>;
 export type TaskView = z.output<typeof S.TaskView>;
+export type Worker = z.output<typeof S.WorkerView>;
+export type Route = z.output<typeof S.RouteView>;
 
 export type PipelineView = z.output<typeof P.PipelineView>;
 export type DatasetList = z.output<typeof P.DatasetList>;

@@ -1,5 +1,6 @@
 /** Task instance routes: list per run, get, mark, clear, tries, logs by try, XCom. */
 import { NotFoundError } from "../../core/errors.js";
+import { loadRouting, waitReason } from "../../fleet/routing.js";
 import type { Store } from "../../store/store.js";
 import type { TaskInstance } from "../../store/types.js";
 import { defineRoute, type AnyRoute } from "../route.js";
@@ -32,14 +33,16 @@ export const taskRoutes: AnyRoute[] = [
       const rank = new Map(order.map((id, i) => [id, i]));
       const tis = (await ctx.store.listTaskInstances(params.runId))
         .sort((a, b) => (rank.get(a.taskId) ?? order.length) - (rank.get(b.taskId) ?? order.length) || a.taskId.localeCompare(b.taskId));
-      return { taskInstances: tis.map(taskInstanceView) };
+      const routing = tis.some((t) => t.state === "queued") ? await loadRouting(ctx) : null;
+      return { taskInstances: tis.map((t) => taskInstanceView(t, routing ? waitReason(routing, t) : null)) };
     },
   }),
   defineRoute({
     method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}", operationId: "getTaskInstance", tag: "Task instances",
     role: "read", errors: [404], summary: "A task instance", params: TaskParams, response: TaskInstanceView,
     async handler({ params, services: { ctx } }) {
-      return taskInstanceView(await requireTask(ctx.store, params.dagId, params.runId, params.taskId));
+      const ti = await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+      return taskInstanceView(ti, ti.state === "queued" ? waitReason(await loadRouting(ctx), ti) : null);
     },
   }),
   defineRoute({

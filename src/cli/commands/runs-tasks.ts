@@ -53,13 +53,14 @@ export function tasksCommand(): Command {
       const print = (s: RunSummary) => {
         if (o.json) return printJson(s);
         process.stdout.write(`run ${s.runId}: ${s.state}\n`);
-        printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "" })), ["task", "state", "try", "isolation"]);
+        const waiting = s.tasks.some((t) => t.waitReason);
+        printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", waiting: t.waitReason ?? "" })), ["task", "state", "try", "isolation", ...(waiting ? ["waiting"] : [])]);
       };
       if (client) {
         await guarded(Boolean(o.json), async () => {
           const run = await client.getRun(dagId, runId);
           const tis = await client.listTaskInstances(dagId, run.runId);
-          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null })) });
+          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null, ...(t.waitReason ? { waitReason: t.waitReason } : {}) })) });
         });
         return;
       }

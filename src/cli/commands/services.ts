@@ -1,6 +1,7 @@
 /** `airlock standalone | scheduler | api | worker`: long-running parts, stopped cleanly by SIGINT/SIGTERM. */
 import { Command } from "commander";
 import { createContext } from "../../core/context.js";
+import { QUEUE_NAME } from "../../fleet/actions.js";
 import { startOrchestrator, type Parts } from "../../services/orchestrator.js";
 import { config } from "../context.js";
 import { plural, reportError, UsageError } from "../output.js";
@@ -10,6 +11,8 @@ async function serve(name: string, parts: Parts, o: { port?: string; host?: stri
     const cfg = await config();
     const port = o.port === undefined ? undefined : Number(o.port);
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port "${o.port}" is not a port`, "e.g. --port 8080 (0 picks a free port)");
+    const badQueue = (o.queue ?? []).find((q) => !QUEUE_NAME.test(q));
+    if (badQueue !== undefined) throw new UsageError(`--queue "${badQueue}" is not a queue name`, "Use letters, digits and _ . : - (at most 200), e.g. --queue server-a");
     const ctx = await createContext(cfg);
     const orch = await startOrchestrator(ctx, parts, { port, host: o.host, queues: o.queue });
     const errors = await ctx.store.listImportErrors();
@@ -22,7 +25,7 @@ async function serve(name: string, parts: Parts, o: { port?: string; host?: stri
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write(`\n${signal}: stopping (running tries get a few seconds to finish)\n`);
+      process.stdout.write(`\n${signal}: stopping; running tries keep running and are adopted by the next worker started on this host\n`);
       await orch.stop();
       process.exit(0);
     };

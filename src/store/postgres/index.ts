@@ -15,6 +15,11 @@ export function createPostgresAdapter(url: string): DialectAdapter {
   // Quiet idle-client errors (e.g. server restart); queries surface their own errors.
   pool.on("error", () => undefined);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  // Heartbeats get their own connection: behind a busy write lock or a full pool they would arrive late, and a
+  // live worker would be declared lost.
+  const livePool = new pg.Pool({ connectionString: url, max: 1 });
+  livePool.on("error", () => undefined);
+  const live = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: livePool }) });
   const locked = <T>(lock: number, fn: (db: Db) => Promise<T>): Promise<T> =>
     db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${lock})`.execute(trx);
@@ -27,9 +32,10 @@ export function createPostgresAdapter(url: string): DialectAdapter {
     exclusive: (fn) => locked(WRITE_LOCK, fn),
     runMigrations: (apply) => locked(MIGRATION_LOCK, apply),
     watchChanges: (onSignal) => listener.subscribe(onSignal),
+    liveness: (fn) => fn(live),
     close: async () => {
       await listener.close();
-      await db.destroy();
+      await Promise.all([db.destroy(), live.destroy()]);
     },
   };
 }

@@ -132,6 +132,7 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
       const stop = watchWakeFile(wakeFile, onSignal);
       return async () => stop();
     },
+    liveness: (fn) => exclusive(fn),
     close: async () => {
       await db.destroy();
     },

@@ -36,11 +36,14 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
       </div>
       <div className="mono small ellipsis muted" title={runId}>{runId}</div>
       {ti.error && <div className="error-box">{ti.error.message}</div>}
+      {t?.waitReason && <div className="warn-box" data-testid="wait-reason">Waiting: {t.waitReason}</div>}
       {t && (
         <>
           <dl className="kv">
             <dt>Try</dt><dd>{t.tryNumber} of {t.maxTries}</dd>
             <dt>Isolation</dt><dd>{t.isolation ?? "—"}</dd>
+            <dt>Queue</dt><dd>{t.queue}</dd>
+            {tryInfo && (<><dt>Host</dt><dd>{tryInfo.hostname}</dd></>)}
             <dt>Started</dt><dd>{formatDate(t.startDate)}</dd>
             <dt>Duration</dt><dd>{formatDuration(t.startDate, t.endDate)}</dd>
             {t.notBefore && t.state === "up_for_retry" && (<><dt>Retry at</dt><dd>{formatDate(t.notBefore)}</dd></>)}
