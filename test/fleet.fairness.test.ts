@@ -113,13 +113,13 @@ it("manages pools from the CLI and the API, refusing bad input with exit code 2"
     expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
     expect(r.stderr).toMatch(/hint|pool/i);
   }
-  const put = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ slots: 3 }) });
+  const put = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "PUT", headers: { "content-type": "application/json", "x-airlock-request": "1" }, body: JSON.stringify({ slots: 3 }) });
   expect(put.status).toBe(200);
   expect(await put.json()).toMatchObject({ name: "api_pool", slots: 3, running: 0, queued: 0 });
-  const bad = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ slots: -1 }) });
+  const bad = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "PUT", headers: { "content-type": "application/json", "x-airlock-request": "1" }, body: JSON.stringify({ slots: -1 }) });
   expect(bad.status).toBe(400);
   expect(JSON.stringify(await bad.json())).toContain("slots");
-  const del = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "DELETE" });
+  const del = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "DELETE", headers: { "x-airlock-request": "1" } });
   expect(await del.json()).toEqual({ deleted: true });
   const after = await project.cliJson(["pools", "list", "--json"]);
   expect((after.json.pools as Array<{ name: string }>).some((p) => p.name === "api_pool")).toBe(false);
