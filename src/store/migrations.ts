@@ -72,6 +72,7 @@ export const MIGRATIONS: Migration[] = [
         fallbacks text not null, updated_by text not null, updated_at text not null)`,
     ],
   },
+  ...FLEET_B_MIGRATIONS,
   {
     id: 30,
     name: "dataset versions and data-aware schedules",
@@ -85,7 +86,6 @@ export const MIGRATIONS: Migration[] = [
       `create table dataset_triggers (dag_id text primary key, consumed_id ${bigint(d)} not null, updated_at text not null)`,
     ],
   },
-  ...FLEET_B_MIGRATIONS,
   {
     id: 40,
     name: "dag paused reason",
