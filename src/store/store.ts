@@ -25,16 +25,8 @@ export interface LeaseFence {
   epoch: number;
 }
 
-/** What a worker registers. */
-export interface NewWorker {
-  workerId: string;
-  hostname: string;
-  machine: string;
-  pid: number;
-  queues: string[];
-  backends: string[];
-  version: string;
-}
+/** What a worker registers: its record without what the store keeps track of. */
+export type NewWorker = Pick<WorkerRecord, "workerId" | "hostname" | "machine" | "pid" | "queues" | "backends" | "version">;
 
 export interface ListDagsQuery extends Page {
   paused?: boolean;
