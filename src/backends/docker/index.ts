@@ -4,7 +4,8 @@
  * image, with the payload on stdin and events back as nonce-tagged stdout lines; container mode runs a user's
  * image for the container operator. Either way the container is removed when the try ends, is killed or times out.
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { prepareTryFiles } from "../try-files.js";
+import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import type Docker from "dockerode";
 import type { AirlockConfig } from "../../config/config.js";
@@ -197,10 +198,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
       }
     },
     async launch(request) {
-      mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
-      mkdirSync(request.scratchDir, { recursive: true });
-      // Both files exist from the start, as with every backend, so readers can follow them at once.
-      for (const file of [request.rawLogPath, request.eventsPath]) closeSync(openSync(file, "a", 0o600));
+      prepareTryFiles(request);
       return request.payload.operator.kind === "container" ? launchContainer(request) : launchRunner(request);
     },
     async adopt(handle: TryHandle, request) {

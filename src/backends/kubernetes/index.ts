@@ -5,7 +5,8 @@
  * Pod names are derived from the try, so one try can never have two pods, and a restarted orchestrator adopts
  * the pod by name and resumes its log from a saved cursor.
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { prepareTryFiles } from "../try-files.js";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -173,9 +174,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       }
     },
     async launch(request) {
-      mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
-      mkdirSync(request.scratchDir, { recursive: true });
-      for (const file of [request.rawLogPath, request.eventsPath]) closeSync(openSync(file, "a", 0o600));
+      prepareTryFiles(request);
       const kind = request.payload.operator.kind;
       if (kind === "container" || kind === "kubernetes_pod") {
         const { launchUserPod } = await import("./pod-task.js");
