@@ -17,10 +17,12 @@ import type { TaskOptions } from "../../sdk/types.js";
 import type { OnEnded } from "./lifecycle.js";
 import type { OutputDemuxer } from "./output.js";
 import { limits, parseSize } from "./spec.js";
+import { SecretInSpecError, planSecretArgv } from "../secret-argv.js";
 
 /** Where the container may write its XCom. */
 export const XCOM_FILE = "/airlock/xcom/return.json";
 const SECRETS_TARGET = "/airlock/secrets/env";
+const COMMAND_TARGET = "/airlock/secrets/command";
 
 /** The container operator's arguments after the executor rendered them (the SDK's options without the task ones). */
 export type ContainerArgs = Omit<ContainerOptions, keyof TaskOptions>;
@@ -103,14 +105,31 @@ export function planContainer(request: LaunchRequest, image: Docker.ImageInspect
     ? { Type: "tmpfs" as const, Target: m.target, Source: "" }
     : { Type: (m.type ?? "bind") as "bind" | "volume", Source: m.source ?? "", Target: m.target, ReadOnly: m.readOnly ?? false });
   let secretsFile: string | null = null;
+  const privateFile = (name: string, text: string, target: string) => {
+    secretsFile = secretsFileOf(request.tryDir);
+    const file = path.join(path.dirname(secretsFile), name);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, text, { mode: 0o600 });
+    // Readable by whatever user the image runs as; the folder around it stays private on the host.
+    chmodSync(file, 0o644);
+    mounts.push({ Type: "bind", Source: file, Target: target, ReadOnly: true });
+  };
+  let reroute: ReturnType<typeof planSecretArgv>;
+  try {
+    reroute = planSecretArgv({ words: [...entrypoint, ...cmd], env: args.env ?? {}, secrets: request.payload.masks, fields: { command: "command", env: "env", secretEnv: "privateEnv" } });
+  } catch (err) {
+    if (err instanceof SecretInSpecError) throw new DockerError("invalid_task", `container task "${request.key.taskId}": ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (reroute) {
+    // The script a shell would get with -c is read from a private file: the spec shows only the file's path.
+    privateFile("command", reroute.script, COMMAND_TARGET);
+    entrypoint = [reroute.shell, COMMAND_TARGET, ...reroute.params];
+    cmd = [];
+  }
   const priv = Object.entries(args.privateEnv ?? {});
   if (priv.length > 0) {
-    secretsFile = secretsFileOf(request.tryDir);
-    mkdirSync(path.dirname(secretsFile), { recursive: true, mode: 0o700 });
-    writeFileSync(secretsFile, priv.map(([k, v]) => `export ${k}=${shellQuote(String(v))}\n`).join(""), { mode: 0o600 });
-    // Readable by whatever user the image runs as; the folder around it stays private on the host.
-    chmodSync(secretsFile, 0o644);
-    mounts.push({ Type: "bind", Source: secretsFile, Target: SECRETS_TARGET, ReadOnly: true });
+    privateFile("env", priv.map(([k, v]) => `export ${k}=${shellQuote(String(v))}\n`).join(""), SECRETS_TARGET);
     // A tiny shell wrapper reads the secrets and then becomes the real program: nothing secret in the spec.
     cmd = [...entrypoint, ...cmd];
     entrypoint = ["/bin/sh", "-c", `set -a; . ${SECRETS_TARGET}; set +a; exec "$@"`, "airlock-private-env"];

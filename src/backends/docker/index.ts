@@ -219,7 +219,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
       const adopted: DockerHandle = { ...h, backend: "docker", containerId: state.Id, containerName: state.Name.replace(/^\//, ""), mode, nonce: h.nonce ?? null };
       if (mode === "runner") return supervise({ container, handle: adopted, demux, output });
       const secretsFile = secretsFileOf(request.tryDir);
-      const settings = { autoRemove: h.autoRemove ?? "force", xcom: h.xcom ?? true, secretsFile: existsSync(secretsFile) ? secretsFile : null };
+      const settings = { autoRemove: h.autoRemove ?? "force", xcom: h.xcom ?? true, secretsFile: existsSync(path.dirname(secretsFile)) ? secretsFile : null };
       const scratchDir = full.scratchDir ?? path.join(request.tryDir, "scratch");
       return supervise({ container, handle: adopted, demux, output, onEnded: finishContainer(container, demux, { scratchDir, key: request.key }, settings) });
     },

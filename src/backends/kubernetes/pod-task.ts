@@ -14,6 +14,7 @@ import { INLINE_RESULT_LIMIT, type TaskEvent, type XComValue } from "../../runne
 import type { KubernetesPodOptions, SecretKeyRef } from "../../sdk/kubernetes-pod.js";
 import type { ContainerArgs } from "../docker/container-task.js";
 import { splitWords } from "../docker/container-task.js";
+import { SecretInSpecError, planSecretArgv } from "../secret-argv.js";
 import type { LaunchRequest, RunningTry } from "../types.js";
 import type { KubeClient } from "./client.js";
 import { KubernetesError } from "./errors.js";
@@ -62,6 +63,21 @@ function fromContainer(a: ContainerArgs): PodArgs {
   };
 }
 
+const COMMAND_DIR = "/airlock/command";
+
+/** A rendered secret in command/args is rerouted through the try's Secret, or refused (see secret-argv.ts). */
+function secretCommand(request: LaunchRequest, a: PodArgs) {
+  const fields = { command: "command", env: "env", secretEnv: "secretEnv" };
+  try {
+    // With no command the image's entrypoint runs the args, and a script form cannot be recognised.
+    const words = a.command ? [...a.command, ...(a.args ?? [])] : ["(the image's entrypoint)", ...(a.args ?? [])];
+    return planSecretArgv({ words, env: a.env ?? {}, secrets: request.payload.masks, fields: a.command ? fields : { ...fields, command: "args" } });
+  } catch (err) {
+    if (err instanceof SecretInSpecError) throw new KubernetesError("invalid_task", `task "${request.key.taskId}": ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** Builds the pod and the per-try Secret (when any secret value is a template) of a user-image try. */
 export function userPod(request: LaunchRequest, a: PodArgs, deps: Pick<UserPodDeps, "settings" | "owner">): { pod: V1Pod; secretFiles: Record<string, string> } {
   const name = podName(request.key);
@@ -76,6 +92,16 @@ export function userPod(request: LaunchRequest, a: PodArgs, deps: Pick<UserPodDe
   }
   const volumes: V1Volume[] = [{ name: "airlock-xcom", emptyDir: {} }, ...((a.volumes ?? []) as unknown as V1Volume[])];
   const mounts: V1VolumeMount[] = [{ name: "airlock-xcom", mountPath: path.posix.dirname(XCOM_FILE) }, ...((a.volumeMounts ?? []) as unknown as V1VolumeMount[])];
+  let { command, args } = a;
+  const reroute = secretCommand(request, a);
+  if (reroute) {
+    // The script a shell would get with -c travels in the try's Secret: the pod spec names only the file.
+    secret["command"] = reroute.script;
+    volumes.push({ name: "airlock-command", projected: { sources: [{ secret: { name, items: [{ key: "command", path: "script" }] } }], defaultMode: 0o444 } });
+    mounts.push({ name: "airlock-command", mountPath: COMMAND_DIR, readOnly: true });
+    command = [reroute.shell, `${COMMAND_DIR}/script`, ...reroute.params];
+    args = undefined;
+  }
   (a.secretFiles ?? []).forEach((f, i) => {
     const vol = `airlock-secret-files-${i}`;
     const ours = Object.entries(f.files).filter(([, v]) => !isRef(v));
@@ -109,8 +135,8 @@ export function userPod(request: LaunchRequest, a: PodArgs, deps: Pick<UserPodDe
         name: TASK_CONTAINER,
         image: a.image,
         imagePullPolicy: a.imagePullPolicy ?? "IfNotPresent",
-        ...(a.command ? { command: a.command } : {}),
-        ...(a.args ? { args: a.args } : {}),
+        ...(command ? { command } : {}),
+        ...(args ? { args } : {}),
         env,
         ...(a.configMaps?.length ? { envFrom: a.configMaps.map((n) => ({ configMapRef: { name: n } })) } : {}),
         ...(Object.keys(resources).length ? { resources } : {}),
@@ -189,6 +215,7 @@ export async function launchUserPod(request: LaunchRequest, deps: UserPodDeps): 
   const hasSecret = Object.keys(secretFiles).length > 0;
   await deps.createPod(placed, hasSecret ? payloadSecret(name, tryLabels(request.key, "pod", deps.owner), secretFiles) : null);
   const handle: PodHandle = { backend: "kubernetes", podName: name, namespace: deps.client.namespace, mode: "pod", nonce: null, image: args.image };
-  const masks = [...request.payload.masks, ...Object.values(secretFiles)];
+  // The rerouted command script is not a secret itself (its secrets are among the payload's masks already).
+  const masks = [...request.payload.masks, ...Object.entries(secretFiles).filter(([k]) => k !== "command").map(([, v]) => v)];
   return deps.watchPod(request, handle, masks, false, finishUserPod(request, placed));
 }
