@@ -3,6 +3,7 @@ import path from "node:path";
 import { AIRLOCK_DIST, RUNNER_PATH } from "../../core/install.js";
 import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
 import type { Backend, LaunchRequest } from "../types.js";
+import { ProcessLimits } from "./limits.js";
 import { adoptProcess, spawnTry } from "./spawn.js";
 
 /** Variables a task process may inherit from the orchestrator; everything else (AIRLOCK_*, credentials) stays out. */
@@ -24,8 +25,18 @@ export function taskEnv(request: LaunchRequest, base: NodeJS.ProcessEnv = proces
   return env;
 }
 
-/** Creates the process backend. */
-export function createProcessBackend(): Backend {
+/** Creates the process backend; `limits` enforces resources (cgroups of this machine by default). */
+export function createProcessBackend(limits = new ProcessLimits()): Backend {
+  const start = async (request: LaunchRequest, argv: string[]) => {
+    const cgroup = limits.create(request);
+    const [command, ...args] = limits.wrap(cgroup, argv) as [string, ...string[]];
+    try {
+      return await spawnTry(command, args, { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true, extraHandle: { cgroup }, ...limits.hooks(cgroup) });
+    } catch (err) {
+      await limits.hooks(cgroup).onExit({ code: null, signal: null });
+      throw err;
+    }
+  };
   return {
     name: "process",
     async check() {
@@ -34,13 +45,15 @@ export function createProcessBackend(): Backend {
     async launch(request) {
       if (isPythonTask(request.payload)) {
         const python = hostPythonFor(request.environment, request.key.taskId);
-        return spawnTry(python.binary, [...PYTHON_FLAGS, pythonRunnerPath(AIRLOCK_DIST)], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true });
+        return start(request, [python.binary, ...PYTHON_FLAGS, pythonRunnerPath(AIRLOCK_DIST)]);
       }
-      const node = request.environment?.nodeBinary ?? process.execPath;
-      return spawnTry(node, [RUNNER_PATH], { env: taskEnv(request), cwd: request.scratchDir, request, backend: "process", mark: true });
+      return start(request, [request.environment?.nodeBinary ?? process.execPath, RUNNER_PATH]);
     },
     async adopt(handle) {
-      return adoptProcess(handle);
+      const cgroup = limits.adopted(handle.cgroup);
+      const running = adoptProcess(handle, limits.hooks(cgroup));
+      if (!running && cgroup) await limits.hooks(cgroup).onExit({ code: null, signal: null });
+      return running;
     },
     async close() {},
   };

@@ -207,6 +207,33 @@ export function wasOomKilled(cgroup: TryCgroup): boolean {
   return Number(readOrEmpty(path.join(dir, "memory.memsw.failcnt")) || readOrEmpty(path.join(dir, "memory.failcnt")) || 0) > 0;
 }
 
+/** Exit status of the join wrapper when the try could not join its cgroup. */
+export const JOIN_FAILED = 125;
+
+/**
+ * `argv` behind a tiny shell that joins the cgroup and then execs it, so nothing of the try ever runs outside its
+ * cgroup (a pid written after spawn would leave a window in which the task allocates unlimited).
+ */
+export function joinCgroupCommand(cgroup: TryCgroup, argv: string[], name = "airlock-try"): string[] {
+  return ["/bin/sh", "-c", `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${JOIN_FAILED}; shift; done; shift; exec "$@"`, name, ...procsFiles(cgroup), "--", ...argv];
+}
+
+/** The memory-limit message of a try whose cgroup saw an OOM kill, or null. */
+export function oomDetail(cgroup: TryCgroup): string | null {
+  if (!wasOomKilled(cgroup)) return null;
+  const mib = cgroup.memoryBytes ? Math.round(cgroup.memoryBytes / 1024 ** 2) : null;
+  return `memory limit exceeded${mib ? ` (${mib} MiB)` : ""}`;
+}
+
+/** A stored cgroup is only trusted when it lies below `parent` in a mounted hierarchy (it is killed and removed). */
+export function isOurCgroup(v: unknown, system: CgroupSystem | null, parent: string): v is TryCgroup {
+  const c = v as TryCgroup | null;
+  if (!system || typeof c !== "object" || c === null || c.version !== system.version || typeof c.dirs !== "object" || c.dirs === null) return false;
+  const mounts = system.version === 2 ? [system.mount] : Object.values(system.mounts);
+  return Object.values(c.dirs).every((d) => typeof d === "string" && !d.includes("..")
+    && mounts.some((m) => path.dirname(d) === path.join(m, parent)));
+}
+
 /** Kills what is left and removes the cgroup folders; true when they are gone. */
 export async function removeTryCgroup(cgroup: TryCgroup): Promise<boolean> {
   await killTryCgroup(cgroup);

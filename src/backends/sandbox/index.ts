@@ -17,7 +17,7 @@ import type { Resources } from "../../sdk/types.js";
 import { adoptProcess, spawnTry } from "../process/spawn.js";
 import { DEFAULT_PIDS_LIMIT, type Backend, type ExitInfo, type LaunchRequest, type RunningTry, type TryHandle } from "../types.js";
 import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
-import { CgroupError, createTryCgroup, detectCgroups, killTryCgroup, procsFiles, removeTryCgroup, wasOomKilled, type CgroupSystem, type TryCgroup } from "./cgroups.js";
+import { CgroupError, JOIN_FAILED, createTryCgroup, detectCgroups, isOurCgroup, joinCgroupCommand, killTryCgroup, oomDetail, removeTryCgroup, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
 import { sandboxEnv } from "./task-env.js";
 import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
@@ -39,9 +39,6 @@ export interface SandboxHandle extends TryHandle {
   cgroup: TryCgroup | null;
 }
 
-/** Exit status of the wrapper when the try could not join its cgroup. */
-const JOIN_FAILED = 125;
-
 /** Creates the sandbox backend for a project. */
 export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">, options: SandboxOptions = {}): Backend {
   const cgroupParent = options.cgroupParent ?? "airlock";
@@ -53,10 +50,8 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
   const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
     let out = info;
     if (cgroup) {
-      if (wasOomKilled(cgroup)) {
-        const mib = cgroup.memoryBytes ? Math.round(cgroup.memoryBytes / 1024 ** 2) : null;
-        out = { ...out, oomKilled: true, detail: `memory limit exceeded${mib ? ` (${mib} MiB)` : ""}` };
-      }
+      const oom = oomDetail(cgroup);
+      if (oom) out = { ...out, oomKilled: true, detail: oom };
       await removeTryCgroup(cgroup);
     }
     if (!out.oomKilled && out.code === JOIN_FAILED && cgroup) out = { ...out, detail: "the try could not join its cgroup" };
@@ -103,9 +98,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       };
       const bwrap = ["bwrap", ...bwrapArgs(spec)];
       // The wrapper joins the cgroup and then execs bwrap, so nothing of the try ever runs outside it.
-      const [command, ...args] = cgroup
-        ? ["/bin/sh", "-c", `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${JOIN_FAILED}; shift; done; shift; exec "$@"`, "airlock-sandbox", ...procsFiles(cgroup), "--", ...bwrap]
-        : bwrap;
+      const [command, ...args] = cgroup ? joinCgroupCommand(cgroup, bwrap, "airlock-sandbox") : bwrap;
       try {
         return await spawnTry(command as string, args, {
           env: sandboxEnv(request, node),
@@ -224,13 +217,4 @@ function cgroupName(request: LaunchRequest): string {
   const { dagId, taskId, tryNumber } = request.key;
   const clean = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
   return `${clean(dagId)}.${clean(taskId)}.${tryNumber}.${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** A stored cgroup is only trusted when it lies below our parent in a mounted hierarchy (it is killed and removed). */
-function isOurCgroup(v: unknown, system: CgroupSystem | null, parent: string): v is TryCgroup {
-  const c = v as TryCgroup | null;
-  if (!system || typeof c !== "object" || c === null || c.version !== system.version || typeof c.dirs !== "object" || c.dirs === null) return false;
-  const mounts = system.version === 2 ? [system.mount] : Object.values(system.mounts);
-  return Object.values(c.dirs).every((d) => typeof d === "string" && !d.includes("..")
-    && mounts.some((m) => path.dirname(d) === path.join(m, parent)));
 }
