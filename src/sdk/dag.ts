@@ -186,14 +186,22 @@ export class Dag {
     return task;
   }
 
-  /** Task ids in an order where every task follows its upstream tasks; throws naming the tasks of a cycle. */
+  /**
+   * Task ids in an order where every task follows its upstream tasks, and otherwise in the order they were
+   * declared (the grid and graph show tasks in this order); throws naming the tasks of a cycle.
+   */
   topologicalOrder(): string[] {
     const indegree = new Map<string, number>();
-    for (const [id, t] of this.tasks) indegree.set(id, t.upstream.size);
-    const ready = [...indegree].filter(([, d]) => d === 0).map(([id]) => id);
+    const declared = new Map<string, number>();
+    for (const [id, t] of this.tasks) {
+      indegree.set(id, t.upstream.size);
+      declared.set(id, declared.size);
+    }
+    // The ready task declared first goes next: a binary heap keyed by declaration index keeps this O(n log n).
+    const ready = new MinHeap<string>((id) => declared.get(id) as number);
+    for (const [id, d] of indegree) if (d === 0) ready.push(id);
     const order: string[] = [];
-    while (ready.length > 0) {
-      const id = ready.pop() as string;
+    for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
       order.push(id);
       for (const next of (this.tasks.get(id) as Task).downstream) {
         const d = (indegree.get(next) as number) - 1;
@@ -206,6 +214,42 @@ export class Dag {
       throw new DagDefinitionError(`DAG "${this.id}" has a cycle: ${cycle.join(" -> ")}; remove one of these dependencies`, "dependencies");
     }
     return order;
+  }
+}
+
+/** A binary min-heap of items ordered by a numeric key. */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly key: (item: T) => number) {}
+
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    for (let i = a.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (this.key(a[parent] as T) <= this.key(a[i] as T)) break;
+      [a[parent], a[i]] = [a[i] as T, a[parent] as T];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    a[0] = last;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && this.key(a[l] as T) < this.key(a[m] as T)) m = l;
+      if (r < a.length && this.key(a[r] as T) < this.key(a[m] as T)) m = r;
+      if (m === i) break;
+      [a[m], a[i]] = [a[i] as T, a[m] as T];
+      i = m;
+    }
+    return top;
   }
 }
 

@@ -94,7 +94,7 @@ export interface SerializedDag {
   scheduleDatasets?: string[];
   /** Present when the DAG is a pipeline. */
   pipeline?: SerializedPipeline;
-  /** Task ids in topological order. */
+  /** Task ids in topological order; independent tasks in the order they were declared. */
   order: string[];
   tasks: Record<string, SerializedTask>;
 }
