@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { runStartsAt } from "../scheduler/timetable.js";
+import { SENSITIVE_NAME } from "../secrets/masker.js";
 import type { DagRecord, DagRun, TaskInstance, TaskTry } from "../store/types.js";
 import type {
   ConnectionView, DagDetail, DagSummary, EnvironmentView, RunBrief, RunView, TaskInstanceView, TryView, VariableView,
@@ -113,10 +114,38 @@ export function connectionView(c: Record<string, unknown>): z.input<typeof Conne
   };
 }
 
-/** A variable from the core's public view; a secret's value is always null here, whatever the core sent. */
+/**
+ * A variable from the core's public view; a secret's value is always null here, whatever the core sent. As in
+ * Airflow, a variable whose name looks secret (password, token, api_key…) is hidden even if it was not flagged, and
+ * in a JSON object value the members with such names show as ***.
+ */
 export function variableView(v: Record<string, unknown>): z.input<typeof VariableView> {
-  const isSecret = v.isSecret === true || v.secret === true;
-  return { key: str(v.key) ?? "", value: isSecret ? null : str(v.value), isSecret, description: str(v.description) };
+  const key = str(v.key) ?? "";
+  const isSecret = v.isSecret === true || v.secret === true || SENSITIVE_NAME.test(key);
+  return { key, value: isSecret ? null : maskJsonMembers(str(v.value)), isSecret, description: str(v.description) };
+}
+
+/** A JSON object or array text with the values of secret-looking members replaced by "***"; other text unchanged. */
+function maskJsonMembers(value: string | null): string | null {
+  if (value === null || !/^\s*[[{]/.test(value)) return value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return value;
+  }
+  let changed = false;
+  const hide = (x: unknown, secret: boolean): unknown => {
+    if (Array.isArray(x)) return x.map((y) => hide(y, secret));
+    if (typeof x === "object" && x !== null) return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, hide(y, secret || SENSITIVE_NAME.test(k))]));
+    if (secret && x !== null) {
+      changed = true;
+      return "***";
+    }
+    return x;
+  };
+  const masked = hide(parsed, false);
+  return changed ? JSON.stringify(masked) : value;
 }
 
 /** An environment from the environments module. */

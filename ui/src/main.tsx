@@ -11,6 +11,8 @@ import { RoutesPage } from "./pages/RoutesPage";
 import { WorkersPage } from "./pages/WorkersPage";
 import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
 import { PoolsPage } from "./pages/PoolsPage";
+import { ConnectionsPage } from "./pages/ConnectionsPage";
+import { VariablesPage } from "./pages/VariablesPage";
 import { useLocation } from "./router";
 import { SessionContext, type Session } from "./session";
 import "./styles.css";
@@ -72,9 +74,12 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   else if (loc.path === "/pools") page = <PoolsPage />;
   else if (loc.path === "/workers") page = <WorkersPage />;
   else if (loc.path === "/routes") page = <RoutesPage />;
+  else if (loc.path === "/connections") page = <ConnectionsPage />;
+  else if (loc.path === "/variables") page = <VariablesPage />;
   else page = <DagListPage query={loc.query} />;
   const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools"
-    : loc.path.startsWith("/workers") ? "workers" : loc.path.startsWith("/routes") ? "routes" : "dags";
+    : loc.path.startsWith("/workers") ? "workers" : loc.path.startsWith("/routes") ? "routes"
+    : loc.path.startsWith("/connections") ? "connections" : loc.path.startsWith("/variables") ? "variables" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -88,6 +93,8 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Link to="/pools" className={section === "pools" ? "active" : ""}>Pools</Link>
           <Link to="/workers" className={section === "workers" ? "active" : ""}>Workers</Link>
           <Link to="/routes" className={section === "routes" ? "active" : ""}>Routes</Link>
+          <Link to="/connections" className={section === "connections" ? "active" : ""}>Connections</Link>
+          <Link to="/variables" className={section === "variables" ? "active" : ""}>Variables</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>

@@ -35,3 +35,12 @@ export interface LogEvent {
   nextOffset: number;
   complete: boolean;
 }
+
+import type * as I from "../../src/api/insight-schemas";
+export type DagCode = z.output<typeof I.DagCode>;
+export type Calendar = z.output<typeof I.Calendar>;
+export type TaskDurations = z.output<typeof I.TaskDurations>;
+export type Gantt = z.output<typeof I.Gantt>;
+export type RunXcoms = z.output<typeof I.RunXcoms>;
+export type Connection = z.output<typeof S.ConnectionView>;
+export type Variable = z.output<typeof S.VariableView>;

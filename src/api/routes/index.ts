@@ -3,6 +3,7 @@ import type { AnyRoute } from "../route.js";
 import { dagRoutes } from "./dags.js";
 import { eventRoutes } from "./events.js";
 import { fleetRoutes } from "./fleet.js";
+import { insightRoutes } from "./insights.js";
 import { metaRoutes } from "./meta.js";
 import { poolRoutes } from "./pools.js";
 import { resourceRoutes } from "./resources.js";
@@ -11,4 +12,4 @@ import { taskRoutes } from "./tasks.js";
 import { pipelineRoutes } from "./pipelines.js";
 
 /** Every /api/v1 route. */
-export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes, ...poolRoutes, ...fleetRoutes];
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...insightRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes, ...poolRoutes, ...fleetRoutes];

@@ -3,6 +3,7 @@ import { useNow, useResource } from "../data";
 import { formatDate, formatDuration } from "../format";
 import type { Run } from "../types";
 import { ActionButton } from "./Action";
+import { RunXcoms } from "./RunXcoms";
 import { StateBadge } from "./State";
 
 /** Details of a run with mark and clear actions; live over SSE. */
@@ -41,6 +42,7 @@ export function RunPanel({ dagId, runId, onClose }: { dagId: string; runId: stri
           <pre className="json">{JSON.stringify(r.conf, null, 2)}</pre>
           <h3>Params</h3>
           <pre className="json">{JSON.stringify(r.params, null, 2)}</pre>
+          <RunXcoms dagId={dagId} runId={runId} />
         </>
       )}
     </div>

@@ -2,6 +2,10 @@ import { useState } from "react";
 import { seg } from "../api";
 import { Graph } from "../components/Graph";
 import { GridView } from "../components/GridView";
+import { CalendarView } from "../components/CalendarView";
+import { CodeView } from "../components/CodeView";
+import { DurationChart } from "../components/DurationChart";
+import { GanttChart } from "../components/GanttChart";
 import { Link } from "../components/Link";
 import { PausedToggle } from "../components/PausedToggle";
 import { RunPanel } from "../components/RunPanel";
@@ -14,10 +18,15 @@ import { setQuery } from "../router";
 import { useCanAct } from "../session";
 import type { DagDetail, Grid, PipelineView } from "../types";
 
+/** The DAG page's views, in the order of its tabs. */
+const TABS = ["grid", "graph", "gantt", "durations", "calendar", "code", "details"] as const;
+/** Views that show runs (and the "Runs" count). */
+const RUN_TABS: ReadonlySet<string> = new Set(["grid", "graph", "gantt", "durations"]);
+
 /** A DAG: header, grid or graph of its runs, and the selected run or task instance. */
 export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParams }) {
   const canAct = useCanAct();
-  const tab = query.get("tab") === "graph" ? "graph" : query.get("tab") === "details" ? "details" : "grid";
+  const tab = TABS.find((t) => t === query.get("tab")) ?? "grid";
   const runCount = Number(query.get("runs") ?? 25) || 25;
   const runId = query.get("run");
   const taskId = query.get("task");
@@ -38,7 +47,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
   const d = dag.data;
   const runs = grid.data?.runs ?? [];
   // Without a selection, the graph shows the newest run.
-  const selectedRun = runs.find((r) => r.runId === runId) ?? (tab === "graph" ? runs[runs.length - 1] : undefined);
+  const selectedRun = runs.find((r) => r.runId === runId) ?? (tab === "graph" || tab === "gantt" ? runs[runs.length - 1] : undefined);
 
   const select = (run: string | null, task: string | null) => setQuery({ run, task, try: null });
 
@@ -68,13 +77,13 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
       )}
       {d?.catchupWarning && <div className="warning-box" data-testid="catchup-warning" role="alert">⚠ {d.catchupWarning}</div>}
       <div className="tabs">
-        {(["grid", "graph", "details"] as const).map((t) => (
+        {TABS.map((t) => (
           <button key={t} className={tab === t ? "on" : ""} data-tab={t} onClick={() => setQuery({ tab: t === "grid" ? null : t })}>
             {t[0]?.toUpperCase() + t.slice(1)}
           </button>
         ))}
         <div className="spacer" />
-        {tab !== "details" && (
+        {RUN_TABS.has(tab) && (
           <label className="muted small">
             Runs{" "}
             <select value={runCount} onChange={(e) => setQuery({ runs: e.target.value === "25" ? null : e.target.value })}>
@@ -91,8 +100,14 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
           {tab === "graph" && d && (
             <Graph dag={d} pipeline={pipeline.data} run={selectedRun} selectedTask={taskId} onSelectTask={(t) => select(selectedRun?.runId ?? null, t)} />
           )}
+          {tab === "gantt" && selectedRun && (
+            <GanttChart dagId={dagId} runId={selectedRun.runId} onSelectTask={(t) => select(selectedRun.runId, t)} />
+          )}
+          {tab === "durations" && <DurationChart dagId={dagId} runs={runCount} />}
+          {tab === "calendar" && <CalendarView dagId={dagId} />}
+          {tab === "code" && <CodeView dagId={dagId} />}
           {tab === "details" && d && <DagDetails dag={d} />}
-          {grid.data && runs.length === 0 && tab !== "details" && <div className="empty">No runs yet. Trigger one to see it here.</div>}
+          {grid.data && runs.length === 0 && RUN_TABS.has(tab) && <div className="empty">No runs yet. Trigger one to see it here.</div>}
         </section>
         <aside className="side-pane">
           {runId && taskId ? (
