@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import type { Store } from "../src/store/store.js";
+import { batchesContract } from "./store-contract/batches.js";
 import { claimsContract } from "./store-contract/claims.js";
 import { dagsContract } from "./store-contract/dags.js";
 import { fleetContract } from "./store-contract/fleet.js";
@@ -38,6 +39,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     runsContract(ctx);
     tasksContract(ctx);
     claimsContract(ctx);
+    batchesContract(ctx);
     triesContract(ctx);
     resourcesContract(ctx);
     datasetsContract(ctx);

@@ -1,7 +1,7 @@
 /**
  * The Store across real processes, on SQLite and on Postgres: processes that migrate a brand-new database at the
- * same moment, processes that claim the same queued task instances in a loop, and a process that follows the
- * change feed while others write to it.
+ * same moment, processes that claim the same queued task instances in a loop (one at a time, and in batches whose
+ * tries end in batches and come back as retries), and a process that follows the change feed while others write to it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -17,6 +17,7 @@ import { newRun, queueTasks, uid } from "./store-contract/fixtures.js";
 const CLAIMERS = 4;
 const INSTANCES = 200;
 const ROUNDS = 5;
+const TRIES = 3;
 const FEED_WRITES = 300;
 
 interface Dialect {
@@ -101,6 +102,38 @@ for (const dialect of [sqlite, postgres]) {
         const running = (await Promise.all(workers.map((w) => store.listRunningTries(`host-${w}`)))).flat().filter((t) => t.runId === run.runId);
         expect(running).toHaveLength(INSTANCES);
         for (const t of running) expect(t.workerId).toBe(owner.get(t.taskId));
+      } finally {
+        await store.close();
+      }
+    }, 300_000);
+
+    it(`lets ${CLAIMERS} processes claim and end tries in batches, with retries re-queued meanwhile, each try owned once`, async () => {
+      const url = await dialect.fresh();
+      const store = await openStore(url);
+      try {
+        const queue = uid("q_");
+        const run = newRun(uid("dag_"), { count: INSTANCES, queue, maxTries: TRIES });
+        expect(await store.createRun(run)).toBe(true);
+        const taskIds = run.tasks.map((t) => t.taskId);
+        await queueTasks(store, run.runId, taskIds);
+
+        const workers = Array.from({ length: CLAIMERS }, (_, i) => `b${i}`);
+        const results = await runTogether(workers.map((w) => ({ fixture: "store-child.ts", args: ["churn", url, queue, w, run.runId, String(TRIES)] })));
+        for (const r of results) expect(r.code, r.stderr).toBe(0);
+        const byWorker = results.map((r) => (r.json as { claimed: string[] }).claimed);
+        const all = byWorker.flat();
+        const counts = `claims per process: ${byWorker.map((c) => c.length).join(", ")}`;
+        expect(new Set(all).size, `duplicates; ${counts}`).toBe(all.length);
+        expect([...all].sort(), counts).toEqual(taskIds.flatMap((t) => Array.from({ length: TRIES }, (_, i) => `${t}#${i + 1}`)).sort());
+
+        // The database agrees: every try of every instance was run and ended by the process that reported it.
+        const owner = new Map(byWorker.flatMap((claimed, i) => claimed.map((c) => [c, workers[i]!] as const)));
+        for (const taskId of taskIds) {
+          const tries = await store.listTries(run.runId, taskId);
+          expect(tries.map((t) => [t.tryNumber, t.state, t.workerId])).toEqual(
+            Array.from({ length: TRIES }, (_, i) => [i + 1, i + 1 < TRIES ? "failed" : "success", owner.get(`${taskId}#${i + 1}`)]));
+        }
+        expect((await store.listTaskInstances(run.runId)).every((t) => t.state === "success" && t.tryNumber === TRIES)).toBe(true);
       } finally {
         await store.close();
       }

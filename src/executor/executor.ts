@@ -13,6 +13,7 @@ import { WorkerMembership } from "../fleet/membership.js";
 import { sweepOrphans } from "../fleet/orphans.js";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
 import { BackendRegistry, ensureEnvironment } from "./backends.js";
+import { CompletionBatcher } from "./completions.js";
 import { superviseTry, type TryTarget } from "./supervisor.js";
 
 /** Lifecycle of an executor. */
@@ -44,9 +45,12 @@ export class Executor {
   private loop: Promise<void> | null = null;
   private dirty = true;
   private readonly shutdown = new AbortController();
+  /** Try ends are written in batches when several arrive while the store is busy. */
+  private readonly completions: CompletionBatcher;
 
   constructor(private readonly ctx: AirlockContext, private readonly options: ExecutorOptions = {}) {
     this.backends = new BackendRegistry(ctx.config);
+    this.completions = new CompletionBatcher(ctx.store);
     this.hostname = ctx.config.executor.hostname;
     this.workerId = `${this.hostname}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.membership = new WorkerMembership(ctx, {
@@ -156,6 +160,7 @@ export class Executor {
       environment: (name, log) => ensureEnvironment(this.ctx.config, name, log),
       shutdown: this.shutdown.signal,
       fenced: () => this.membership.fenced,
+      finishTry: (key, outcome, fence) => this.completions.finish(key, outcome, fence),
       onFinished: (runId) => {
         this.options.onFinished?.(runId);
         this.wake();

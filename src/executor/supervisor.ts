@@ -39,6 +39,8 @@ export interface SupervisorDeps {
   shutdown?: AbortSignal;
   /** True while the worker has been out of touch with the store so long that the fleet may count it lost. */
   fenced?(): boolean;
+  /** Records a try's end (the executor batches them); @default the store's finishTry. */
+  finishTry?(key: TryTarget, outcome: TryOutcome, fence: TryFence): Promise<boolean>;
 }
 
 /** The try to supervise. */
@@ -320,7 +322,7 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
   }
   // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
   await shipper.close();
-  const finished = await store.finishTry(t, outcome, t.fence);
+  const finished = await (deps.finishTry ? deps.finishTry(t, outcome, t.fence) : store.finishTry(t, outcome, t.fence));
   if (!finished) {
     await pump.note(`[airlock] this worker no longer owns try ${t.tryNumber}: its outcome above was not recorded`);
     return null;

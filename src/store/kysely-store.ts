@@ -13,13 +13,16 @@ import * as fleet from "./ops/fleet.js";
 import * as routes from "./ops/routes.js";
 import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
 import { claimFairly } from "./ops/claim.js";
+import { insertChanges } from "./ops/changes.js";
+import { finishTries } from "./ops/finish.js";
+import { applyTransitions, type TransitionItem } from "./ops/transitions.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
   ClaimRequest, ClaimedTry, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
-  TryKeyRef, TryOutcome,
+  TryFinish, TryKeyRef, TryOutcome,
 } from "./store.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Pool, PoolUsage, Route, RunState, RunType, TaskInstance,
@@ -120,7 +123,7 @@ export class KyselyStore implements Store {
   }
 
   private async change(db: Db, c: Omit<ChangeEvent, "id" | "at">): Promise<void> {
-    await db.insertInto("changes").values({ at: now(), kind: c.kind, dag_id: c.dagId, run_id: c.runId, task_id: c.taskId, try_number: c.tryNumber, state: c.state }).execute();
+    await insertChanges(db, [c], now());
   }
 
   /**
@@ -355,35 +358,19 @@ export class KyselyStore implements Store {
     return r ? toTi(r) : undefined;
   }
 
-  private async applyTransition(db: Db, runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
-    const set: Partial<TaskInstancesTable> = { state: patch.state, updated_at: now() };
-    if (patch.notBefore !== undefined) set.not_before = patch.notBefore;
-    if (patch.startDate !== undefined) set.start_date = patch.startDate;
-    if (patch.endDate !== undefined) set.end_date = patch.endDate;
-    if (patch.tryNumber !== undefined) set.try_number = patch.tryNumber;
-    if (patch.isolation !== undefined) set.isolation = patch.isolation;
-    if (patch.maxTries !== undefined) set.max_tries = patch.maxTries;
-    if (patch.queue !== undefined) set.queue = patch.queue;
-    let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where("task_id", "=", taskId);
-    if (from.length > 0) q = q.where("state", "in", from);
-    const r = await q.executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return false;
-    const ti = await db.selectFrom("task_instances").select(["dag_id", "try_number"]).where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
-    await this.change(db, { kind: "task", dagId: ti?.dag_id ?? null, runId, taskId, tryNumber: ti ? Number(ti.try_number) : null, state: patch.state });
-    return true;
-  }
-
   async transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
-    return this.adapter.exclusive((db) => this.applyTransition(db, runId, taskId, from, patch));
+    const applied = await this.adapter.exclusive((db) => applyTransitions(db, runId, [{ taskId, from, patch }], now()));
+    return applied.length > 0;
   }
 
-  async transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]> {
+  async transitionTasks(runId: string, items: TransitionItem[], fence?: LeaseFence): Promise<string[]> {
     const applied: string[] = [];
+    // A few statements per thousand items; the write lock is let go between thousands so that claims interleave.
     for (let i = 0; i < items.length; i += 1000) {
-      await this.adapter.exclusive(async (db) => {
+      applied.push(...await this.adapter.exclusive(async (db) => {
         await checkLease(db, fence);
-        for (const it of items.slice(i, i + 1000)) if (await this.applyTransition(db, runId, it.taskId, it.from, it.patch)) applied.push(it.taskId);
-      });
+        return applyTransitions(db, runId, items.slice(i, i + 1000), now());
+      }));
     }
     return applied;
   }
@@ -394,33 +381,17 @@ export class KyselyStore implements Store {
       // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
       const worker = await db.selectFrom("workers").select("state").where("worker_id", "=", request.workerId).executeTakeFirst();
       if (worker && worker.state !== "live") return [];
-      return claimFairly(db, request, (d, c) => this.change(d, c));
+      return claimFairly(db, request, (d, c) => insertChanges(d, c, now()));
     });
   }
 
   async finishTry(key: TryKeyRef, outcome: TryOutcome, fence?: TryFence): Promise<boolean> {
-    return this.adapter.exclusive(async (db) => {
-      const at = now();
-      let q = db.updateTable("task_tries").set({
-        state: outcome.state, ended_at: at, exit_code: outcome.exitCode, error: outcome.error ? JSON.stringify(outcome.error) : null,
-      }).where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
-        .where("state", "=", "running");
-      if (fence) q = q.where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
-      const r = await q.executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      const ended = outcome.taskState !== "up_for_retry";
-      const ti = await db.updateTable("task_instances").set({
-        state: outcome.taskState, end_date: ended ? at : null, not_before: outcome.notBefore ?? null, updated_at: at,
-      }).where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
-        .where("state", "=", "running").executeTakeFirst();
-      if (outcome.xcomJson !== undefined && outcome.xcomJson !== null) {
-        await db.insertInto("xcoms").values({ run_id: key.runId, task_id: key.taskId, try_number: key.tryNumber, value: outcome.xcomJson, size: Buffer.byteLength(outcome.xcomJson), created_at: at }).execute();
-      }
-      const row = await db.selectFrom("task_instances").select("dag_id").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).executeTakeFirst();
-      // The instance may have been cleared or marked meanwhile; the try still ends, the instance keeps its new state.
-      await this.change(db, { kind: "task", dagId: row?.dag_id ?? null, runId: key.runId, taskId: key.taskId, tryNumber: key.tryNumber, state: Number(ti.numUpdatedRows) > 0 ? outcome.taskState : outcome.state });
-      return true;
-    });
+    return (await this.finishTries([{ key, outcome, fence }]))[0] ?? false;
+  }
+
+  async finishTries(items: TryFinish[]): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    return this.adapter.exclusive((db) => finishTries(db, items, now()));
   }
 
   async setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean> {

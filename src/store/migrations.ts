@@ -1,4 +1,5 @@
 import { FLEET_B_MIGRATIONS } from "./ops/fleet-b-migrations.js";
+import { BATCH_MIGRATIONS } from "./ops/batch-migrations.js";
 
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
@@ -100,4 +101,5 @@ export const MIGRATIONS: Migration[] = [
     // One row per task instance that missed its sla, so onSlaMiss is called once, by whichever scheduler sees it first.
     sql: () => ["create table sla_misses (run_id text not null, task_id text not null, dag_id text not null, at text not null, primary key (run_id, task_id))"],
   },
+  ...BATCH_MIGRATIONS,
 ];

@@ -109,6 +109,13 @@ export interface TryKeyRef {
   tryNumber: number;
 }
 
+/** One try to end: its outcome, and the fence its writer holds (none: an unconditional writer such as the orphan sweep). */
+export interface TryFinish {
+  key: TryKeyRef;
+  outcome: TryOutcome;
+  fence?: TryFence;
+}
+
 /** The store. All methods are async; implementations must be safe for several processes at once. */
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
@@ -152,11 +159,15 @@ export interface Store {
   getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined>;
   /** Conditional transition (compare-and-set on state): true when applied. */
   transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean>;
-  /** Applies many conditional transitions of one run in one transaction; returns the task ids applied. */
+  /**
+   * Applies many conditional transitions of one run, a few statements per thousand, in one transaction per thousand
+   * items; returns the task ids applied in item order. A task named twice sees its earlier item's result.
+   */
   transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]>;
   /**
    * Moves up to `limit` queued instances of the given queues to running, bumping their try number and creating
-   * the try row, respecting pool slots. Each instance is claimed by exactly one caller.
+   * the try row, respecting pool slots, in one transaction of a few statements. Each instance is claimed by exactly
+   * one caller.
    */
   claimQueued(request: ClaimRequest): Promise<ClaimedTry[]>;
   /**
@@ -164,6 +175,11 @@ export interface Store {
    * fence) is no longer owned by that worker and epoch.
    */
   finishTry(key: TryKeyRef, outcome: TryOutcome, fence?: TryFence): Promise<boolean>;
+  /**
+   * Ends many tries in one transaction with the meaning of `finishTry` for each; returns, per item, whether its try
+   * ended. A try named twice ends once (its second item is false).
+   */
+  finishTries(items: TryFinish[]): Promise<boolean[]>;
   /** Stores a running try's backend handle; false when the fence no longer owns it. */
   setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean>;
   getTry(key: TryKeyRef): Promise<TaskTry | undefined>;

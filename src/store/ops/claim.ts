@@ -11,12 +11,19 @@ import type { BackendName } from "../../sdk/types.js";
 import type { Db } from "../kysely-store.js";
 import type { TaskInstancesTable } from "../schema.js";
 import type { ClaimRequest, ClaimedTry } from "../store.js";
-import type { ChangeEvent } from "../types.js";
+import type { NewChange } from "./changes.js";
+
+/** Appends rows to the change feed inside the caller's transaction. */
+export type ChangeWriter = (db: Db, changes: NewChange[]) => Promise<void>;
+
+/** Task ids per UPDATE, and tries per INSERT (13 parameters each): inside every store's parameter limit. */
+const IDS_PER_STATEMENT = 500;
+const TRIES_PER_INSERT = 200;
 
 type Candidate = Selectable<TaskInstancesTable> & { priority_weight: number };
 
 /** Claims up to `request.limit` queued instances inside the caller's exclusive transaction. */
-export async function claimFairly(db: Db, request: ClaimRequest, change: (db: Db, c: Omit<ChangeEvent, "id" | "at">) => Promise<void>): Promise<ClaimedTry[]> {
+export async function claimFairly(db: Db, request: ClaimRequest, change: ChangeWriter): Promise<ClaimedTry[]> {
   const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
   const running = await db.selectFrom("task_instances").select(["pool", "dag_id", (eb) => eb.fn.countAll<number>().as("n")])
     .where("state", "=", "running").groupBy(["pool", "dag_id"]).execute();
@@ -51,29 +58,49 @@ export async function claimFairly(db: Db, request: ClaimRequest, change: (db: Db
     byDag.set(r.dag_id, list);
   }
 
-  const claimed: ClaimedTry[] = [];
-  const at = new Date().toISOString();
-  while (claimed.length < request.limit) {
+  // The choice is made in memory, one instance at a time; the writes then go in a few statements for the lot.
+  // Nothing can change the candidates meanwhile: the caller holds the store's write lock.
+  const picked: Candidate[] = [];
+  while (picked.length < request.limit) {
     const next = pickDag(byDag, usedByDag, boundOf);
     if (!next) break;
     const c = (byDag.get(next) as Candidate[]).shift() as Candidate;
     if ((usedByPool.get(c.pool) ?? 0) >= slotsOf(c.pool)) continue;
-    const tryNumber = Number(c.try_number) + 1;
-    const key = { dagId: c.dag_id, runId: c.run_id, taskId: c.task_id };
-    const isolation = (c.isolation ?? "process") as BackendName;
-    const r = await db.updateTable("task_instances").set({ state: "running", try_number: tryNumber, isolation, start_date: at, end_date: null, updated_at: at })
-      .where("run_id", "=", c.run_id).where("task_id", "=", c.task_id).where("state", "=", "queued").executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) continue;
-    await db.insertInto("task_tries").values({
-      run_id: c.run_id, task_id: c.task_id, try_number: tryNumber, dag_id: c.dag_id, state: "running", isolation,
-      worker_id: request.workerId, hostname: request.hostname, handle: null,
-      log_path: request.logPathOf({ ...key, tryNumber }), started_at: at, ended_at: null, exit_code: null, error: null,
-    }).execute();
-    await change(db, { kind: "task", dagId: c.dag_id, runId: c.run_id, taskId: c.task_id, tryNumber, state: "running" });
     usedByPool.set(c.pool, (usedByPool.get(c.pool) ?? 0) + 1);
     usedByDag.set(c.dag_id, (usedByDag.get(c.dag_id) ?? 0) + 1);
-    claimed.push({ ...key, tryNumber, pool: c.pool, queue: c.queue, isolation });
+    picked.push(c);
   }
+  return writeClaims(db, request, picked, change);
+}
+
+/** Moves the picked instances to running and creates their tries: one UPDATE per run, one INSERT for the tries. */
+async function writeClaims(db: Db, request: ClaimRequest, picked: Candidate[], change: ChangeWriter): Promise<ClaimedTry[]> {
+  const at = new Date().toISOString();
+  const byRun = new Map<string, Candidate[]>();
+  for (const c of picked) byRun.set(c.run_id, [...(byRun.get(c.run_id) ?? []), c]);
+  const moved = new Set<string>();
+  for (const [runId, list] of byRun) {
+    for (let i = 0; i < list.length; i += IDS_PER_STATEMENT) {
+      const rows = await db.updateTable("task_instances").set((eb) => ({
+        state: "running", try_number: eb("try_number", "+", 1), isolation: eb.fn.coalesce("isolation", sql.val("process")),
+        start_date: at, end_date: null, updated_at: at,
+      })).where("run_id", "=", runId).where("task_id", "in", list.slice(i, i + IDS_PER_STATEMENT).map((c) => c.task_id))
+        .where("state", "=", "queued").returning(["task_id"]).execute();
+      for (const r of rows) moved.add(`${runId}\u0000${r.task_id}`);
+    }
+  }
+  const claimed: ClaimedTry[] = picked.filter((c) => moved.has(`${c.run_id}\u0000${c.task_id}`)).map((c) => ({
+    dagId: c.dag_id, runId: c.run_id, taskId: c.task_id, tryNumber: Number(c.try_number) + 1, pool: c.pool, queue: c.queue,
+    isolation: (c.isolation ?? "process") as BackendName,
+  }));
+  for (let i = 0; i < claimed.length; i += TRIES_PER_INSERT) {
+    await db.insertInto("task_tries").values(claimed.slice(i, i + TRIES_PER_INSERT).map((c) => ({
+      run_id: c.runId, task_id: c.taskId, try_number: c.tryNumber, dag_id: c.dagId, state: "running", isolation: c.isolation,
+      worker_id: request.workerId, hostname: request.hostname, handle: null, log_path: request.logPathOf(c), started_at: at,
+      ended_at: null, exit_code: null, error: null,
+    }))).execute();
+  }
+  await change(db, claimed.map((c) => ({ kind: "task", dagId: c.dagId, runId: c.runId, taskId: c.taskId, tryNumber: c.tryNumber, state: "running" })));
   return claimed;
 }
 
