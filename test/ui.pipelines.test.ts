@@ -66,7 +66,7 @@ describe("pipelines in the API and UI", () => {
     expect(shown.sort()).toEqual(["clean", "companies", "model"]);
     expect(await page.locator('g.node[data-task="preprocess"]').count()).toBe(1);
     // preprocess → clean → train: three edges through datasets, no direct preprocess → train edge.
-    expect(await page.locator("polyline.edge").count()).toBe(4);
+    expect(await page.locator("[data-testid=graph] .edge").count()).toBe(4);
     await browser.screenshot("ui-pipeline-graph");
     await page.click('[data-dataset="clean"]');
     await page.waitForSelector('[data-testid="dataset-versions"] tr[data-version]');
