@@ -58,11 +58,12 @@ beforeAll(async () => {
   }));
   await createRun(api.ctx, "big", "big_run", "2026-03-01T00:00:00.000Z");
   // Runs of "ordered" with growing durations for the grid's bars.
-  for (let i = 0; i < 3; i++) {
+  for (const [i, ms] of [[0, 60], [1, 900], [2, 300]] as const) {
     const runId = `ordered_${i}`;
     await createRun(api.ctx, "ordered", runId, `2026-03-0${i + 1}T06:00:00.000Z`);
     await api.runTry(runId, "start", "ok\n");
     await api.ctx.store.setRunState(runId, "running");
+    await new Promise((r) => setTimeout(r, ms));
     await api.ctx.store.setRunState(runId, "success");
   }
   browser = await launchBrowser();
@@ -149,5 +150,60 @@ describe("graph view", () => {
     await page.goto(`${api.url}/dags/ordered`);
     await page.waitForSelector(".grid-row[data-task]");
     expect(await page.locator(".grid-row[data-task]").evaluateAll((els) => els.map((e) => e.getAttribute("data-task")))).toEqual(["start", "zeta", "alpha", "mid"]);
+  });
+});
+
+describe("grid view", () => {
+  it("labels columns with run dates, scales run bars by duration and filters tasks", async () => {
+    const { page } = browser;
+    await page.goto(`${api.url}/dags/ordered`);
+    await page.waitForSelector(".grid-row[data-task]");
+    const dates = await page.locator(".grid-date").allTextContents();
+    expect(dates).toHaveLength(3);
+    const local = (iso: string) => {
+      const d = new Date(iso);
+      const p = (n: number) => String(n).padStart(2, "0");
+      return `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+    };
+    expect(dates).toEqual(["2026-03-01T06:00:00Z", "2026-03-02T06:00:00Z", "2026-03-03T06:00:00Z"].map(local));
+    // Bars: the longest run (900 ms) is full height, the 300 ms one about a third, the 60 ms one the shortest.
+    const bars = await page.locator(".run-bar").evaluateAll((els) => els.map((e) => ({ h: e.getBoundingClientRect().height, ms: Number(e.getAttribute("data-duration-ms")) })));
+    expect(bars[1]!.h).toBe(36);
+    expect(bars[0]!.h).toBeLessThan(bars[2]!.h);
+    expect(bars[2]!.h).toBeLessThan(bars[1]!.h);
+    expect(bars[2]!.h).toBeCloseTo((36 * bars[2]!.ms) / bars[1]!.ms, -0.5);
+    // Clicking a date selects its run.
+    await page.click(".grid-date >> nth=0");
+    await page.waitForSelector("[data-testid=run-panel]");
+    expect(page.url()).toContain("run=ordered_0");
+    await browser.screenshot("ui-grid-dates");
+
+    await page.fill("[data-testid=grid-filter]", "a");
+    await page.waitForFunction(() => document.querySelectorAll(".grid-row[data-task]").length === 3);
+    expect(await page.locator(".grid-row[data-task]").evaluateAll((els) => els.map((e) => e.getAttribute("data-task")))).toEqual(["start", "zeta", "alpha"]);
+    expect(await page.locator(".grid-label").allTextContents()).toEqual(["start", "zeta", "alpha"]);
+    expect(await page.textContent("[data-testid=grid-filter-count]")).toBe("3 of 4 tasks");
+  });
+
+  it("works at 800 px in dark mode (graph and grid)", async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    try {
+      for (const [tab, ready] of [["grid", ".grid-row[data-task]"], ["graph", "[data-testid=graph][data-ready=true] g.node"]] as const) {
+        await page.goto(`${api.url}/dags/ordered?tab=${tab}`);
+        await page.waitForSelector(ready);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        expect((bg.match(/\d+/g) ?? []).map(Number).reduce((a, b) => a + b, 0)).toBeLessThan(150);
+        await browser.screenshot(`ui-${tab}-800-dark`);
+      }
+      await page.goto(`${api.url}/dags/big?tab=graph`);
+      await page.waitForSelector("[data-testid=graph][data-ready=true] g.node");
+      await browser.screenshot("ui-graph-2000-800-dark");
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 });

@@ -1,9 +1,11 @@
 import { memo, useEffect, useRef, useState, type MouseEvent } from "react";
+import { useNow } from "../data";
 import { formatDate, formatDuration } from "../format";
 import type { Grid, GridRun } from "../types";
 
 /**
- * Runs (columns, newest on the right) × tasks (rows), each cell coloured by state. Built for big DAGs
+ * Runs (columns, newest on the right, labelled with their logical dates; bars as tall as the run took) × tasks (rows,
+ * in declared order, filterable), each cell coloured by state. Built for big DAGs
  * (100 × 100 and more): cells are bare elements carrying only their state; clicks and the hover card are
  * handled once for the whole grid, and a cell's run is found from its column.
  */
@@ -15,6 +17,9 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const [hover, setHover] = useState<{ x: number; y: number; run: GridRun; task: string | null } | null>(null);
+  const [filter, setFilter] = useState("");
+  // Running runs' bars grow while they run.
+  const now = useNow(grid.runs.some((r) => r.state === "running"));
   const runCount = grid.runs.length;
   useEffect(() => {
     // Newest runs are on the right: start scrolled there.
@@ -30,7 +35,7 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
   const locate = (target: EventTarget): { run: GridRun; task: string | null } | null => {
     const el = target as HTMLElement;
     const row = el.parentElement;
-    if (!row || !el.dataset.state) return null;
+    if (!row || (!el.dataset.state && !el.dataset.date)) return null;
     const column = Array.prototype.indexOf.call(row.children, el) as number;
     const run = grid.runs[column];
     if (!run) return null;
@@ -54,32 +59,67 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
 
   const columns = `repeat(${runCount}, var(--cell))`;
   const selectedColumn = grid.runs.findIndex((r) => r.runId === selectedRun);
+  const needle = filter.trim().toLowerCase();
+  const tasks = needle ? grid.tasks.filter((t) => t.taskId.toLowerCase().includes(needle)) : grid.tasks;
+  // Run bars are as tall as the run took, relative to the longest run shown.
+  const durations = grid.runs.map((r) => runMs(r, now));
+  const longest = Math.max(1, ...durations.filter((d): d is number => d !== null));
   return (
+    <div className="grid-outer">
+    <div className="grid-toolbar">
+      <input className="search" type="search" placeholder="Filter tasks…" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter tasks" data-testid="grid-filter" />
+      {needle && <span className="muted small" data-testid="grid-filter-count">{tasks.length} of {grid.tasks.length} tasks</span>}
+    </div>
     <div className="grid-wrap" data-testid="grid" data-runs={runCount} data-tasks={grid.tasks.length}>
       <div className="grid-labels">
         <div className="grid-corner">
           <span className="muted small">{runCount} runs</span>
         </div>
-        {grid.tasks.map((t) => (
+        {tasks.map((t) => (
           <div key={t.taskId} className={`grid-label ${t.taskId === selectedTask ? "sel" : ""}`} title={t.taskId}>
             {t.taskId}
           </div>
         ))}
       </div>
       <div className="grid-scroll" ref={scroller} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
-        <div className="grid-head" style={{ gridTemplateColumns: columns }}>
+        <div className="grid-dates" style={{ gridTemplateColumns: columns }}>
           {grid.runs.map((r) => (
-            <div key={r.runId} className={`run-bar st-${r.state}${r.runId === selectedRun ? " sel" : ""}`} data-state={r.state} data-run={r.runId} />
+            <div key={r.runId} className={`grid-date${r.runId === selectedRun ? " sel" : ""}`} data-date={r.logicalDate} title={`logical date ${formatDate(r.logicalDate)}`}>
+              {shortDate(r.logicalDate)}
+            </div>
           ))}
         </div>
-        {grid.tasks.map((t) => (
+        <div className="grid-head" style={{ gridTemplateColumns: columns }}>
+          {grid.runs.map((r, i) => {
+            const d = durations[i] ?? null;
+            return (
+              <div key={r.runId} className={`run-bar st-${r.state}${r.runId === selectedRun ? " sel" : ""}`} data-state={r.state} data-run={r.runId}
+                data-duration-ms={d ?? ""} style={{ height: `${d === null ? 4 : Math.max(4, Math.round((36 * d) / longest))}px` }} />
+            );
+          })}
+        </div>
+        {tasks.map((t) => (
           <GridRow key={t.taskId} taskId={t.taskId} runs={grid.runs} columns={columns} selectedColumn={t.taskId === selectedTask ? selectedColumn : -1} />
         ))}
       </div>
       {hover && <HoverCard {...hover} />}
     </div>
+    </div>
   );
 });
+
+/** How long a run took (or has been running), in ms; null before it started. */
+function runMs(r: GridRun, now: number): number | null {
+  if (!r.startDate) return null;
+  const ms = (r.endDate ? Date.parse(r.endDate) : now) - Date.parse(r.startDate);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
+
+/** "03-01 06:00": the column label of a run's logical date, in the browser's zone. */
+function shortDate(iso: string): string {
+  const full = formatDate(iso);
+  return full.length > 5 ? full.slice(5) : full;
+}
 
 const GridRow = memo(function GridRow({ taskId, runs, columns, selectedColumn }: { taskId: string; runs: GridRun[]; columns: string; selectedColumn: number }) {
   return (
