@@ -134,7 +134,7 @@ describe("import errors", () => {
     expect(errorOf("throws.ts")).toMatch(/^SyntaxError: .*JSON/);
     expect(errorOf("throws.ts")).toMatch(/dags\/throws\.ts:2:\d+/);
     expect(errorOf("no_compile.ts")).toMatch(/^DagCompileError: no_compile\.ts:4:\d+: Expected "\)" but found "}"$/);
-    expect(errorOf("loops.ts")).toContain("parsing took longer than 3 s and was stopped");
+    expect(errorOf("loops.ts")).toContain("parsing loops.ts took longer than 3 s and was stopped");
   });
 
   it("prints import errors for people on stderr, the DAGs on stdout", async () => {

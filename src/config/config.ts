@@ -40,6 +40,8 @@ export interface AirlockConfig {
   logs: { maxBytesPerTry: number };
   /**
    * parseTimeoutMs: a DAG file whose parse takes longer is stopped and becomes an import error. @default 30000
+   * parseMemoryMiB: memory limit of the child process parsing one DAG file (a cgroup, else RLIMIT_DATA); a file
+   * that needs more becomes an import error. @default 1024
    * dagsArePausedAtCreation: a new DAG starts paused unless its file says `pausedOnCreation: false` (Airflow's
    * default). @default true
    * catchupConfirmAbove: unpausing a DAG that would create more catch-up runs than this asks first (CLI) and warns
@@ -47,7 +49,7 @@ export interface AirlockConfig {
    * leaseMs: the leading scheduler's lease; renewed every third of it on its own timer, and a standby takes over
    * once it expires (about leaseMs after the leader died). @default 5000
    */
-  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number; leaseMs: number };
+  scheduler: { parseIntervalMs: number; pollIntervalMs: number; parseTimeoutMs: number; parseMemoryMiB: number; dagsArePausedAtCreation: boolean; catchupConfirmAbove: number; leaseMs: number };
   /**
    * heartbeatMs: how often a worker heartbeats (and looks for lost workers). @default 5000
    * workerTimeoutMs: a worker silent for longer is declared lost; its tries are adopted or failed. @default 15000
@@ -99,6 +101,7 @@ const fileSchema = z.object({
     parseIntervalMs: z.coerce.number().int().positive(),
     pollIntervalMs: z.coerce.number().int().positive(),
     parseTimeoutMs: z.coerce.number().int().positive(),
+    parseMemoryMiB: z.coerce.number().int().min(128),
     dagsArePausedAtCreation: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
     catchupConfirmAbove: z.coerce.number().int().min(0),
     leaseMs: z.coerce.number().int().min(500),
@@ -305,6 +308,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       parseIntervalMs: merged.scheduler?.parseIntervalMs ?? 2000,
       pollIntervalMs: merged.scheduler?.pollIntervalMs ?? 1000,
       parseTimeoutMs: merged.scheduler?.parseTimeoutMs ?? 30_000,
+      parseMemoryMiB: merged.scheduler?.parseMemoryMiB ?? 1024,
       dagsArePausedAtCreation: merged.scheduler?.dagsArePausedAtCreation ?? true,
       catchupConfirmAbove: merged.scheduler?.catchupConfirmAbove ?? 25,
       leaseMs: merged.scheduler?.leaseMs ?? 5000,

@@ -84,7 +84,8 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     processor = new DagFileProcessor(ctx);
     // Everything else is already running: a DAG file that is slow to import delays only its own DAGs.
     try {
-      await processor.refresh();
+      // Slow files go on parsing in the background: no file holds up the start, the next pass or other files.
+      await processor.refresh({ waitForSlow: false });
     } catch (err) {
       for (const release of releasers.reverse()) await release().catch(() => undefined);
       throw err;
@@ -94,7 +95,7 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     let timer: NodeJS.Timeout | undefined;
     const again = () => {
       timer = setTimeout(async () => {
-        await proc.refresh().catch((err: Error) => process.stderr.write(`airlock: parsing DAG files failed: ${err.message}\n`));
+        await proc.refresh({ waitForSlow: false }).catch((err: Error) => process.stderr.write(`airlock: parsing DAG files failed: ${err.message}\n`));
         if (!stopped) again();
       }, ctx.config.scheduler.parseIntervalMs);
     };
@@ -102,6 +103,7 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     releasers.push(async () => {
       stopped = true;
       clearTimeout(timer);
+      await proc.close();
     });
   }
   let stopping: Promise<void> | null = null;
