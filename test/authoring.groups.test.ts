@@ -44,7 +44,7 @@ export default dag({ id: "bad_defaults" }, () => {
 });
 `;
 
-type Show = { tasks: Record<string, { upstream: string[]; downstream: string[]; retries: number; executionTimeoutMs: number | null; queue: string; group?: string }> };
+type Show = { tasks: Array<{ taskId: string; upstream: string[]; downstream: string[]; retries: number; executionTimeoutMs: number | null; queue: string; group?: string }> };
 type ListJson = { importErrors: Array<{ fileloc: string; message: string }> };
 
 let project: Project;
@@ -60,8 +60,8 @@ afterAll(async () => {
 describe("task groups", () => {
   it("prefix task ids, layer defaults, and connect as one node", async () => {
     const { json } = await project.cliJson<Show>(["dags", "show", "grouped", "--json"]);
-    expect(Object.keys(json.tasks).sort()).toEqual(["after", "end", "extract.a", "extract.b", "extract.inner.c", "start"]);
-    const t = json.tasks;
+    expect(json.tasks.map((x) => x.taskId).sort()).toEqual(["after", "end", "extract.a", "extract.b", "extract.inner.c", "start"]);
+    const t = Object.fromEntries(json.tasks.map((x) => [x.taskId, x]));
     // Into the group: its roots (a and inner.c); out of it: its leaves (b and inner.c).
     expect(t["start"]?.downstream).toEqual(["extract.a", "extract.inner.c"]);
     expect(t["extract.a"]?.upstream).toEqual(["start"]);

@@ -28,7 +28,7 @@ export default dag({ id: "ordered", schedule: "@daily", startDate: "2026-01-01",
 });
 `;
 
-type Runs = { runs: Array<{ runId: string; state: string; logicalDate: string; runType: string }> };
+type Runs = { items: Array<{ runId: string; state: string; logicalDate: string; runType: string }> };
 type States = { state: string; tasks: Array<{ taskId: string; state: string }> };
 
 let project: Project;
@@ -93,7 +93,7 @@ describe("run-level controls", () => {
 
   it("dependsOnPast holds a task until it succeeded in the previous run", async () => {
     const byDay = async () => {
-      const runs = (await project.cliJson<Runs>(["runs", "list", "ordered", "--json"])).json.runs.filter((r) => r.runType === "scheduled");
+      const runs = (await project.cliJson<Runs>(["runs", "list", "ordered", "--json"])).json.items.filter((r) => r.runType === "scheduled");
       return new Map(runs.map((r) => [r.logicalDate.slice(0, 10), r]));
     };
     const runs = await waitUntil("day 1 done and day 2 failed", async () => {

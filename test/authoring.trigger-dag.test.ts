@@ -32,7 +32,7 @@ export default dag({ id: "bad_conf" }, () => {
 `;
 
 type Summary = { state: string; runId: string; tasks: Array<{ taskId: string; state: string; isolation: string | null; xcom: any }> };
-type Runs = { runs: Array<{ runId: string; state: string; conf: Record<string, unknown> }> };
+type Runs = { items: Array<{ runId: string; state: string; conf: Record<string, unknown> }> };
 
 let project: Project;
 let standalone: Standalone;
@@ -55,7 +55,7 @@ describe("triggerDag", () => {
     expect(s.state).toBe("success");
     const t = s.tasks.find((x) => x.taskId === "trigger");
     expect(t).toMatchObject({ state: "success", isolation: "inline", xcom: { dagId: "child", state: "success" } });
-    const runs = (await project.cliJson<Runs>(["runs", "list", "child", "--json"])).json.runs;
+    const runs = (await project.cliJson<Runs>(["runs", "list", "child", "--json"])).json.items;
     const child = runs.find((r) => r.runId === t?.xcom.runId);
     expect(child?.state).toBe("success");
     expect(child?.conf).toMatchObject({ fail: "false", n: 3 });

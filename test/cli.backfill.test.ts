@@ -20,7 +20,7 @@ afterAll(async () => {
   await project.cleanup();
 });
 
-type Runs = { runs: Array<{ runId: string; runType: string; state: string; logicalDate: string }> };
+type Runs = { items: Array<{ runId: string; runType: string; state: string; logicalDate: string }> };
 
 it("creates and runs one run per interval, and nothing else", async () => {
   const r = await project.cliJson(["dags", "backfill", "one", "--start", "2026-03-01", "--end", "2026-03-03T12:00:00+01:00", "--json"]);
@@ -31,12 +31,12 @@ it("creates and runs one run per interval, and nothing else", async () => {
   const states = await project.cliJson(["tasks", "states", "one", expected[1]!.runId, "--json"]);
   expect(states.json.tasks[0].xcom).toBe("2026-03-02 2026-03-02T05:00:00.000Z");
 
-  const one = (await project.cliJson<Runs>(["runs", "list", "one", "--json"])).json.runs;
+  const one = (await project.cliJson<Runs>(["runs", "list", "one", "--json"])).json.items;
   expect(one.map((x) => x.runType)).toEqual(["backfill", "backfill", "backfill"]);
-  expect((await project.cliJson<Runs>(["runs", "list", "two", "--json"])).json.runs).toEqual([]);
+  expect((await project.cliJson<Runs>(["runs", "list", "two", "--json"])).json.items).toEqual([]);
 
   const again = await project.cliJson(["dags", "backfill", "one", "--start", "2026-03-02", "--end", "2026-03-04T12:00:00Z", "--json"]);
   expect(again.code).toBe(0);
   expect(again.json.runs.map((x: { runId: string }) => x.runId)).toEqual([expected[1]!.runId, expected[2]!.runId, "backfill__one__2026-03-04T05:00:00.000Z"]);
-  expect((await project.cliJson<Runs>(["runs", "list", "one", "--json"])).json.runs).toHaveLength(4);
+  expect((await project.cliJson<Runs>(["runs", "list", "one", "--json"])).json.items).toHaveLength(4);
 });

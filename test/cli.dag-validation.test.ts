@@ -71,7 +71,7 @@ export default dag({ id: "loops" }, () => {});
 `;
 
 let project: Project;
-type ListJson = { dags: Array<{ dagId: string; fileloc: string }>; importErrors: Array<{ fileloc: string; message: string }> };
+type ListJson = { items: Array<{ dagId: string; fileloc: string }>; importErrors: Array<{ fileloc: string; message: string }> };
 
 beforeAll(() => {
   project = createProject({
@@ -102,7 +102,7 @@ describe("import errors", () => {
   });
 
   it("lists the good DAGs and one import error per bad file", () => {
-    expect(list.dags.map((d) => d.dagId).sort()).toEqual(["failing", "good"]);
+    expect(list.items.map((d) => d.dagId).sort()).toEqual(["failing", "good"]);
     expect(list.importErrors.map((e) => e.fileloc).sort()).toEqual([
       "dags/bad_max_active_tasks.ts", "dags/bad_sensor_mode.ts", "dags/bad_weight_rule.ts", "dags/cycle.ts", "dags/duplicate.ts", "dags/loops.ts", "dags/no_compile.ts", "dags/throws.ts",
       "dags/unknown_dag_option.ts", "dags/unknown_task_option.ts",
@@ -158,7 +158,7 @@ describe("import errors", () => {
   it("fixing a file clears its import error and brings its DAG", async () => {
     project.writeDag("cycle.ts", CYCLE.replace(".then(load).then(extract)", ".then(load)"));
     const r = await project.cliJson<ListJson>(["dags", "list", "--json"]);
-    expect(r.json.dags.map((d) => d.dagId)).toContain("cyclic");
+    expect(r.json.items.map((d) => d.dagId)).toContain("cyclic");
     expect(r.json.importErrors.map((e) => e.fileloc)).not.toContain("dags/cycle.ts");
     expect(r.json.importErrors).toHaveLength(9);
   });

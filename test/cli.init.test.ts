@@ -39,7 +39,7 @@ it("scaffolds a project whose example DAG passes dags test, including its sealed
 
   const list = await airlock(dir, ["dags", "list", "--json"]);
   // A new DAG starts paused, as in Airflow; dags test runs it anyway.
-  expect(JSON.parse(list.stdout)).toMatchObject({ dags: [{ dagId: "example", schedule: "@daily", isPaused: true }], importErrors: [] });
+  expect(JSON.parse(list.stdout)).toMatchObject({ items: [{ dagId: "example", schedule: "@daily", isPaused: true }], importErrors: [] });
 
   const test = await airlock(dir, ["dags", "test", "example", "--json"]);
   expect(test.code, test.stderr).toBe(0);

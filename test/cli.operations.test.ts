@@ -161,7 +161,7 @@ describe("tasks clear, tasks mark, backfill", () => {
     expect(dry.json.runs.map((r: { logicalDate: string; action: string }) => [r.logicalDate, r.action])).toEqual([
       ["2026-11-20T06:00:00.000Z", "create"], ["2026-11-21T06:00:00.000Z", "create"], ["2026-11-22T06:00:00.000Z", "create"],
     ]);
-    expect((await project.cliJson(["runs", "list", "daily6", "--json"])).json.runs).toEqual([]);
+    expect((await project.cliJson(["runs", "list", "daily6", "--json"])).json.items).toEqual([]);
 
     const first = await project.cliJson(["dags", "backfill", "daily6", "--start", "2026-11-21", "--end", "2026-11-21", "--json"]);
     expect(first.code, first.stderr).toBe(0);
@@ -276,16 +276,16 @@ export default dag({ id: "optout", schedule: null, pausedOnCreation: false }, ()
   it("a new DAG is paused unless its file opts out; unpausing a large catch-up asks first", async () => {
     const list = await project.cliJson(["dags", "list", "--json"]);
     expect(list.code, list.stderr).toBe(0);
-    const paused = Object.fromEntries(list.json.dags.map((d: { dagId: string; isPaused: boolean }) => [d.dagId, d.isPaused]));
+    const paused = Object.fromEntries(list.json.items.map((d: { dagId: string; isPaused: boolean }) => [d.dagId, d.isPaused]));
     expect(paused).toEqual({ hourly: true, optout: false });
     const asked = await project.cli(["dags", "unpause", "hourly"]);
     expect(asked.code).toBe(2);
     expect(asked.stderr).toMatch(/catch-up runs/);
     expect(asked.stderr).toMatch(/--yes/);
-    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(true);
+    expect((await project.cliJson(["dags", "list", "--json"])).json.items.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(true);
     const yes = await project.cli(["dags", "unpause", "hourly", "--yes"]);
     expect(yes.code, yes.stderr).toBe(0);
-    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(false);
+    expect((await project.cliJson(["dags", "list", "--json"])).json.items.find((d: { dagId: string }) => d.dagId === "hourly").isPaused).toBe(false);
   });
 });
 
@@ -392,7 +392,7 @@ export default dag({ id: "three", schedule: null }, () => {
     expect(plain.stdout).toMatch(/b \| .*b ran on \d{4}-\d{2}-\d{2}/);
     expect(plain.stdout).toMatch(/no state was written/);
     // Nothing of it is in the store or the log folder.
-    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.items).toEqual([]);
     expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
     const failing = await project.cli(["tasks", "test", "three", "a"]);
     expect(failing.code).toBe(1);
@@ -413,8 +413,8 @@ export default dag({ id: "three", schedule: null }, () => {
     expect(del.json).toEqual({ dagId: "three", deletedRuns: 1, fileStays: true });
     expect(existsSync(path.join(project.stateDir, "logs", "dag_id=three"))).toBe(false);
     // The file is still there: the DAG comes back at the next parse, without its old runs.
-    expect((await project.cliJson(["dags", "list", "--json"])).json.dags.map((d: { dagId: string }) => d.dagId)).toContain("three");
-    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.runs).toEqual([]);
+    expect((await project.cliJson(["dags", "list", "--json"])).json.items.map((d: { dagId: string }) => d.dagId)).toContain("three");
+    expect((await project.cliJson(["runs", "list", "three", "--json"])).json.items).toEqual([]);
   });
 });
 
@@ -452,7 +452,7 @@ describe("the CLI's manners", () => {
       c.stdout.on("data", (d) => (out += d));
       c.on("close", () => resolve(out));
     });
-    const runId = (await project.cliJson(["runs", "list", "chain", "--json"])).json.runs[0]?.runId;
+    const runId = (await project.cliJson(["runs", "list", "chain", "--json"])).json.items[0]?.runId;
     expect(await inPty(`tasks states chain ${runId}`)).toContain("\u001b[32m");
     expect(await inPty(`tasks states chain ${runId}`, { NO_COLOR: "1" })).not.toContain("\u001b[");
     expect(await inPty(`tasks states chain ${runId} --no-color`)).not.toContain("\u001b[");
@@ -479,7 +479,7 @@ export default dag({ id: "daily", schedule: "0 6 * * *", timezone: "UTC", startD
       const deadline = Date.now() + 60_000;
       let d: { nextLogicalDate: string | null; nextRunAt: string | null } | undefined;
       while (Date.now() < deadline) {
-        d = (await project.cliJson(["dags", "list", "--json"])).json.dags.find((x: { dagId: string }) => x.dagId === "daily");
+        d = (await project.cliJson(["dags", "list", "--json"])).json.items.find((x: { dagId: string }) => x.dagId === "daily");
         if (d?.nextLogicalDate) break;
         await new Promise((r) => setTimeout(r, 500));
       }

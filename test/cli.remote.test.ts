@@ -37,9 +37,9 @@ describe("CLI over the API", () => {
     const remote = ["--api-url", standalone.url];
     const env = { AIRLOCK__CLI__TOKEN: TOKEN };
 
-    const list = await client.cliJson<{ dags: Array<{ dagId: string }> }>(["dags", "list", "--json", ...remote], { env });
+    const list = await client.cliJson<{ items: Array<{ dagId: string }> }>(["dags", "list", "--json", ...remote], { env });
     expect(list.code).toBe(0);
-    expect(list.json.dags.map((d) => d.dagId)).toContain("remote_demo");
+    expect(list.json.items.map((d) => d.dagId)).toContain("remote_demo");
 
     const noToken = await client.cli(["dags", "list", "--json", ...remote]);
     expect(noToken.code).toBe(2);

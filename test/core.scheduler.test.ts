@@ -73,8 +73,8 @@ let project: Project;
 let standalone: Standalone;
 
 async function runs(dagId: string): Promise<Run[]> {
-  const r = await project.cliJson<{ runs: Run[] }>(["runs", "list", dagId, "--limit", "100", "--json"]);
-  return r.json.runs.sort((a, b) => a.logicalDate.localeCompare(b.logicalDate));
+  const r = await project.cliJson<{ items: Run[] }>(["runs", "list", dagId, "--limit", "100", "--json"]);
+  return r.json.items.sort((a, b) => a.logicalDate.localeCompare(b.logicalDate));
 }
 
 async function states(dagId: string, runId: string): Promise<{ state: string; tasks: Array<{ taskId: string; state: string; xcom: unknown }> }> {
@@ -134,8 +134,8 @@ describe("scheduler", () => {
     // By now the scheduler has created and finished runs of the other DAGs, but none of this paused one.
     await waitUntil("the other DAGs' runs", async () => (await runs("not_caught_up")).length > 0);
     expect(await runs("paused_hourly")).toEqual([]);
-    const listed = await project.cliJson<{ dags: Array<{ dagId: string; isPaused: boolean }> }>(["dags", "list", "--json"]);
-    expect(listed.json.dags.find((d) => d.dagId === "paused_hourly")?.isPaused).toBe(true);
+    const listed = await project.cliJson<{ items: Array<{ dagId: string; isPaused: boolean }> }>(["dags", "list", "--json"]);
+    expect(listed.json.items.find((d) => d.dagId === "paused_hourly")?.isPaused).toBe(true);
 
     expect((await project.cli(["dags", "unpause", "paused_hourly"])).stdout).toContain("paused_hourly unpaused");
     const hourly = await waitUntil("3 hourly runs", async () => {

@@ -82,7 +82,7 @@ describe("secrets", () => {
       expect(plain(r.stdout + r.stderr)).toBe(false);
     }
     const list = await project.cliJson(["connections", "list", "--json"]);
-    expect(list.json).toEqual([expect.objectContaining({ id: "warehouse", host: "db.internal", login: "etl", hasPassword: true, source: "store" })]);
+    expect(list.json.items).toEqual([expect.objectContaining({ connId: "warehouse", host: "db.internal", login: "etl", hasPassword: true, source: "store" })]);
   });
 
   it("are encrypted at rest: no file of the store holds the plain values", () => {

@@ -71,13 +71,13 @@ it("a running standalone and many CLI commands share the store", async () => {
   for (const r of results.slice(6, 8)) expect(JSON.parse(r.stdout).state).toBe("success");
 
   const runs = await waitUntil("every triggered run to succeed", async () => {
-    const list = (await project.cliJson<{ runs: Array<{ runId: string; runType: string; state: string }> }>(["runs", "list", "busy", "--limit", "50", "--json"])).json.runs;
+    const list = (await project.cliJson<{ items: Array<{ runId: string; runType: string; state: string }> }>(["runs", "list", "busy", "--limit", "50", "--json"])).json.items;
     const manual = list.filter((r) => r.runType === "manual");
     return manual.length === 6 && manual.every((r) => r.state === "success") ? list : null;
   }, 120_000, 500);
   expect(runs.filter((r) => r.runType === "test")).toHaveLength(2);
   expect(runs.filter((r) => r.runType === "manual").map((r) => r.runId).sort()).toEqual([...triggered].sort());
-  const vars = (await project.cliJson<Array<{ key: string; value: string }>>(["variables", "list", "--json"])).json;
+  const vars = (await project.cliJson<{ items: Array<{ key: string; value: string }> }>(["variables", "list", "--json"])).json.items;
   expect(vars.map((v) => v.key).sort()).toEqual(["first", "var_0", "var_1", "var_2", "var_3"]);
   expect(standalone.output()).not.toMatch(BUSY);
 });

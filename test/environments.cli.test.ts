@@ -31,7 +31,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliResul
 const json = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
 
 interface ListJson {
-  environments: Array<{ name: string; key: string | null; state: string; sizeBytes: number | null; lastUsed: string | null; tasks: Array<{ dagId: string; taskId: string }>; error: string | null }>;
+  items: Array<{ name: string; key: string | null; state: string; sizeBytes: number | null; lastUsed: string | null; tasks: Array<{ dagId: string; taskId: string }>; error: string | null }>;
 }
 
 beforeAll(async () => {
@@ -96,7 +96,7 @@ describe("airlock env", () => {
     project.addEnvironment("unbuilt", { ms: "2.1.3" });
     const r = await cli(["list", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const list = json<ListJson>(r).environments;
+    const list = json<ListJson>(r).items;
     const small = list.find((e) => e.name === "small");
     expect(small).toMatchObject({ state: "built", key: expect.stringMatching(/^[0-9a-f]{64}$/), sizeBytes: expect.any(Number), error: null });
     expect(small?.tasks).toEqual([{ dagId: "reporting", taskId: "mail" }, { dagId: "reporting", taskId: "render" }]);
@@ -111,7 +111,7 @@ describe("airlock env", () => {
   });
 
   it("prune removes builds no DAG uses; rm removes an environment's builds", async () => {
-    const list = json<ListJson>(await cli(["list", "--json"])).environments;
+    const list = json<ListJson>(await cli(["list", "--json"])).items;
     const reportsKey = list.find((e) => e.name === "reports")?.key as string;
     const smallKey = list.find((e) => e.name === "small")?.key as string;
     const dry = await cli(["prune", "--dry-run", "--json"]);
@@ -131,7 +131,7 @@ describe("airlock env", () => {
     expect(rm.code).toBe(0);
     expect(existsSync(path.join(project.config.stateDir, "environments", smallKey))).toBe(false);
     expect(existsSync(path.join(project.dir, "environments", "small", "package.json"))).toBe(true);
-    expect(json<ListJson>(await cli(["list", "--json"])).environments.find((e) => e.name === "small")?.state).toBe("not built");
+    expect(json<ListJson>(await cli(["list", "--json"])).items.find((e) => e.name === "small")?.state).toBe("not built");
     expect((await cli(["rm", "never-existed"])).code).toBe(2);
   });
 

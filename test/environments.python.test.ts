@@ -48,8 +48,8 @@ describe("Python environments", () => {
   });
 
   it("list and show name the Python version and requirements", async () => {
-    const list = await project.cliJson<{ environments: Array<{ name: string; state: string; python: string | null }> }>(["env", "list", "--json"]);
-    expect(list.json.environments.find((e) => e.name === "mixed")).toMatchObject({ state: "built", python: expect.stringMatching(/^3\.11\.\d+$/) });
+    const list = await project.cliJson<{ items: Array<{ name: string; state: string; python: string | null }> }>(["env", "list", "--json"]);
+    expect(list.json.items.find((e) => e.name === "mixed")).toMatchObject({ state: "built", python: expect.stringMatching(/^3\.11\.\d+$/) });
     const show = await project.cliJson<{ spec: { python: string; pythonRequirements: string[] } }>(["env", "show", "mixed", "--json"]);
     expect(show.json.spec).toMatchObject({ python: "3.11", pythonRequirements: ["six==1.16.0"] });
     const table = await project.cli(["env", "list"]);

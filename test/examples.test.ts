@@ -42,9 +42,9 @@ function states(s: Summary): Record<string, string> {
 
 describe("examples", () => {
   it("all parse without import errors", async () => {
-    const r = await project.cliJson<{ dags: Array<{ dagId: string }>; importErrors: unknown[] }>(["dags", "list", "--json"]);
+    const r = await project.cliJson<{ items: Array<{ dagId: string }>; importErrors: unknown[] }>(["dags", "list", "--json"]);
     expect(r.json.importErrors).toEqual([]);
-    expect(r.json.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining([
+    expect(r.json.items.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
       "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls", "alerts",
     ]));
@@ -190,7 +190,7 @@ describe("examples", () => {
       for (const dagId of ["daily_batch", "daily_report", "run_controls"]) {
         const expected = dagId === "run_controls" ? days.slice(0, 3) : days;
         const runs = await waitUntil(`${expected.length} finished runs of ${dagId}`, async () => {
-          const list = (await project.cliJson<{ runs: Array<{ runType: string; state: string; logicalDate: string }> }>(["runs", "list", dagId, "--limit", "50", "--json"])).json.runs
+          const list = (await project.cliJson<{ items: Array<{ runType: string; state: string; logicalDate: string }> }>(["runs", "list", dagId, "--limit", "50", "--json"])).json.items
             .filter((r) => r.runType === "scheduled");
           return list.length === expected.length && list.every((r) => r.state === "success" || r.state === "failed") ? list : null;
         }, 120_000, 500);
@@ -227,7 +227,7 @@ describe("examples", () => {
     const xcom = task("start_report").xcom as { dagId: string; runId: string; state: string };
     expect(xcom).toMatchObject({ dagId: "triggered_report", state: "queued" });
     expect(task("start_report").isolation).toBe("inline");
-    const runs = (await project.cliJson<{ runs: Array<{ runId: string; conf: Record<string, unknown> }> }>(["runs", "list", "triggered_report", "--json"])).json.runs;
+    const runs = (await project.cliJson<{ items: Array<{ runId: string; conf: Record<string, unknown> }> }>(["runs", "list", "triggered_report", "--json"])).json.items;
     expect(runs.find((r) => r.runId === xcom.runId)?.conf).toMatchObject({ region: "eu", rows: "42" });
   });
 

@@ -107,7 +107,7 @@ it("bounds running tasks by the DAG's maxActiveTasks and by pool slots, and clai
 
 it("manages pools from the CLI and the API, refusing bad input with exit code 2", async () => {
   const listed = await project.cliJson(["pools", "list", "--json"]);
-  expect(listed.json.pools).toEqual(expect.arrayContaining([expect.objectContaining({ name: "single", slots: 1, description: "one at a time", defined: true })]));
+  expect(listed.json.items).toEqual(expect.arrayContaining([expect.objectContaining({ name: "single", slots: 1, description: "one at a time", defined: true })]));
   for (const args of [["pools", "set", "x", "many"], ["pools", "delete", "default"], ["pools", "delete", "missing"], ["pools", "set", "bad name", "2"]]) {
     const r = await project.cli(args);
     expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
@@ -122,7 +122,7 @@ it("manages pools from the CLI and the API, refusing bad input with exit code 2"
   const del = await fetch(`${standalone.url}/api/v1/pools/api_pool`, { method: "DELETE", headers: { "x-airlock-request": "1" } });
   expect(await del.json()).toEqual({ deleted: true });
   const after = await project.cliJson(["pools", "list", "--json"]);
-  expect((after.json.pools as Array<{ name: string }>).some((p) => p.name === "api_pool")).toBe(false);
+  expect((after.json.items as Array<{ name: string }>).some((p) => p.name === "api_pool")).toBe(false);
 }, 120_000);
 
 it("frees the slot of a sensor in mode reschedule between pokes, so a task of the same one-slot pool can run", async () => {

@@ -20,7 +20,7 @@ interface Summary { state: string; tasks: Array<{ taskId: string; state: string;
 interface WorkerJson { workerId: string; hostname: string; state: string; queues: string[]; runningTries: Array<{ taskId: string; tryNumber: number }> }
 
 const states = async (dag: string, run: string) => (await project.cliJson<Summary>(["tasks", "states", dag, run, "--json"])).json;
-const workers = async () => (await project.cliJson<{ workers: WorkerJson[] }>(["workers", "list", "--json"])).json.workers;
+const workers = async () => (await project.cliJson<{ items: WorkerJson[] }>(["workers", "list", "--json"])).json.items;
 
 beforeAll(() => {
   project = createProject({ config: { executor: { heartbeatMs: 300, workerTimeoutMs: 1500, fallbackAfterMs: 500 }, scheduler: { dagsArePausedAtCreation: false } } });
@@ -110,7 +110,7 @@ describe("fleet on SQLite standalone", () => {
     const table = (await project.cli(["tasks", "states", "parked", runId])).stdout;
     expect(table).toMatch(/waiting/);
     expect(table).toMatch(/no live worker serves queue "nowhere"/);
-    const routes = (await project.cliJson<{ routes: Array<{ target: string; queue: string; fallbacks: string[]; updatedBy: string }> }>(["routes", "list", "--json"])).json.routes;
+    const routes = (await project.cliJson<{ items: Array<{ target: string; queue: string; fallbacks: string[]; updatedBy: string }> }>(["routes", "list", "--json"])).json.items;
     expect(routes.map((r) => [r.target, r.queue, r.fallbacks])).toEqual([["hop", "far", ["default"]], ["parked", "nowhere", []]]);
     expect(routes[0]!.updatedBy).toMatch(/\(cli\)$/);
     expect((await states("parked", runId)).state).toBe("running");

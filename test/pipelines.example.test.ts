@@ -64,7 +64,7 @@ describe("example pipeline trip_model", () => {
     expect(clean).toHaveLength(201); // 200 rows: the duplicate and the broken row were cleaned away
     expect(JSON.parse(readFileSync(path.join(project.dir, "data", "models", `${ds}.json`), "utf8")).perKm).toBeCloseTo(1.2, 1);
     const list = await project.cliJson<any>(["datasets", "list", "--json"]);
-    expect(list.json.datasets.map((d: any) => d.name)).toEqual(expect.arrayContaining(["clean_trips", "features", "metrics", "model", "raw_trips"]));
+    expect(list.json.items.map((d: any) => d.name)).toEqual(expect.arrayContaining(["clean_trips", "features", "metrics", "model", "raw_trips"]));
     const show = await project.cliJson<any>(["datasets", "show", "features", "--json"]);
     expect(show.json.versions[0]).toMatchObject({ runId: run.runId, taskId: "features", dagId: "trip_model", tryNumber: 1, type: "json" });
     expect(show.json.versions[0].size).toBeGreaterThan(1000);
@@ -112,6 +112,6 @@ describe("sealed data flow", () => {
     expect(await logs("forgets")).toMatch(/node "forgets" did not produce its declared output "report": write it to \$AIRLOCK_OUTPUT_REPORT/);
     expect(await logs("partial")).toMatch(/node "partial" did not return its declared output "y"/);
     const versions = await project.cliJson<any>(["datasets", "list", "--json"]);
-    expect(versions.json.datasets.map((d: any) => d.name)).not.toContain("x");
+    expect(versions.json.items.map((d: any) => d.name)).not.toContain("x");
   }, 120_000);
 });

@@ -72,7 +72,7 @@ describe("pipelines on S3-compatible storage through standalone", () => {
     expect(show.json.versions[0].uri).toMatch(new RegExp(`^s3://${bucket}/numbers/`));
     const runs = await waitUntil("a dataset-triggered run of consume", async () => {
       const list = await project.cliJson<any>(["runs", "list", "consume", "--json"]);
-      const done = list.json.runs.filter((x: any) => x.runType === "dataset_triggered" && x.state === "success");
+      const done = list.json.items.filter((x: any) => x.runType === "dataset_triggered" && x.state === "success");
       return done.length > 0 ? done : null;
     }, 60_000);
     expect(runs).toHaveLength(1);

@@ -46,7 +46,7 @@ beforeAll(async () => {
     },
   });
   project.writeFile("catalog.yaml", "raw:\n  type: csv\n  path: data/raw.csv\n");
-  const r = await project.cliJson<{ dags: Array<{ dagId: string }>; importErrors: Array<{ fileloc: string; message: string }> }>(["dags", "list", "--json"]);
+  const r = await project.cliJson<{ items: Array<{ dagId: string }>; importErrors: Array<{ fileloc: string; message: string }> }>(["dags", "list", "--json"]);
   errors = new Map(r.json.importErrors.map((e) => [e.fileloc.replace(/^dags\//, ""), e.message]));
 }, 120_000);
 
@@ -83,7 +83,7 @@ describe("pipeline validation at parse time", () => {
     const dag = await project.cliJson<any>(["dags", "show", "fine", "--json"]);
     expect(JSON.stringify(dag.json)).toContain('"profile":"small"');
     const list = await project.cliJson<any>(["pipelines", "list", "--json"]);
-    expect(list.json.pipelines.map((p: any) => p.pipelineId)).toEqual(["fine"]);
+    expect(list.json.items.map((p: any) => p.pipelineId)).toEqual(["fine"]);
     const missing = await project.cli(["pipelines", "show", "nope"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/Pipeline "nope" was not found/);

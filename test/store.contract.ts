@@ -17,6 +17,7 @@ import { runsContract } from "./store-contract/runs.js";
 import { tasksContract } from "./store-contract/tasks.js";
 import { triesContract } from "./store-contract/tries.js";
 import { datasetsContract } from "./store-contract/datasets.js";
+import { auditContract } from "./store-contract/audit.js";
 
 /** Registers the contract for `name`; `open` returns a new, migrated handle on the same database each call. */
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -45,5 +46,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     datasetsContract(ctx);
     fleetContract(ctx);
     workersContract(ctx);
+    auditContract(ctx);
   });
 }

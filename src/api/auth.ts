@@ -14,6 +14,8 @@ export interface Principal {
   role: "admin" | "read";
   /** False when auth is off. */
   authenticated: boolean;
+  /** Who, for the audit log: the token's name (or "token #<n>"), or "local" when auth is off. Never the token itself. */
+  name: string;
 }
 
 /** Checks tokens against the configured list. */
@@ -27,13 +29,13 @@ export class TokenAuth {
 
   /** Returns the caller's principal or throws 401/403. `token` is the raw bearer token, if any. */
   authorize(token: string | undefined, needed: RouteRole): Principal {
-    if (!this.enabled) return { role: "admin", authenticated: false };
-    if (needed === "public") return { role: "read", authenticated: false };
+    if (!this.enabled) return { role: "admin", authenticated: false, name: "local" };
+    if (needed === "public") return { role: "read", authenticated: false, name: "anonymous" };
     if (!token) throw new UnauthorizedError("This route needs a bearer token");
     const match = this.tokens.find((t) => safeEqual(t.token, token));
     if (!match) throw new UnauthorizedError("The bearer token is not valid");
     if (needed === "admin" && match.role !== "admin") throw new ForbiddenError("This action needs an admin token; the token given is read-only");
-    return { role: match.role, authenticated: true };
+    return { role: match.role, authenticated: true, name: match.name ?? `token #${this.tokens.indexOf(match) + 1}` };
   }
 }
 

@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { ValidationError } from "../core/errors.js";
 import { bearerToken, type Principal, type RouteRole, type TokenAuth } from "./auth.js";
 import type { ApiServices } from "./services.js";
+import { recordApiAudit } from "./audit.js";
 
 /** What a handler receives: validated inputs plus the server's services. */
 export interface HandlerInput<P, Q, B> {
@@ -81,6 +82,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
           reply,
         };
         const result = await spec.handler(input as HandlerInput<never, never, never>);
+        if (spec.method !== "GET") await recordApiAudit(services.ctx.store, spec.operationId, principal, { params: input.params, body: input.body, result }, (line) => request.log.warn(line));
         if (spec.eventStream) return reply;
         // A handler may have set its own status (e.g. health answering 503).
         if (reply.statusCode === 200) reply.code(spec.status ?? 200);

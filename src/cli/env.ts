@@ -15,6 +15,7 @@ import {
 import { EXIT_CODES, printJson, printTable, reportError, UsageError } from "./output.js";
 import { runWithProgress } from "./env-progress.js";
 import { confirm } from "./confirm.js";
+import { listJson } from "./json-shapes.js";
 
 /** A store as far as this command needs it. */
 export type EnvStore = Pick<Store, "listDags"> & { close?: () => Promise<void> };
@@ -99,7 +100,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
     .option("--json", "print as JSON")
     .action((o: { json?: boolean }) => run(Boolean(o.json), async (config) => {
       const list = await withStore(config, (store) => listEnvironments(config, { store }));
-      if (o.json) return printJson({ environments: list.map(statusJson) });
+      if (o.json) return printJson(listJson(list.map(statusJson)));
       printTable(list.map((e) => ({
         NAME: e.name, KEY: e.key ? shortKey(e.key) : e.build ? `${shortKey(e.build.key)} (old)` : "-", STATE: e.error ? "invalid" : e.state,
         NODE: !e.isNode ? "-" : e.build?.nodeVersion ?? e.node ?? "orchestrator's",

@@ -13,6 +13,8 @@ import { type KubernetesProfile, type KubernetesSettings, kubernetesSchema } fro
 export interface ApiToken {
   token: string;
   role: "admin" | "read";
+  /** Who uses it, as the audit log shows it (e.g. "ci", "alice"). @default "token #<position>" */
+  name?: string;
 }
 
 /** The resolved configuration; paths are absolute. */
@@ -79,7 +81,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const tokenSchema = z.object({ token: z.string().min(8), role: z.enum(["admin", "read"]) }).strict();
+const tokenSchema = z.object({ token: z.string().min(8), role: z.enum(["admin", "read"]), name: z.string().min(1).max(100).optional() }).strict();
 
 const fileSchema = z.object({
   dagsFolder: z.string().min(1),
@@ -278,7 +280,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
   const abs = (p: string) => path.resolve(projectDir, p);
   const stateDir = abs(merged.stateDir ?? ".airlock");
   const tokens: ApiToken[] = [...(merged.api?.tokens ?? [])];
-  if (merged.api?.token) tokens.push({ token: merged.api.token, role: "admin" });
+  if (merged.api?.token) tokens.push({ token: merged.api.token, role: "admin", name: "api.token" });
   const store = merged.store ?? `sqlite:${path.join(stateDir, "airlock.db")}`;
   if (!store.startsWith("sqlite:") && !/^postgres(ql)?:\/\//.test(store)) {
     throw new ConfigError(`store "${redactUrl(store)}" is not supported: use "sqlite:<path>" or a postgres:// URL`);

@@ -11,6 +11,8 @@ import { MIGRATIONS } from "./migrations.js";
 import { checkLease, takeLease } from "./ops/fence.js";
 import * as fleet from "./ops/fleet.js";
 import * as routes from "./ops/routes.js";
+import * as audit from "./ops/audit.js";
+import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
 import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
 import { claimFairly } from "./ops/claim.js";
 import { insertChanges } from "./ops/changes.js";
@@ -647,6 +649,16 @@ export class KyselyStore implements Store {
 
   listRoutes(): Promise<Route[]> {
     return routes.listRoutes(this.db);
+  }
+
+  // ---- Audit log (store/ops/audit.ts)
+
+  recordAudit(event: NewAuditEvent): Promise<AuditEvent> {
+    return this.adapter.exclusive((db) => audit.insertAuditEvent(db, event));
+  }
+
+  listAudit(query: ListAuditQuery = {}): Promise<{ events: AuditEvent[]; total: number }> {
+    return audit.selectAuditEvents(this.db, { ...query, limit: clampLimit(query.limit, 100), offset: clampOffset(query.offset) });
   }
 }
 

@@ -51,6 +51,9 @@ export interface DatasetVersionsTable {
   uri: string; size: number; created_at: string;
 }
 export interface DatasetTriggersTable { dag_id: string; consumed_id: number; updated_at: string }
+export interface AuditLogTable {
+  id: Generated<number>; at: string; actor: string; via: string; action: string; dag_id: string | null; target: string | null; details: string;
+}
 export interface MigrationsTable { id: number; name: string; applied_at: string }
 
 /** The whole schema. */
@@ -74,4 +77,5 @@ export interface Database {
   airlock_migrations: MigrationsTable;
   dataset_versions: DatasetVersionsTable;
   dataset_triggers: DatasetTriggersTable;
+  audit_log: AuditLogTable;
 }

@@ -7,6 +7,7 @@ import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
 import type { ShippedLogSlice } from "./ops/log-chunks.js";
+import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
   TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
@@ -282,4 +283,10 @@ export interface Store {
   setRoute(route: Omit<Route, "updatedAt">): Promise<Route>;
   deleteRoute(target: string): Promise<boolean>;
   listRoutes(): Promise<Route[]>;
+
+  // Audit log (store/ops/audit.ts)
+  /** Appends who changed what; returns the event with its id and time. */
+  recordAudit(event: NewAuditEvent): Promise<AuditEvent>;
+  /** Audit events, newest first, filtered, with the number of all that match. */
+  listAudit(query?: ListAuditQuery): Promise<{ events: AuditEvent[]; total: number }>;
 }

@@ -216,3 +216,39 @@ export interface DatasetSummary {
   versions: number;
   latest: DatasetVersion;
 }
+
+/** What an audit event records (a closed list: the API and the CLI map every change they make to one of these). */
+export const AUDIT_ACTIONS = [
+  "trigger", "clear", "mark", "pause", "unpause", "delete", "backfill", "route.set", "route.rm", "pool.set", "pool.delete",
+  "connection.set", "connection.delete", "variable.set", "variable.delete",
+] as const;
+/** One of AUDIT_ACTIONS. */
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who changed what, when, and on what. `details` never holds a secret value (see core/audit.ts). */
+export interface AuditEvent {
+  eventId: number;
+  at: string;
+  /** A token's name, an operating-system user (CLI), or "local" (the API without tokens). */
+  actor: string;
+  /** How the change came: "api" (REST and the web UI) or "cli" (a command writing to the store). */
+  via: "api" | "cli";
+  action: AuditAction;
+  dagId: string | null;
+  /** What it acted on within the DAG (a run, a task of a run) or outside one (a pool, a route, a connection). */
+  target: string | null;
+  details: Record<string, unknown>;
+}
+
+/** An audit event to record. */
+export type NewAuditEvent = Omit<AuditEvent, "eventId" | "at">;
+
+/** Filters of the audit log, newest first. */
+export interface ListAuditQuery {
+  dagId?: string;
+  action?: AuditAction;
+  /** ISO instant: only events at or after it. */
+  since?: string;
+  limit?: number;
+  offset?: number;
+}

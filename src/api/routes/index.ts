@@ -10,6 +10,7 @@ import { resourceRoutes } from "./resources.js";
 import { runRoutes } from "./runs.js";
 import { taskRoutes } from "./tasks.js";
 import { pipelineRoutes } from "./pipelines.js";
+import { auditRoutes } from "./audit.js";
 
 /** Every /api/v1 route. */
-export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...insightRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes, ...poolRoutes, ...fleetRoutes];
+export const allRoutes: readonly AnyRoute[] = [...metaRoutes, ...dagRoutes, ...insightRoutes, ...runRoutes, ...taskRoutes, ...eventRoutes, ...resourceRoutes, ...pipelineRoutes, ...poolRoutes, ...fleetRoutes, ...auditRoutes];

@@ -21,6 +21,8 @@ import type { DagRun } from "../../store/types.js";
 import { guarded, withContext } from "../context.js";
 import { EXIT_CODES, parseConf, plural, printJson, printTable, UsageError } from "../output.js";
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
+import { dagListItem, dagShowJson, listJson, type DagListItem } from "../json-shapes.js";
+import { auditCli } from "../../core/audit.js";
 
 const backendOption = () => new Option("--backend <backend>", "run every task on this backend").choices(BACKEND_NAMES as string[]);
 
@@ -103,7 +105,13 @@ export function dagsCommand(): Command {
       if (client) {
         await guarded(Boolean(o.json), async () => {
           const [list, errors] = await Promise.all([client.listDags({ limit: 1000 }), client.listImportErrors()]);
-          if (o.json) printJson({ dags: list.dags, importErrors: errors.importErrors });
+          if (o.json) {
+            printJson(listJson(list.dags.map((d): DagListItem => ({
+              dagId: d.dagId, description: d.description ?? null, fileloc: d.fileloc, schedule: d.schedule, timezone: d.timezone, tags: d.tags,
+              isPaused: d.isPaused, pausedReason: d.pausedReason ?? null, taskCount: d.taskCount, nextLogicalDate: d.nextLogicalDate ?? null,
+              nextRunAt: d.nextRunAt ?? null, lastRun: d.recentRuns[0] ? { runId: d.recentRuns[0].runId, state: d.recentRuns[0].state } : null,
+            })), { importErrors: errors.importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })) }));
+          }
           else {
             printTable(list.dags.map((d) => ({ dag: d.dagId, schedule: d.schedule ?? "manual", paused: d.isPaused, tasks: d.taskCount, "next run": d.isPaused ? "" : d.nextRunAt ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "next run", "file"]);
             printPauseReasons(list.dags);
@@ -119,14 +127,7 @@ export function dagsCommand(): Command {
         const lastRuns = new Map<string, DagRun | undefined>();
         for (const d of list) lastRuns.set(d.dagId, (await ctx.store.listRuns({ dagId: d.dagId, limit: 1 })).runs[0]);
         if (o.json) {
-          printJson({
-            dags: list.map((d) => ({
-              dagId: d.dagId, fileloc: d.fileloc, schedule: d.serialized.schedule, timezone: d.serialized.timezone, isPaused: d.isPaused, pausedReason: d.pausedReason,
-              tags: d.serialized.tags, tasks: d.serialized.order.length, nextLogicalDate: d.nextLogicalDate, nextRunAt: runStartsAt(d.serialized, d.nextLogicalDate),
-              lastRun: lastRuns.get(d.dagId) ? { runId: lastRuns.get(d.dagId)?.runId, state: lastRuns.get(d.dagId)?.state } : null,
-            })),
-            importErrors: importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })),
-          });
+          printJson(listJson(list.map((d) => dagListItem(d, lastRuns.get(d.dagId))), { importErrors: importErrors.map((e) => ({ fileloc: e.fileloc, message: e.message })) }));
         } else {
           // "next run" is when it starts (its interval's end), not its logical date: a daily run of the 1st starts on the 2nd.
           printTable(list.map((d) => ({ dag: d.dagId, schedule: d.serialized.schedule ?? "manual", paused: d.isPaused, tasks: d.serialized.order.length, "last run": lastRuns.get(d.dagId)?.state ?? "", "next run": d.isPaused ? "" : runStartsAt(d.serialized, d.nextLogicalDate) ?? "", file: d.fileloc })), ["dag", "schedule", "paused", "tasks", "last run", "next run", "file"]);
@@ -141,7 +142,7 @@ export function dagsCommand(): Command {
       await withContext(Boolean(o.json), async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
         const dag = await requireDag(ctx, dagId);
-        if (o.json) return printJson({ dagId, fileloc: dag.fileloc, isPaused: dag.isPaused, pausedReason: dag.pausedReason, ...dag.serialized });
+        if (o.json) return printJson(dagShowJson(dag));
         const s = dag.serialized;
         const paused = dag.isPaused ? ` [paused${dag.pausedReason ? `: ${dag.pausedReason}` : ""}]` : "";
         process.stdout.write(`${s.id}${s.description ? ` — ${s.description}` : ""}\nfile: ${dag.fileloc}\nschedule: ${s.schedule ?? "manual"} (${s.timezone})${paused}\n\n`);
@@ -169,6 +170,7 @@ export function dagsCommand(): Command {
           }
         }
         await setDagPaused(ctx, dagId, paused);
+        await auditCli(ctx, { action: paused ? "pause" : "unpause", dagId });
         process.stdout.write(`${dagId} ${paused ? "paused" : "unpaused"}\n`);
       });
     });
@@ -185,6 +187,7 @@ export function dagsCommand(): Command {
           throw new UsageError("not confirmed: nothing was deleted", "Answer y on a terminal, or pass --yes (for scripts)");
         }
         const deleted = await ctx.store.deleteDag(dagId);
+        await auditCli(ctx, { action: "delete", dagId, details: { runs: deleted?.runs ?? 0 } });
         rmSync(path.dirname(path.dirname(path.dirname(logPath(ctx.config.stateDir, { dagId, runId: "x", taskId: "x", tryNumber: 1 })))), { recursive: true, force: true });
         const fileStays = existsSync(dag.fileloc);
         if (o.json) return printJson({ dagId, deletedRuns: deleted?.runs ?? 0, fileStays });
@@ -229,7 +232,7 @@ export function dagsCommand(): Command {
         await guarded(Boolean(o.json), async () => {
           const run = await client.triggerDagRun(dagId, { conf: parseConf(o.conf), runId: o.runId, logicalDate: o.logicalDate });
           if (!o.wait) {
-            if (o.json) printJson(run);
+            if (o.json) printJson({ dagId, runId: run.runId, state: run.state });
             else process.stdout.write(`${run.runId}\n`);
             return EXIT_CODES.ok;
           }
@@ -245,6 +248,7 @@ export function dagsCommand(): Command {
       await withContext(Boolean(o.json), async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
         const run = await triggerDagRun(ctx, dagId, { conf: parseConf(o.conf), runId: o.runId, logicalDate: o.logicalDate });
+        await auditCli(ctx, { action: "trigger", dagId, target: run.runId, details: { logicalDate: run.logicalDate } });
         if (!o.wait) {
           if (o.json) printJson({ dagId, runId: run.runId, state: run.state });
           else process.stdout.write(`${run.runId}\n`);
@@ -305,6 +309,8 @@ export function dagsCommand(): Command {
             await clearTaskInstances(ctx, p.runId, [], { onlyFailed: true });
           }
         }
+        const planned = (a: string) => plan.filter((p) => p.action === a).map((p) => p.runId);
+        await auditCli(ctx, { action: "backfill", dagId, details: { start: o.start, end: o.end, created: planned("create"), rerun: planned("rerun") } });
         // Without a running scheduler the backfill drives its runs itself — only them: it must not schedule or
         // run anything else of the project.
         const own = (await ctx.store.leaseHolder("scheduler")) ? null : await startOrchestrator({ ...ctx }, { parse: false, scheduler: true, executor: true, api: false }, { scheduler: { dagIds: [dagId], createRuns: false } });

@@ -4,6 +4,8 @@ import { Command } from "commander";
 import { listWorkerViews, removeRoute, setRoute } from "../../fleet/actions.js";
 import { withContext } from "../context.js";
 import { printJson, printTable } from "../output.js";
+import { listJson } from "../json-shapes.js";
+import { auditCli, dagOfTarget } from "../../core/audit.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const ago = (ms: number) => (ms < 1000 ? `${ms} ms ago` : ms < 120_000 ? `${Math.round(ms / 1000)} s ago` : `${Math.round(ms / 60_000)} min ago`);
@@ -15,7 +17,7 @@ export function workersCommand(): Command {
     .action(async (o: { json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const list = await listWorkerViews(ctx);
-        if (o.json) return printJson({ workers: list });
+        if (o.json) return printJson(listJson(list));
         printTable(list.map((w) => ({
           worker: w.workerId, host: w.hostname, state: w.state, queues: w.queues.join(","), backends: w.backends.join(","),
           version: w.version, started: w.startedAt, heartbeat: ago(w.silentForMs),
@@ -33,7 +35,7 @@ export function routesCommand(): Command {
     .action(async (o: { json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const list = await ctx.store.listRoutes();
-        if (o.json) return printJson({ routes: list });
+        if (o.json) return printJson(listJson(list));
         printTable(list.map((r) => ({ target: r.target, queue: r.queue, fallbacks: r.fallbacks.join(","), by: r.updatedBy, at: r.updatedAt })), ["target", "queue", "fallbacks", "by", "at"]);
       });
     });
@@ -43,6 +45,7 @@ export function routesCommand(): Command {
     .action(async (target: string, queue: string, o: { fallback?: string[]; json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const r = await setRoute(ctx, target, queue, o.fallback ?? [], `${os.userInfo().username}@${os.hostname()} (cli)`);
+        await auditCli(ctx, { action: "route.set", dagId: r.dagId, target: r.target, details: { queue: r.queue, fallbacks: r.fallbacks } });
         if (o.json) return printJson(r);
         process.stdout.write(`${r.target} → ${r.queue}${r.fallbacks.length > 0 ? ` (fallback ${r.fallbacks.join(", ")})` : ""}\n`);
       });
@@ -51,6 +54,7 @@ export function routesCommand(): Command {
     .action(async (target: string) => {
       await withContext(false, async (ctx) => {
         await removeRoute(ctx, target);
+        await auditCli(ctx, { action: "route.rm", dagId: dagOfTarget(target), target });
         process.stdout.write(`removed the route of ${target}\n`);
       });
     });

@@ -6,6 +6,8 @@ import { DagFileProcessor } from "../../dagfiles/processor.js";
 import { summarizeRun } from "../../services/test-run.js";
 import { withContext } from "../context.js";
 import { EXIT_CODES, parseConf, printJson, printTable } from "../output.js";
+import { datasetListItem, datasetVersionItem, listJson } from "../json-shapes.js";
+import { auditCli } from "../../core/audit.js";
 import { printSummary, waitForRun } from "./dags.js";
 
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
@@ -18,7 +20,7 @@ export function pipelinesCommand(): Command {
       await withContext(Boolean(o.json), async (ctx) => {
         await new DagFileProcessor(ctx).refresh();
         const views = (await listPipelineDags(ctx)).map((d) => pipelineView(ctx, d));
-        if (o.json) printJson({ pipelines: views });
+        if (o.json) printJson(listJson(views));
         else printTable(views.map((v) => ({ pipeline: v.pipelineId, schedule: v.scheduleDatasets.length ? `datasets: ${v.scheduleDatasets.join(", ")}` : v.schedule ?? "manual", paused: v.isPaused, nodes: v.nodes.length, datasets: v.datasets.length, file: v.fileloc })), ["pipeline", "schedule", "paused", "nodes", "datasets", "file"]);
         return EXIT_CODES.ok;
       });
@@ -48,6 +50,7 @@ export function pipelinesCommand(): Command {
         await new DagFileProcessor(ctx).refresh();
         await requirePipeline(ctx, id);
         const run = await triggerDagRun(ctx, id, { conf: parseConf(o.conf) });
+        await auditCli(ctx, { action: "trigger", dagId: id, target: run.runId, details: { logicalDate: run.logicalDate } });
         if (!o.wait) {
           if (o.json) printJson({ dagId: id, runId: run.runId, state: run.state });
           else process.stdout.write(`${run.runId}\n`);
@@ -71,7 +74,7 @@ export function datasetsCommand(): Command {
     .action(async (o: { json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const list = await ctx.store.listDatasets();
-        if (o.json) printJson({ datasets: list });
+        if (o.json) printJson(listJson(list.map(datasetListItem)));
         else printTable(list.map((d) => ({ dataset: d.name, versions: d.versions, "last written": d.latest.createdAt, by: `${d.latest.dagId}.${d.latest.taskId}`, run: d.latest.runId, size: bytes(d.latest.size) })), ["dataset", "versions", "last written", "by", "run", "size"]);
         return EXIT_CODES.ok;
       });
@@ -80,7 +83,7 @@ export function datasetsCommand(): Command {
     .action(async (name: string, o: { json?: boolean }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const d = await datasetDetail(ctx, name);
-        if (o.json) printJson(d);
+        if (o.json) printJson({ name: d.name, versions: d.versions.map(datasetVersionItem) });
         else printTable(d.versions.map((v) => ({ version: v.id, written: v.createdAt, run: v.runId, node: `${v.dagId}.${v.taskId}`, try: v.tryNumber, size: bytes(v.size), uri: v.uri })), ["version", "written", "run", "node", "try", "size", "uri"]);
         return EXIT_CODES.ok;
       });

@@ -15,6 +15,8 @@ import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
 import { guarded, withContext } from "../context.js";
 import { parseConf, plural, printJson, printTable, UsageError } from "../output.js";
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
+import { listJson } from "../json-shapes.js";
+import { auditCli } from "../../core/audit.js";
 
 async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
   // Blame what is missing: an unknown DAG is not an unknown run.
@@ -36,7 +38,7 @@ export function runsCommand(): Command {
         if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit "${o.limit}" is not a positive integer`, "e.g. --limit 50");
         if (!(await ctx.store.getDag(dagId))) throw new NotFoundError("DAG", dagId, "List DAGs with `airlock dags list`");
         const { runs: list, total } = await ctx.store.listRuns({ dagId, states: o.state ? [o.state as RunState] : undefined, limit });
-        if (o.json) return printJson({ runs: list, total });
+        if (o.json) return printJson(listJson(list, { total }));
         printTable(list.map((r) => ({ run: r.runId, type: r.runType, state: r.state, logical: r.logicalDate, started: r.startDate ?? "", ended: r.endDate ?? "" })), ["run", "type", "state", "logical", "started", "ended"]);
       });
     });
@@ -173,6 +175,7 @@ export function tasksCommand(): Command {
           throw new UsageError("not confirmed: nothing was cleared", "Answer y, or pass --yes to clear without asking (for scripts)");
         }
         const cleared = await clearTaskInstances(ctx, run.runId, plan.tasks.map((t) => t.taskId));
+        await auditCli(ctx, { action: "clear", dagId, target: run.runId, details: { tasks: cleared, downstream: Boolean(o.downstream), upstream: Boolean(o.upstream), onlyFailed: Boolean(o.failed) } });
         if (o.json) return printJson({ runId: run.runId, dryRun: false, cleared });
         process.stdout.write(`cleared ${plural(cleared.length, "task instance")}; the scheduler runs them again\n`);
       });
@@ -186,6 +189,7 @@ export function tasksCommand(): Command {
         const run = await findRun(ctx, dagId, runId);
         if (!(await ctx.store.getTaskInstance(run.runId, taskId))) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
         const marked = await markTaskState(ctx, run.runId, taskId, state, { downstream: o.downstream });
+        await auditCli(ctx, { action: "mark", dagId, target: run.runId, details: { tasks: marked, state } });
         if (o.json) return printJson({ runId: run.runId, state, marked });
         process.stdout.write(`marked ${plural(marked.length, "task instance")} ${state}: ${marked.join(", ")}\n`);
       });

@@ -4,6 +4,8 @@ import { addConnection, deleteConnection, getVariable, listConnections, listVari
 import { deleteVariable } from "../../core/connections.js";
 import { withContext } from "../context.js";
 import { printJson, printTable, UsageError } from "../output.js";
+import { connectionItem, listJson } from "../json-shapes.js";
+import { auditCli } from "../../core/audit.js";
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) throw new UsageError("nothing on standard input", "Pipe the value in, e.g. `printf %s \"$SECRET\" | airlock ...`");
@@ -38,19 +40,22 @@ export function connectionsCommand(): Command {
         const password = o.passwordStdin ? await readStdin() : undefined;
         if (!uri && !o.host && !o.type) throw new UsageError("give --uri, --uri-stdin, or --type/--host", "e.g. airlock connections add api --uri http://api.internal:8080");
         await addConnection(ctx, { connId: id, uri, connType: o.type, host: o.host, port, login: o.login, password, schema: o.schema, extra, description: o.description });
+        const saved = (await listConnections(ctx)).find((c) => c.id === id);
+        await auditCli(ctx, { action: "connection.set", target: id, details: { type: saved?.type ?? null, host: saved?.host ?? null } });
         process.stdout.write(`connection ${id} saved\n`);
       });
     });
   c.command("list").description("connections (passwords never shown)").option("--json", "print JSON").action(async (o: { json?: boolean }) => {
     await withContext(Boolean(o.json), async (ctx) => {
       const list = await listConnections(ctx);
-      if (o.json) return printJson(list);
+      if (o.json) return printJson(listJson(list.map(connectionItem)));
       printTable(list.map((x) => ({ id: x.id, type: x.type ?? "", host: x.host ?? "", port: x.port ?? "", login: x.login ?? "", password: x.hasPassword ? "***" : "", source: x.source })), ["id", "type", "host", "port", "login", "password", "source"]);
     });
   });
   c.command("delete <id>").description("delete a stored connection").action(async (id: string) => {
     await withContext(false, async (ctx) => {
       await deleteConnection(ctx, id);
+      await auditCli(ctx, { action: "connection.delete", target: id });
       process.stdout.write(`connection ${id} deleted\n`);
     });
   });
@@ -68,6 +73,7 @@ export function variablesCommand(): Command {
         const v2 = o.stdin ? await readStdin() : value;
         if (v2 === undefined) throw new UsageError("no value given", `airlock variables set ${key} <value>, or --stdin`);
         await setVariable(ctx, key, v2, { secret: o.secret, description: o.description });
+        await auditCli(ctx, { action: "variable.set", target: key, details: { secret: (await listVariables(ctx)).find((x) => x.key === key)?.isSecret ?? false } });
         process.stdout.write(`variable ${key} set\n`);
       });
     });
@@ -81,13 +87,14 @@ export function variablesCommand(): Command {
   v.command("list").description("variables (secret values hidden)").option("--json", "print JSON").action(async (o: { json?: boolean }) => {
     await withContext(Boolean(o.json), async (ctx) => {
       const list = await listVariables(ctx);
-      if (o.json) return printJson(list);
+      if (o.json) return printJson(listJson(list));
       printTable(list.map((x) => ({ key: x.key, value: x.isSecret ? "***" : x.value, source: x.source })), ["key", "value", "source"]);
     });
   });
   v.command("delete <key>").description("delete a stored variable").action(async (key: string) => {
     await withContext(false, async (ctx) => {
       await deleteVariable(ctx, key);
+      await auditCli(ctx, { action: "variable.delete", target: key });
       process.stdout.write(`variable ${key} deleted\n`);
     });
   });
