@@ -29,6 +29,8 @@ export interface SpawnOptions {
    * process tree and group (setsid plus a double fork). For backends without a cgroup to kill.
    */
   mark?: boolean;
+  /** Open file descriptors handed to the child as fds 4, 5, … (closed here once it started). */
+  extraFds?: number[];
 }
 
 /** The process identity stored for adoption. */
@@ -51,10 +53,11 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
   const env = marker ? { ...o.env, [TRY_MARKER_VARIABLE]: marker } : o.env;
   let child;
   try {
-    child = spawn(command, args, { cwd: o.cwd, env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd] });
+    child = spawn(command, args, { cwd: o.cwd, env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd, ...(o.extraFds ?? [])] });
   } finally {
     closeSync(logFd);
     closeSync(eventsFd);
+    for (const fd of o.extraFds ?? []) closeSync(fd);
   }
   const pid = child.pid;
   if (pid === undefined) {

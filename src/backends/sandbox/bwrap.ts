@@ -20,6 +20,10 @@ export interface SandboxSpec {
   /** User and group ids inside the sandbox. @default 65534 (nobody) */
   uid?: number;
   gid?: number;
+  /** A file descriptor (open in bwrap) holding the seccomp filter to install before the command runs. */
+  seccompFd?: number;
+  /** Size of the sandbox's own /tmp (a tmpfs, counted in the try's memory) in bytes. */
+  tmpBytes?: number;
   command: string[];
 }
 
@@ -62,12 +66,12 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     const source = resolved(file);
     if (source) args.push("--ro-bind", source, file);
   }
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  args.push("--proc", "/proc", "--dev", "/dev", ...(spec.tmpBytes ? ["--size", String(spec.tmpBytes)] : []), "--tmpfs", "/tmp");
   for (const [host, inside] of spec.files ?? []) args.push("--ro-bind", host, inside);
   for (const p of unique(spec.readOnly)) args.push("--ro-bind", resolved(p) ?? p, p);
   for (const p of unique(spec.writable)) args.push("--bind", resolved(p) ?? p, p);
   // The root itself (a tmpfs holding the mount points) becomes read-only last.
-  args.push("--remount-ro", "/", "--chdir", spec.cwd, "--", ...spec.command);
+  args.push("--remount-ro", "/", "--chdir", spec.cwd, ...(spec.seccompFd !== undefined ? ["--seccomp", String(spec.seccompFd)] : []), "--", ...spec.command);
   return args;
 }
 

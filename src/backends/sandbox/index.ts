@@ -6,7 +6,7 @@
  * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
  * killed through their cgroup and process group instead.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
@@ -19,6 +19,7 @@ import { DEFAULT_PIDS_LIMIT, type Backend, type ExitInfo, type LaunchRequest, ty
 import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
 import { CgroupError, JOIN_FAILED, createTryCgroup, detectCgroups, isOurCgroup, joinCgroupCommand, killTryCgroup, oomDetail, removeTryCgroup, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
+import { seccompProgram } from "./seccomp.js";
 import { sandboxEnv } from "./task-env.js";
 import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
 
@@ -32,7 +33,12 @@ export interface SandboxOptions {
   uid?: number;
   /** Built Airlock files (runner.mjs, runner-hooks.mjs, sdk/). @default this installation's dist */
   distDir?: string;
+  /** Install the seccomp filter (seccomp.ts) in every sandbox (x86_64 and aarch64). @default true */
+  seccomp?: boolean;
 }
+
+/** The child's descriptor carrying the seccomp filter to bwrap. */
+const SECCOMP_FD = 4;
 
 /** The sandbox backend's handle: the process identity plus the cgroup, for adoption after a restart. */
 export interface SandboxHandle extends TryHandle {
@@ -46,6 +52,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
   const cgroups = process.platform === "linux" ? detectCgroups() : null;
   const dist = options.distDir ?? AIRLOCK_DIST;
   const runner = path.join(dist, "runner.mjs");
+  const seccomp = options.seccomp === false ? null : seccompProgram();
 
   const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
     let out = info;
@@ -85,6 +92,8 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       mkdirSync(request.scratchDir, { recursive: true });
 
       const cgroup = makeCgroup(request, resources);
+      // bwrap reads the filter from this descriptor (fd 4 of the child: after stdin, output, output and events).
+      const seccompFile = seccomp ? sandboxFile(config.stateDir, `seccomp-${process.arch}.bpf`, seccomp) : null;
       const spec: SandboxSpec = {
         readOnly: [...runnerPaths(dist), ...(python ? python.mounts : runtimeMounts(node, request.environment?.nodeBinary != null)),
           ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
@@ -94,6 +103,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
         cwd: request.scratchDir,
         uid: options.uid,
         gid: options.uid,
+        ...(seccomp ? { seccompFd: SECCOMP_FD } : {}),
         command: python ? [python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist)] : [node, runner],
       };
       const bwrap = ["bwrap", ...bwrapArgs(spec)];
@@ -106,6 +116,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
           request,
           backend: "sandbox",
           extraHandle: { cgroup },
+          ...(seccompFile ? { extraFds: [openSync(seccompFile, "r")] } : {}),
           onKill: async () => {
             if (cgroup) await killTryCgroup(cgroup);
           },
@@ -199,10 +210,10 @@ function identityFiles(stateDir: string): Array<[string, string]> {
 }
 
 /** A file of <stateDir>/sandbox/ with fixed content, written once (atomically, as tries may start at once). */
-function sandboxFile(stateDir: string, name: string, content: string): string {
+function sandboxFile(stateDir: string, name: string, content: string | Buffer): string {
   const file = path.join(stateDir, "sandbox", name);
   try {
-    if (readFileSync(file, "utf8") === content) return file;
+    if (Buffer.from(content).equals(readFileSync(file))) return file;
   } catch {
     // not written yet
   }
