@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 interface ListJson {
-  dags: Array<{ dagId: string }>;
+  items: Array<{ dagId: string }>;
   importErrors: Array<{ fileloc: string; message: string }>;
 }
 
@@ -32,7 +32,7 @@ it("a file allocating 2 GB of Buffers at import is an import error naming the fi
   const r = await project.cli(["dags", "list", "--json"]);
   expect(r.code, r.stderr).toBe(0);
   const list = JSON.parse(r.stdout) as ListJson;
-  expect(list.dags.map((d) => d.dagId)).toEqual(["ok"]);
+  expect(list.items.map((d) => d.dagId)).toEqual(["ok"]);
   expect(list.importErrors).toEqual([{ fileloc: "dags/hog.ts", message: expect.stringMatching(/^parsing hog\.ts needed more than 1024 MiB of memory and was stopped: .*scheduler\.parseMemoryMiB/) }]);
 }, 120_000);
 
