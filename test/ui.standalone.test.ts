@@ -107,6 +107,43 @@ describe("web UI on airlock standalone", () => {
     await browser.screenshot("ui-log-search");
   }, 120_000);
 
+  it("shows the time each log line was written, and a full-screen log viewer", async () => {
+    const { page } = browser;
+    const run = await client.triggerDagRun("slow_lines", { conf: { count: 4, pause: 1.2 } });
+    await page.goto(`${server.url}/dags/slow_lines?run=${encodeURIComponent(run.runId)}&task=print_lines`);
+    await page.waitForSelector('[data-testid=log-viewer][data-complete="true"]', { timeout: 60_000 });
+    const stamped = await page.locator("[data-testid=log-viewer] .log-line").evaluateAll((els) => els.map((e) => [e.querySelector(".lt")?.textContent, e.querySelector(".ts")?.getAttribute("data-ts")]));
+    const times = stamped.filter(([l]) => /^line \d of 4$/.test(l ?? "")).map(([, t]) => Date.parse(t ?? ""));
+    expect(times).toHaveLength(4);
+    expect(times.every((t) => Number.isFinite(t))).toBe(true);
+    // Written 1.2 s apart: each line's time is later than the one before, the last at least 3 s after the first.
+    for (let i = 1; i < 4; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+    expect(times[3]! - times[0]!).toBeGreaterThanOrEqual(3000);
+    // The API gives the same marks: the first dates the log's first byte.
+    const chunk = await client.readLog("slow_lines", run.runId, "print_lines", 1);
+    expect(chunk.times[0]?.offset).toBe(0);
+    expect(chunk.times.length).toBeGreaterThanOrEqual(4);
+
+    await page.click("[data-action=log-full-screen]");
+    await page.waitForSelector('[data-testid=log-viewer][data-full="true"]');
+    const box = (await page.locator("[data-testid=log-viewer]").boundingBox())!;
+    const size = page.viewportSize()!;
+    expect([box.x, box.y, box.width, box.height]).toEqual([0, 0, size.width, size.height]);
+    await browser.screenshot("ui-log-full-screen");
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    try {
+      await browser.screenshot("ui-log-full-screen-800-dark");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector('[data-testid=log-viewer][data-full="false"]');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+      await browser.screenshot("ui-log-times-800-dark");
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  }, 120_000);
+
   it("shows an import error as soon as a DAG file breaks, without a reload", async () => {
     const { page } = browser;
     await page.goto(`${server.url}/`);

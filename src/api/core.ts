@@ -15,6 +15,8 @@ export interface LogChunkResult {
   offset: number;
   nextOffset: number;
   complete: boolean;
+  /** When the lines were written (see core/log-times.ts); empty when unknown. */
+  times: Array<{ offset: number; at: string }>;
 }
 
 /** Identifies one try of a task instance. */

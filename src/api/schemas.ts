@@ -193,6 +193,11 @@ export const LogChunk = z.object({
   offset: z.number().int(),
   nextOffset: z.number().int(),
   complete: z.boolean(),
+  /**
+   * When the lines were written: each mark dates the bytes from its byte offset up to the next mark; the first one
+   * may lie before `offset` (it is the mark in force there). Empty when unknown.
+   */
+  times: z.array(z.object({ offset: z.number().int(), at: Timestamp })),
 });
 /** An XCom; values over 1 MiB are not inlined (`truncated`), to keep the UI and the API responsive. */
 export const XcomView = z.object({ value: z.unknown(), sizeBytes: z.number().int(), truncated: z.boolean() });

@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import type { AirlockContext } from "./context.js";
 import { NotFoundError, ValidationError } from "./errors.js";
+import { readLogTimes, type LogTimeMark } from "./log-times.js";
 import { charBoundary } from "./utf8.js";
 
 /** A slice of a log. */
@@ -12,6 +13,11 @@ export interface LogChunk {
   nextOffset: number;
   /** The try has ended and everything was read. */
   complete: boolean;
+  /**
+   * When the lines were written: each mark dates the bytes from its offset up to the next mark (the first one may
+   * lie before `offset`). Empty when unknown (logs shipped from another host, logs of older versions).
+   */
+  times: LogTimeMark[];
 }
 
 /** Reads up to `maxBytes` of a try's log from `offset`, ending on a line boundary when possible. */
@@ -35,7 +41,7 @@ export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; ta
   }
   try {
     const { size } = await handle.stat();
-    if (offset >= size) return { text: "", offset, nextOffset: size, complete: ended };
+    if (offset >= size) return { text: "", offset, nextOffset: size, complete: ended, times: [] };
     const length = Math.min(limit, size - offset);
     const buf = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buf, 0, length, offset);
@@ -49,7 +55,8 @@ export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; ta
       const nl = buf.lastIndexOf(0x0a, bytesRead - 1);
       end = nl >= 0 ? nl + 1 : 0;
     }
-    return { text: buf.subarray(0, end).toString("utf8"), offset, nextOffset: offset + end, complete: ended && offset + end >= size };
+    const times = end > 0 ? await readLogTimes(t.logPath, offset, offset + end) : [];
+    return { text: buf.subarray(0, end).toString("utf8"), offset, nextOffset: offset + end, complete: ended && offset + end >= size, times };
   } finally {
     await handle.close();
   }
@@ -63,5 +70,5 @@ function isLocal(ctx: AirlockContext, logPath: string): boolean {
 async function readShipped(ctx: AirlockContext, ref: { runId: string; taskId: string; tryNumber: number }, offset: number, limit: number, ended: boolean): Promise<LogChunk> {
   const slice = await ctx.store.readLogChunks(ref, offset, limit);
   // A running try's last shipped piece always ends a line (the pump ships whole lines), so nothing half-written shows.
-  return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size };
+  return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size, times: [] };
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { open, readFile, truncate, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { charBoundary } from "../core/utf8.js";
+import { LogTimesWriter, timesPath } from "../core/log-times.js";
 import { countLines, punchHole, readProgress, saveProgress, type PumpProgress } from "../core/raw-log.js";
 import type { Masker } from "../secrets/masker.js";
 
@@ -42,10 +43,13 @@ export class LogPump {
   private dirty = false;
 
   private readonly ship: ((masked: string) => void) | undefined;
+  /** When each part of the log was written (see core/log-times.ts). */
+  private readonly times: LogTimesWriter;
 
   constructor(private readonly rawPath: string, private readonly logPath: string, private masker: Masker, options: LogPumpOptions = {}) {
     this.maxBytes = options.maxBytes ?? 100 << 20;
     this.ship = options.ship;
+    this.times = new LogTimesWriter(timesPath(logPath));
     this.chain = this.init(options.adopt === true);
   }
 
@@ -94,6 +98,7 @@ export class LogPump {
     return this.enqueue(async () => {
       await this.log?.close();
       this.log = null;
+      await this.times.close();
     });
   }
 
@@ -109,6 +114,7 @@ export class LogPump {
     // Without saved progress an adopting pump copies the raw output again from the start (nothing is punched yet).
     if (saved) this.progress = saved;
     this.log = await open(this.logPath, saved ? "r+" : adopt ? "w" : "a", 0o600);
+    await this.times.open(saved ? saved.written : adopt ? "reset" : "continue");
     if (saved) {
       await this.log.truncate(saved.written);
       // An adopting shipper starts its copy over: give it what the earlier process already wrote.
@@ -199,6 +205,8 @@ export class LogPump {
   private async append(bytes: Buffer, forced: boolean): Promise<void> {
     if (!this.log || bytes.length === 0) return;
     if (!forced && this.progress.truncated) return;
+    // The time goes on disk first: a reader never sees log bytes without the time they were written.
+    await this.times.mark(this.progress.written);
     await this.log.write(bytes, 0, bytes.length, this.progress.written);
     this.progress.written += bytes.length;
     // Pieces end on character boundaries (writeText cuts there), so each decodes on its own.

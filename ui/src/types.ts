@@ -34,6 +34,8 @@ export interface LogEvent {
   offset: number;
   nextOffset: number;
   complete: boolean;
+  /** When the lines were written: each mark dates the bytes from its offset on. */
+  times: Array<{ offset: number; at: string }>;
 }
 
 import type * as I from "../../src/api/insight-schemas";
