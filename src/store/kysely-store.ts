@@ -379,12 +379,7 @@ export class KyselyStore implements Store {
 
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
     if (request.limit <= 0 || request.queues.length === 0) return [];
-    return this.adapter.exclusive(async (db) => {
-      // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
-      const worker = await db.selectFrom("workers").select("state").where("worker_id", "=", request.workerId).executeTakeFirst();
-      if (worker && worker.state !== "live") return [];
-      return claimFairly(db, request, (d, c) => insertChanges(d, c, now()));
-    });
+    return this.adapter.exclusive((db) => claimFairly(db, this.dialect, request, (d, c) => insertChanges(d, c, now())));
   }
 
   async finishTry(key: TryKeyRef, outcome: TryOutcome, fence?: TryFence): Promise<boolean> {

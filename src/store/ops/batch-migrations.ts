@@ -18,4 +18,15 @@ export const BATCH_MIGRATIONS: Migration[] = [
       `create trigger changes_notify after insert on changes for each statement execute function airlock_notify_change()`,
     ],
   },
+  {
+    id: 101,
+    name: "queued_claim_index",
+    breaking: false,
+    // Only queued rows, in claim order per queue and DAG (ops/claim-candidates.ts): a claim reads each DAG's best
+    // few without sorting the backlog.
+    sql: () => [
+      `create index task_instances_queued on task_instances (queue, dag_id, priority_weight desc, updated_at, run_id, task_id)
+        where state = 'queued'`,
+    ],
+  },
 ];

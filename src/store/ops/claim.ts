@@ -6,12 +6,12 @@
  * within a DAG the highest effective priority weight goes first, then the longest queued. A DAG at its
  * `maxActiveTasks` and a full pool get nothing.
  */
-import { sql, type Selectable } from "kysely";
+import { sql } from "kysely";
 import type { BackendName } from "../../sdk/types.js";
 import type { Db } from "../kysely-store.js";
-import type { TaskInstancesTable } from "../schema.js";
 import type { ClaimRequest, ClaimedTry } from "../store.js";
 import type { NewChange } from "./changes.js";
+import { queuedCandidates, type Candidate } from "./claim-candidates.js";
 
 /** Appends rows to the change feed inside the caller's transaction. */
 export type ChangeWriter = (db: Db, changes: NewChange[]) => Promise<void>;
@@ -20,43 +20,49 @@ export type ChangeWriter = (db: Db, changes: NewChange[]) => Promise<void>;
 const IDS_PER_STATEMENT = 500;
 const TRIES_PER_INSERT = 200;
 
-type Candidate = Selectable<TaskInstancesTable> & { priority_weight: number };
+/**
+ * What a claim needs to know besides the candidates, in one round trip: the worker's state (null when it never
+ * registered: tests and `dags test` claim without registering), pool sizes, running instances per pool and DAG,
+ * and the bound on running instances of each DAG with an active run under `maxActiveTasks`.
+ */
+async function claimState(db: Db, workerId: string): Promise<{
+  worker: string | null; pools: Map<string, number>; running: Array<{ pool: string; dag: string; n: number }>; bounds: Map<string, number>;
+}> {
+  const rows = await sql<{ k: string; a: string; b: string | null; n: number | string | null }>`
+    select 'worker' as k, state as a, null as b, 0 as n from workers where worker_id = ${workerId}
+    union all select 'pool', name, null, slots from pools
+    union all select 'running', pool, dag_id, count(*) from task_instances where state = 'running' group by pool, dag_id
+    union all select 'bound', dag_id, null, min(max_active_tasks) from dag_runs
+      where state in ('queued', 'running') and max_active_tasks is not null group by dag_id`.execute(db);
+  const out = { worker: null as string | null, pools: new Map<string, number>(), running: [] as Array<{ pool: string; dag: string; n: number }>, bounds: new Map<string, number>() };
+  for (const r of rows.rows) {
+    if (r.k === "worker") out.worker = r.a;
+    else if (r.k === "pool") out.pools.set(r.a, Number(r.n));
+    else if (r.k === "running") out.running.push({ pool: r.a, dag: r.b ?? "", n: Number(r.n) });
+    else out.bounds.set(r.a, Number(r.n));
+  }
+  return out;
+}
 
 /** Claims up to `request.limit` queued instances inside the caller's exclusive transaction. */
-export async function claimFairly(db: Db, request: ClaimRequest, change: ChangeWriter): Promise<ClaimedTry[]> {
-  const pools = new Map((await db.selectFrom("pools").selectAll().execute()).map((p) => [p.name, Number(p.slots)]));
-  const running = await db.selectFrom("task_instances").select(["pool", "dag_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("state", "=", "running").groupBy(["pool", "dag_id"]).execute();
+export async function claimFairly(db: Db, dialect: "sqlite" | "postgres", request: ClaimRequest, change: ChangeWriter): Promise<ClaimedTry[]> {
+  const { worker, pools, running, bounds } = await claimState(db, request.workerId);
+  // Fencing: a worker the fleet declared lost (or that stopped) claims nothing until it registers again.
+  if (worker !== null && worker !== "live") return [];
   const usedByPool = new Map<string, number>();
   const usedByDag = new Map<string, number>();
   for (const r of running) {
-    usedByPool.set(r.pool, (usedByPool.get(r.pool) ?? 0) + Number(r.n));
-    usedByDag.set(r.dag_id, (usedByDag.get(r.dag_id) ?? 0) + Number(r.n));
+    usedByPool.set(r.pool, (usedByPool.get(r.pool) ?? 0) + r.n);
+    usedByDag.set(r.dag, (usedByDag.get(r.dag) ?? 0) + r.n);
   }
   const slotsOf = (pool: string) => pools.get(pool) ?? pools.get("default") ?? 128;
   // Full pools are left out of the query: otherwise a backlog in one full pool fills every candidate window
   // and starves queued instances of pools that have room.
   const full = [...new Set([...pools.keys(), ...usedByPool.keys()])].filter((p) => (usedByPool.get(p) ?? 0) >= slotsOf(p));
-  const bounds = await db.selectFrom("dag_runs").select(["dag_id", (eb) => eb.fn.min("max_active_tasks").as("m")])
-    .where("state", "in", ["queued", "running"]).where("max_active_tasks", "is not", null).groupBy("dag_id").execute();
-  const boundOf = new Map(bounds.map((b) => [b.dag_id, Number(b.m)]));
+  const boundOf = bounds;
 
-  // The best few candidates of every DAG, in one query (a window per DAG), rather than a global oldest-first cut.
-  const perDag = request.limit + 8;
-  const poolFilter = full.length > 0 ? sql`and pool not in (${sql.join(full)})` : sql``;
-  const rows = await sql<Candidate>`
-    select * from (
-      select ti.*, row_number() over (partition by dag_id order by priority_weight desc, updated_at asc, run_id, task_id) as rn
-      from task_instances ti
-      where state = 'queued' and queue in (${sql.join(request.queues)}) ${poolFilter}
-    ) ranked where rn <= ${perDag}
-    order by dag_id, rn`.execute(db);
-  const byDag = new Map<string, Candidate[]>();
-  for (const r of rows.rows) {
-    const list = byDag.get(r.dag_id) ?? [];
-    list.push(r);
-    byDag.set(r.dag_id, list);
-  }
+  // The best few candidates of every DAG, rather than a global oldest-first cut.
+  const byDag = await queuedCandidates(db, dialect, request.queues, full, request.limit + 8);
 
   // The choice is made in memory, one instance at a time; the writes then go in a few statements for the lot.
   // Nothing can change the candidates meanwhile: the caller holds the store's write lock.
