@@ -1,5 +1,6 @@
 /** Shared benchmark helpers: rows, percentiles, temp projects on the built orchestrator. */
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -59,4 +60,54 @@ export function ensureBuilt(): void {
   } catch (err) {
     throw new Error(`build failed: ${(err as Error).message}`);
   }
+}
+
+/** A fresh database on the shared test Postgres (scripts/setup-postgres.sh starts it when needed); `drop` removes it. */
+export async function benchPostgres(prefix = "airlock_bench"): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = execFileSync("bash", [path.join(ROOT, "scripts", "setup-postgres.sh")], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim().split("\n").pop() ?? "";
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
+  const { default: pg } = await import("pg");
+  const sql = async (q: string) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try {
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  await sql(`create database "${name}"`);
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => sql(`drop database if exists "${name}" with (force)`) };
+}
+
+/** A child process that prints "ready", waits for a line on stdin, works, and prints one JSON line. */
+export interface ReadyChild {
+  ready: Promise<void>;
+  go(): void;
+  result: Promise<unknown>;
+}
+
+/** Starts a TypeScript file of bench/ under tsx as a {@link ReadyChild}. */
+export function startReadyChild(file: string, args: string[]): ReadyChild {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", file), ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+    if (out.startsWith("ready\n")) markReady();
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+  child.stdin.on("error", () => undefined);
+  const result = new Promise<unknown>((resolve, reject) => {
+    child.once("close", (code) => {
+      markReady();
+      if (code !== 0) return reject(new Error(`${file} exited with ${code}: ${err.trim()}`));
+      resolve(JSON.parse(out.trim().split("\n").pop() ?? "null"));
+    });
+  });
+  return { ready, go: () => child.stdin.end("go\n"), result };
 }

@@ -5,33 +5,13 @@
  * immediate restart of a worker → its try adopted by the new worker of the same host.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import pg from "pg";
-import { percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { benchPostgres, percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
 
 const BIN = path.join(ROOT, "bin", "airlock.js");
 const ROUNDS = 3;
-
-async function database(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = execFileSync("bash", [path.join(ROOT, "scripts", "setup-postgres.sh")], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim().split("\n").pop() ?? "";
-  const name = `airlock_bench_${randomBytes(5).toString("hex")}`;
-  const sql = async (q: string) => {
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    try {
-      await c.query(q);
-    } finally {
-      await c.end();
-    }
-  };
-  await sql(`create database "${name}"`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => sql(`drop database if exists "${name}" with (force)`) };
-}
 
 async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -57,7 +37,7 @@ function killLeftovers(dir: string): void {
 
 /** Runs the suite. */
 export async function run(): Promise<BenchRow[]> {
-  const db = await database();
+  const db = await benchPostgres();
   const dir = tempProject({
     "hold.ts": `import { bash, dag } from "airlock";
 export default dag({ id: "hold" }, () => { bash({ id: "t", retries: 5, retryDelay: "0s", command: "sleep 600" }); });`,
