@@ -11,6 +11,7 @@ import { RoutesPage } from "./pages/RoutesPage";
 import { WorkersPage } from "./pages/WorkersPage";
 import { DatasetListPage, DatasetPage } from "./pages/DatasetsPage";
 import { PoolsPage } from "./pages/PoolsPage";
+import { AuditPage } from "./pages/AuditPage";
 import { ConnectionsPage } from "./pages/ConnectionsPage";
 import { VariablesPage } from "./pages/VariablesPage";
 import { useLocation } from "./router";
@@ -76,10 +77,11 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   else if (loc.path === "/routes") page = <RoutesPage />;
   else if (loc.path === "/connections") page = <ConnectionsPage />;
   else if (loc.path === "/variables") page = <VariablesPage />;
+  else if (loc.path === "/audit") page = <AuditPage query={loc.query} />;
   else page = <DagListPage query={loc.query} />;
   const section = loc.path.startsWith("/environments") ? "env" : loc.path.startsWith("/datasets") ? "data" : loc.path.startsWith("/pools") ? "pools"
     : loc.path.startsWith("/workers") ? "workers" : loc.path.startsWith("/routes") ? "routes"
-    : loc.path.startsWith("/connections") ? "connections" : loc.path.startsWith("/variables") ? "variables" : "dags";
+    : loc.path.startsWith("/connections") ? "connections" : loc.path.startsWith("/variables") ? "variables" : loc.path.startsWith("/audit") ? "audit" : "dags";
   return (
     <div className="app">
       <header className="topbar">
@@ -95,6 +97,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Link to="/routes" className={section === "routes" ? "active" : ""}>Routes</Link>
           <Link to="/connections" className={section === "connections" ? "active" : ""}>Connections</Link>
           <Link to="/variables" className={section === "variables" ? "active" : ""}>Variables</Link>
+          <Link to="/audit" className={section === "audit" ? "active" : ""}>Audit log</Link>
         </nav>
         <div className="spacer" />
         <span className={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"} title={live ? "Live updates connected" : "Reconnecting to live updates…"}>
