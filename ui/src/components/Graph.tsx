@@ -66,8 +66,16 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
     // Lets benchmarks read when the graph was first drawn (performance entry "airlock:graph-painted").
     if (ready) requestAnimationFrame(() => performance.mark("airlock:graph-painted", { detail: { nodes: layout.nodes.length } }));
   }, [ready, layout]);
-  const click = (action: () => void) => () => {
-    if (!view.wasDrag()) action();
+  // One click handler for the whole drawing (the boxes are pure, so zooming re-renders none of them).
+  const onClick = (e: React.MouseEvent) => {
+    if (view.wasDrag()) return;
+    const el = (e.target as Element).closest("[data-task], [data-group], [data-dataset], [data-toggle]");
+    if (!el) return;
+    const toggleOf = el.getAttribute("data-toggle");
+    if (toggleOf !== null) toggle(toggleOf);
+    else if (el.hasAttribute("data-task")) onSelectTask(el.getAttribute("data-task") as string);
+    else if (el.hasAttribute("data-dataset")) navigate(`/datasets/${seg(el.getAttribute("data-dataset") as string)}`);
+    else if (el.classList.contains("node")) toggle(el.getAttribute("data-group") as string);
   };
 
   return (
@@ -82,7 +90,7 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
         <button className="btn small" data-action="graph-zoom-in" title="Zoom in" onClick={() => view.zoomBy(1.25)}>+</button>
         <button className="btn small" data-action="graph-fit" title="Show the whole graph" onClick={view.fit}>Fit</button>
       </div>
-      <div className="graph-box" ref={box} onPointerDown={view.onPointerDown}>
+      <div className="graph-box" ref={box} onPointerDown={view.onPointerDown} onClick={onClick}>
         <svg className={detail ? "graph" : "graph lod"} role="img" aria-label={`Graph of ${dag.dagId}`} width="100%" height="100%">
           <defs>
             <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -93,50 +101,56 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
             {layout.clusters.map((c) => (
               <g key={c.path} className="cluster" data-group={c.path} data-expanded="true" transform={`translate(${c.x},${c.y})`}>
                 <rect width={c.width} height={c.height} rx="7" />
-                <text x="10" y="17" className="cluster-id" onClick={click(() => toggle(c.path))}>▾ {c.path}</text>
+                <text x="10" y="17" className="cluster-id" data-toggle={c.path}>▾ {c.path}</text>
                 <title>{`group ${c.path}: click its name to collapse it`}</title>
               </g>
             ))}
             {edges.map((e) => <path key={`${e.from}->${e.to}`} className="edge" markerEnd={detail ? "url(#arrow)" : undefined} d={e.path} />)}
-            {nodes.map((n) => {
-              if (n.type === "dataset") {
-                return (
-                  <g key={`dataset:${n.id}`} className="dataset-node" data-dataset={n.id} transform={`translate(${n.x - DATA_W / 2},${n.y - DATA_H / 2})`}
-                    onClick={click(() => navigate(`/datasets/${seg(n.id)}`))}>
-                    <rect width={DATA_W} height={DATA_H} rx={DATA_H / 2} />
-                    {detail && <text x={DATA_W / 2} y="17" textAnchor="middle" className="node-id">{short(n.id, 20)}</text>}
-                    <title>{`dataset ${n.id} (${n.kind}): open its versions`}</title>
-                  </g>
-                );
-              }
-              if (n.groupTasks) {
-                const g = groupState(run, n.groupTasks);
-                return (
-                  <g key={`group:${n.id}`} className={`node group st-${g.state}`} data-group={n.id} data-expanded="false" data-state={g.state}
-                    transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`} onClick={click(() => toggle(n.id))}>
-                    <rect width={NODE_W} height={NODE_H} rx="9" />
-                    <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 9} />
-                    {detail && <text x="14" y="15" className="node-id">▸ {short(n.id, 20)}</text>}
-                    {detail && <text x="14" y="28" className="node-kind">{n.groupTasks.length} tasks · {g.state.replace(/_/g, " ")}</text>}
-                    <title>{`group ${n.id} (${g.counts}): click to expand`}</title>
-                  </g>
-                );
-              }
-              const state = run?.cells[n.id]?.state ?? "none";
-              return (
-                <g key={n.id} className={`node st-${state} ${n.id === selectedTask ? "sel" : ""}`} data-state={state} data-task={n.id}
-                  transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`} onClick={click(() => onSelectTask(n.id))}>
-                  <rect width={NODE_W} height={NODE_H} rx="5" />
-                  <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 5} />
-                  {detail && <text x="14" y="15" className="node-id">{short(n.id, 22)}</text>}
-                  {detail && <text x="14" y="28" className="node-kind">{n.kind} · {state.replace(/_/g, " ")}</text>}
-                  <title>{`${n.id} (${n.kind}): ${state}`}</title>
-                </g>
-              );
-            })}
+            {nodes.map((n) => n.type === "dataset"
+              ? <DatasetBox key={`dataset:${n.id}`} n={n} detail={detail} />
+              : n.groupTasks
+                ? <GroupBox key={`group:${n.id}`} n={n} detail={detail} {...groupState(run, n.groupTasks)} />
+                : <TaskBox key={n.id} n={n} detail={detail} state={run?.cells[n.id]?.state ?? "none"} selected={n.id === selectedTask} />)}
           </g>
         </svg>
       </div>
     </div>
+  );
+});
+
+/** A task box; pure, so a pan or zoom that keeps it in view does not re-render it. */
+const TaskBox = memo(function TaskBox({ n, detail, state, selected }: { n: LaidNode; detail: boolean; state: string; selected: boolean }) {
+  return (
+    <g className={`node st-${state} ${selected ? "sel" : ""}`} data-state={state} data-task={n.id} transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}>
+      <rect width={NODE_W} height={NODE_H} rx="5" />
+      <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 5} />
+      {detail && <text x="14" y="15" className="node-id">{short(n.id, 22)}</text>}
+      {detail && <text x="14" y="28" className="node-kind">{n.kind} · {state.replace(/_/g, " ")}</text>}
+      <title>{`${n.id} (${n.kind}): ${state}`}</title>
+    </g>
+  );
+});
+
+/** A collapsed group: one box with its tasks' most urgent state; a click opens it. */
+const GroupBox = memo(function GroupBox({ n, detail, state, counts }: { n: LaidNode; detail: boolean; state: string; counts: string }) {
+  return (
+    <g className={`node group st-${state}`} data-group={n.id} data-expanded="false" data-state={state} transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}>
+      <rect width={NODE_W} height={NODE_H} rx="9" />
+      <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 9} />
+      {detail && <text x="14" y="15" className="node-id">▸ {short(n.id, 20)}</text>}
+      {detail && <text x="14" y="28" className="node-kind">{n.groupTasks?.length ?? 0} tasks · {state.replace(/_/g, " ")}</text>}
+      <title>{`group ${n.id} (${counts}): click to expand`}</title>
+    </g>
+  );
+});
+
+/** A pipeline dataset between the node writing it and those reading it; a click opens its versions. */
+const DatasetBox = memo(function DatasetBox({ n, detail }: { n: LaidNode; detail: boolean }) {
+  return (
+    <g className="dataset-node" data-dataset={n.id} transform={`translate(${n.x - DATA_W / 2},${n.y - DATA_H / 2})`}>
+      <rect width={DATA_W} height={DATA_H} rx={DATA_H / 2} />
+      {detail && <text x={DATA_W / 2} y="17" textAnchor="middle" className="node-id">{short(n.id, 20)}</text>}
+      <title>{`dataset ${n.id} (${n.kind}): open its versions`}</title>
+    </g>
   );
 });
