@@ -5,7 +5,16 @@ const UNITS: Record<string, number> = {
   "": 1, b: 1,
   k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
   ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3,
+  t: 1e12, tb: 1e12, ti: 1024 ** 4, tib: 1024 ** 4,
 };
+
+/** Scratch disk of a try that sets none: enough for ordinary work, bounded so one task cannot fill the host. */
+export const DEFAULT_SCRATCH_BYTES = 1024 ** 3;
+
+/** The scratch-disk limit of a try in bytes (resources.scratch, else the default). */
+export function scratchBytes(r: Resources | null | undefined): number {
+  return (r?.scratch !== undefined ? parseMemory(r.scratch) : undefined) ?? DEFAULT_SCRATCH_BYTES;
+}
 
 /** Parses "256Mi", "1Gi", "512M" or a byte count into bytes; undefined when the value is not a size. */
 export function parseMemory(value: string | number): number | undefined {
@@ -25,6 +34,9 @@ export function checkResources(r: Resources): { field: string; message: string }
   }
   if (r.memory !== undefined && (parseMemory(r.memory) ?? 0) < 8 * 1024 * 1024) {
     return { field: "memory", message: `${String(r.memory)} is below the 8Mi a Node process needs to start` };
+  }
+  if (r.scratch !== undefined && (parseMemory(r.scratch) ?? 0) < 1024 ** 2) {
+    return { field: "scratch", message: `"${String(r.scratch)}" is not a disk size of at least 1Mi; use e.g. "512Mi" or "4Gi"` };
   }
   if (r.cpu !== undefined && !(typeof r.cpu === "number" && r.cpu > 0 && Number.isFinite(r.cpu))) {
     return { field: "cpu", message: "must be a positive number of cores, e.g. 0.5 or 2" };

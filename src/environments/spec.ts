@@ -28,6 +28,7 @@ const yamlSchema = z.object({
     memory: z.union([z.string(), z.number()]),
     cpu: z.number(),
     pids: z.number(),
+    scratch: z.union([z.string(), z.number()]),
   }).strict().partial(),
   base: z.string().min(1),
   allowScripts: z.boolean(),
@@ -168,7 +169,7 @@ function readYamlOptions(file: string, where: string): z.infer<typeof yamlSchema
     if (issue?.code === "unrecognized_keys") {
       const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
       throw new EnvironmentSpecError(`${where}: ${keys}`, "unknown key",
-        "remove it or check the spelling; known keys: node, python, network, resources (memory, cpu, pids), base, allowScripts");
+        "remove it or check the spelling; known keys: node, python, network, resources (memory, cpu, pids, scratch), base, allowScripts");
     }
     const key = issue?.path.join(".") || "(top level)";
     throw new EnvironmentSpecError(`${where}: ${key}`, issue?.message ?? "invalid", hintFor(key));

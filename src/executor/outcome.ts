@@ -39,7 +39,7 @@ export function decide(input: { events: TaskEvent[]; exit: ExitInfo; scratchDir:
   if (input.killedFor) {
     // A worker that stopped its try because it lost touch with the store did so for the fleet: the try is retried.
     const type = input.killedFor.startsWith("execution timeout") ? "TaskTimeout" : input.killedFor.includes("shut down") ? "OrchestratorShutdown"
-      : input.killedFor.includes("lost touch with the store") ? "WorkerLost" : "TaskKilled";
+      : input.killedFor.includes("lost touch with the store") ? "WorkerLost" : input.killedFor.startsWith("scratch disk limit") ? "ScratchLimitExceeded" : "TaskKilled";
     return { kind: "failed", error: { type, message: input.killedFor } };
   }
   if (exit.oomKilled) {

@@ -23,6 +23,8 @@ import { runCallbacks } from "./callbacks.js";
 import { renderContainerArgs } from "./container-args.js";
 import { renderedArgs } from "../runner/context.js";
 import { effectiveLimits, memoryMiB } from "./resources.js";
+import { scratchOverLimit } from "./scratch-watch.js";
+import { scratchBytes } from "../environments/resources.js";
 import path from "node:path";
 import { parseDuration } from "../sdk/duration.js";
 
@@ -169,13 +171,17 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         rmSync(dir, { recursive: true, force: true });
         return;
       }
-      const watched = running ? await watch(deps, t, task, running, pump) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null, released: null };
+      // Host-side scratch directories are measured; a pod's is bounded by its emptyDir's sizeLimit.
+      const scratch = t.isolation === "process" || t.isolation === "sandbox" || t.isolation === "docker" ? { dir: scratchDir, bytes: scratchBytes(limits.resources) } : null;
+      const watched = running ? await watch(deps, t, task, running, pump, scratch) : { exit: { code: null, signal: null, detail: "the try ended while the orchestrator was down" } as ExitInfo, killedFor: null, released: null };
       if (watched.released) {
         // Left running for the next owner: its files stay, nothing is recorded, the log is not touched again.
         if (watched.released === "shutdown") await pump.pump();
         return;
       }
-      const { exit, killedFor } = watched;
+      const { exit } = watched;
+      // A task that filled its scratch between two measurements and ended fails all the same.
+      const killedFor = watched.killedFor ?? (scratch ? await scratchOverLimit(scratch.dir, scratch.bytes) : null);
       exitCode = exit.code;
       await pump.finish();
       result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
@@ -230,7 +236,7 @@ async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
   return (await ownership(ctx, t)) === "ours";
 }
 
-async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump): Promise<{ exit: ExitInfo; killedFor: string | null; released: Released | null }> {
+async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump, scratch: { dir: string; bytes: number } | null): Promise<{ exit: ExitInfo; killedFor: string | null; released: Released | null }> {
   const tryRow = await deps.ctx.store.getTry(t);
   const startedAt = tryRow ? Date.parse(tryRow.startedAt) : Date.now();
   let killedFor: string | null = null;
@@ -242,6 +248,7 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
   let stopSleep: () => void = () => undefined;
   // A task writing faster than one pump's budget gets the next pump at once, not after the sleep.
   let more = false;
+  let measuring = false;
   const loop = (async () => {
     while (!ended) {
       if (!more) {
@@ -281,6 +288,16 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
           killedFor = "the task instance was marked or cleared (or its try ended as lost) while it ran: the try was stopped";
           await running.kill(killedFor);
         }
+      }
+      if (scratch && !measuring && !killedFor && ticks % Math.max(1, Math.round(500 / every)) === 0) {
+        // Measured beside the loop, never in its way: a big scratch tree must not slow the log pump.
+        measuring = true;
+        void scratchOverLimit(scratch.dir, scratch.bytes).then(async (why) => {
+          if (why && !killedFor && !ended) {
+            killedFor = why;
+            await running.kill(why);
+          }
+        }).catch(() => undefined).finally(() => (measuring = false));
       }
     }
   })();

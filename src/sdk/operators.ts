@@ -50,11 +50,14 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
 
 function checkResources(where: string, r: Resources): void {
   for (const key of Object.keys(r)) {
-    if (!["memory", "cpu", "pids", "profile"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu, pids or profile`, `resources.${key}`);
+    if (!["memory", "cpu", "pids", "scratch", "profile"].includes(key)) throw new DagDefinitionError(`${where}: resources.${key} is unknown; use memory, cpu, pids, scratch or profile`, `resources.${key}`);
   }
   if (r.profile !== undefined && (typeof r.profile !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(r.profile))) throw new DagDefinitionError(`${where}: resources.profile must name a profile of kubernetes.profiles`, "resources.profile");
   if (r.memory !== undefined && !(typeof r.memory === "number" ? r.memory > 0 : /^\d+(\.\d+)?(Ki|Mi|Gi|K|M|G|k|m|g)?$/.test(r.memory))) {
     throw new DagDefinitionError(`${where}: resources.memory "${r.memory}" is not a size; write "256Mi" or "1Gi"`, "resources.memory");
+  }
+  if (r.scratch !== undefined && !(typeof r.scratch === "number" ? Number.isInteger(r.scratch) && r.scratch >= 1 << 20 : /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T|k|m|g)?$/.test(r.scratch))) {
+    throw new DagDefinitionError(`${where}: resources.scratch "${r.scratch}" is not a disk size; write "512Mi" or "4Gi" (at least 1Mi)`, "resources.scratch");
   }
   if (r.cpu !== undefined && !(typeof r.cpu === "number" && r.cpu > 0)) throw new DagDefinitionError(`${where}: resources.cpu must be a number of cores > 0`, "resources.cpu");
   if (r.pids !== undefined && !(Number.isInteger(r.pids) && r.pids > 0)) throw new DagDefinitionError(`${where}: resources.pids must be an integer > 0`, "resources.pids");

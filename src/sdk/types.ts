@@ -26,6 +26,8 @@ export interface Resources {
   cpu?: number;
   /** Maximum number of processes/threads. */
   pids?: number;
+  /** Scratch disk the task may fill, such as "512Mi" or "4Gi" (default 1Gi): its scratch directory and /tmp. */
+  scratch?: string | number;
   /** Resource profile of config `kubernetes.profiles` (a `resources:<name>` tag sets it); its limits apply on every backend. */
   profile?: string;
 }

@@ -19,6 +19,7 @@ import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type DockerHandle, pipeOutput, supervise } from "./lifecycle.js";
 import { OutputDemuxer, writtenSoFar } from "./output.js";
 import { CONTAINER_AIRLOCK_ROOT, LABELS, STDIO, containerName, limits, ownerOf, sameMounts, tryLabels } from "./spec.js";
+import { scratchBytes } from "../../environments/resources.js";
 
 export { reapOrphans } from "./reaper.js";
 
@@ -136,7 +137,8 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
         NetworkMode: request.network === "host" ? "host" : "none",
         ...limits(request.resources),
         ReadonlyRootfs: true,
-        Tmpfs: { "/tmp": "rw,nosuid,nodev,size=256m" },
+        // The root filesystem is read-only: /tmp and the scratch directory are all a try can fill.
+        Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${scratchBytes(request.resources)}` },
         CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
         Mounts: [

@@ -26,6 +26,7 @@ import { type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./ru
 import { payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { ANNOTATIONS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
 import { mergePodTemplate, readPodTemplate } from "./template.js";
+import { scratchBytes } from "../../environments/resources.js";
 
 export { reapOrphanPods } from "./reaper.js";
 
@@ -156,6 +157,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       name, labels, annotations: tryAnnotations(request.key, request.payload.nonce), image, pullPolicy, bundle: b,
       tryNumber: request.key.tryNumber, resources: containerResources(profile, request.resources),
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
+      scratchBytes: scratchBytes(request.resources),
     }), request);
     await createPod(pod, payloadSecret(name, labels, files));
     note(request, `pod ${name} created in namespace ${kube().namespace} (${image})`);

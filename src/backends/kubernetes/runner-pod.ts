@@ -94,7 +94,11 @@ export interface RunnerPodInput {
   resources: NonNullable<V1Pod["spec"]>["containers"][number]["resources"];
   serviceAccountName: string | null;
   imagePullSecrets: string[];
+  /** Size limit of the scratch and /tmp emptyDirs (resources.scratch); the kubelet evicts a pod over it. */
+  scratchBytes?: number;
 }
+
+const sized = (bytes: number | undefined) => (bytes ? { sizeLimit: `${Math.ceil(bytes / 1024 ** 2)}Mi` } : {});
 
 /** Builds the pod of a runner try. */
 export function runnerPod(i: RunnerPodInput): V1Pod {
@@ -111,8 +115,8 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
       volumes: [
         { name: "payload", secret: { secretName: i.name, defaultMode: 0o444 } },
         { name: "runner", configMap: { name: i.bundle.name, items: i.bundle.items } },
-        { name: "scratch", emptyDir: {} },
-        { name: "tmp", emptyDir: {} },
+        { name: "scratch", emptyDir: sized(i.scratchBytes) },
+        { name: "tmp", emptyDir: sized(i.scratchBytes) },
       ],
       containers: [{
         name: TASK_CONTAINER,

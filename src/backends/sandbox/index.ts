@@ -12,7 +12,7 @@ import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
 import { UserError } from "../../core/errors.js";
 import { loadEnvironmentSpec } from "../../environments/spec.js";
-import { mergeResources, parseMemory } from "../../environments/resources.js";
+import { mergeResources, parseMemory, scratchBytes } from "../../environments/resources.js";
 import type { Resources } from "../../sdk/types.js";
 import { adoptProcess, spawnTry } from "../process/spawn.js";
 import { DEFAULT_PIDS_LIMIT, type Backend, type ExitInfo, type LaunchRequest, type RunningTry, type TryHandle } from "../types.js";
@@ -104,6 +104,8 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
         uid: options.uid,
         gid: options.uid,
         ...(seccomp ? { seccompFd: SECCOMP_FD } : {}),
+        // /tmp is memory (counted in the try's memory limit); bounded like the scratch directory.
+        tmpBytes: scratchBytes(resources),
         command: python ? [python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist)] : [node, runner],
       };
       const bwrap = ["bwrap", ...bwrapArgs(spec)];
