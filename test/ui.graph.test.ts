@@ -129,6 +129,18 @@ describe("graph view", () => {
     expect(panned.y - start.y).toBeCloseTo(-50, 0);
     expect(panned.k).toBe(start.k);
 
+    // Finding a task zooms to 100 % on it and selects it.
+    await page.fill("[data-testid=graph-find]", "c20_t30");
+    await page.press("[data-testid=graph-find]", "Enter");
+    await page.waitForSelector('[data-testid=graph] g.node[data-task="c20_t30"] .node-id');
+    expect((await viewport(page)).k).toBe(1);
+    const found = await centre(page, "c20_t30");
+    expect(Math.abs(found.x - (boxRect.x + boxRect.width / 2))).toBeLessThan(2);
+    expect(Math.abs(found.y - (boxRect.y + boxRect.height / 2))).toBeLessThan(2);
+    await expect.poll(() => page.url()).toContain("task=c20_t30");
+    await page.waitForSelector('[data-testid=graph] g.node.sel[data-task="c20_t30"]');
+    await browser.screenshot("ui-graph-2000-find");
+
     // "Fit" shows the whole graph again.
     await page.click("[data-action=graph-fit]");
     await expect.poll(async () => (await viewport(page)).k).toBeCloseTo(fitted.k, 4);

@@ -66,6 +66,20 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
     // Lets benchmarks read when the graph was first drawn (performance entry "airlock:graph-painted").
     if (ready) requestAnimationFrame(() => performance.mark("airlock:graph-painted", { detail: { nodes: layout.nodes.length } }));
   }, [ready, layout]);
+  const [findText, setFindText] = useState("");
+  const [notFound, setNotFound] = useState(false);
+  /** Zooms to 100 % on the first task whose id is or contains `text` (or the collapsed group holding it) and selects it. */
+  const find = (text: string) => {
+    const q = text.trim().toLowerCase();
+    if (!q) return;
+    const hit = layout.nodes.find((n) => n.type === "task" && n.id.toLowerCase() === q)
+      ?? layout.nodes.find((n) => n.type === "task" && n.id.toLowerCase().includes(q))
+      ?? layout.nodes.find((n) => n.groupTasks?.some((id) => id.toLowerCase().includes(q)));
+    setNotFound(!hit);
+    if (!hit) return;
+    view.focus(hit.x, hit.y, 1);
+    if (hit.type === "task") onSelectTask(hit.id);
+  };
   // One click handler for the whole drawing (the boxes are pure, so zooming re-renders none of them).
   const onClick = (e: React.MouseEvent) => {
     if (view.wasDrag()) return;
@@ -85,6 +99,13 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
           {run ? <>Showing run <code>{run.runId}</code></> : "No run selected: showing the structure"}
         </span>
         <div className="spacer" />
+        <form className="graph-find" onSubmit={(e) => {
+          e.preventDefault();
+          find(findText);
+        }}>
+          <input type="search" placeholder="Find task…" value={findText} onChange={(e) => setFindText(e.target.value)} aria-label="Find task" data-testid="graph-find" />
+          {notFound && <span className="inline-error" role="alert">no task matches</span>}
+        </form>
         <span className="muted small" data-testid="graph-zoom">{Math.round(t.k * 100)} %</span>
         <button className="btn small" data-action="graph-zoom-out" title="Zoom out" onClick={() => view.zoomBy(1 / 1.25)}>−</button>
         <button className="btn small" data-action="graph-zoom-in" title="Zoom in" onClick={() => view.zoomBy(1.25)}>+</button>

@@ -104,8 +104,16 @@ export function useViewport(box: RefObject<HTMLElement | null>, width: number, h
     window.addEventListener("pointerup", up);
   }, []);
 
+  /** Centres the drawing's point (x, y) in the box at zoom `k`. */
+  const focus = useCallback((x: number, y: number, k: number) => {
+    const el = box.current;
+    if (!el) return;
+    const z = clamp(k);
+    setT({ k: z, x: el.clientWidth / 2 - x * z, y: el.clientHeight / 2 - y * z });
+  }, [box]);
+
   /** True right after a drag: the click that ends it must not select what is under the pointer. */
   const wasDrag = useCallback(() => moved.current, []);
 
-  return { transform: t, size, fit, zoomBy, onPointerDown, wasDrag };
+  return { transform: t, size, fit, zoomBy, focus, onPointerDown, wasDrag };
 }
