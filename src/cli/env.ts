@@ -10,7 +10,7 @@ import type { Store } from "../store/store.js";
 import {
   buildEnvironment, EnvironmentBuildError, formatBytes, listEnvironmentNames, listEnvironments, loadEnvironmentSpec,
   pruneEnvironments, removeEnvironment, scaffoldEnvironment, shortKey, showEnvironment, BUILD_TARGETS, specKey, environmentLayout,
-  type BuildResult, type BuildTarget, type EnvironmentStatus, type Removal,
+  type BuildResult, type BuildTarget, type EnvironmentStatus, type Removal, writeEditorTypes, typesName, type EditorTypesResult,
 } from "../environments/index.js";
 import { EXIT_CODES, printJson, printTable, reportError, UsageError } from "./output.js";
 import { runWithProgress } from "./env-progress.js";
@@ -82,6 +82,7 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
         },
       })), { json: Boolean(o.json) });
       const failures = results.filter((r) => !r.ok);
+      await refreshEditorTypes(config, Boolean(o.json));
       if (o.json) {
         printJson({
           target: o.target,
@@ -94,6 +95,18 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
       }
       if (failures.some((f) => !f.ok && isBadInput(f.error))) return EXIT_CODES.usage;
       return failures.length > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
+    }));
+
+  cmd.command("types").description("make environment packages' types visible to editors and tsc (node_modules/@types of the project); env build does it too")
+    .option("--json", "print as JSON")
+    .action((o: { json?: boolean }) => run(Boolean(o.json), async (config) => {
+      const r = await writeEditorTypes(config);
+      if (o.json) return printJson({ dir: r.dir, items: r.links, conflicts: r.conflicts, kept: r.kept });
+      if (r.links.length === 0) process.stdout.write("no Node environment has dependencies\n");
+      for (const l of r.links) {
+        process.stdout.write(`${l.module} (${l.environment}): ${l.source === "types-package" ? `@types/${typesName(l.module)}` : l.source === "bundled" ? "its own types" : "no types: declared as any"}\n`);
+      }
+      printTypeNotes(r);
     }));
 
   cmd.command("list").description("environments: key, state (built / not built / stale), size, last use, tasks using them")
@@ -191,6 +204,22 @@ export function envCommand(deps: EnvCommandDeps = {}): Command {
     }));
 
   return cmd;
+}
+
+/** After builds: refresh the types editors see; a failure here never fails the build. */
+async function refreshEditorTypes(config: AirlockConfig, json: boolean): Promise<void> {
+  try {
+    const r = await writeEditorTypes(config);
+    if (!json && r.links.length > 0) process.stdout.write(`types for editors: ${r.links.length} module${r.links.length === 1 ? "" : "s"} in node_modules/@types (airlock env types lists them)\n`);
+    if (!json) printTypeNotes(r);
+  } catch (err) {
+    process.stderr.write(`warning: could not update the types editors see: ${(err as Error).message}\n`);
+  }
+}
+
+function printTypeNotes(r: EditorTypesResult): void {
+  for (const c of r.conflicts) process.stderr.write(`note: ${c.module} is in environments ${c.environments.join(", ")}; editors see the types of ${c.environments[0]}\n`);
+  for (const m of r.kept) process.stderr.write(`note: ${m}: the project's own @types/${typesName(m)} is kept\n`);
 }
 
 type DockerTarget = typeof import("../environments/targets/docker.js");

@@ -13,3 +13,4 @@ export { mergeResources, parseMemory } from "./resources.js";
 export { ensureRuntime, findCachedRuntime, runtimePackage, type Runtime } from "./runtime.js";
 export { checkEnvironmentName, listEnvironmentNames, loadEnvironmentSpec } from "./spec.js";
 export * from "./types.js";
+export { writeEditorTypes, typesName, type EditorTypesResult, type TypeLink } from "./editor-types.js";

@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AIRLOCK_ROOT } from "../../core/install.js";
+import { loadConfig } from "../../config/config.js";
+import { writeEditorTypes } from "../../environments/editor-types.js";
 import { guarded } from "../context.js";
 import { UsageError } from "../output.js";
 
@@ -23,6 +25,8 @@ export function initCommand(): Command {
           else renameSync(path.join(target, "gitignore"), path.join(target, ".gitignore"));
         }
         linkEditorSupport(target);
+        // Editors see the example environment's packages (as `any` until it is built; env build links real types).
+        await writeEditorTypes(await loadConfig({ cwd: target })).catch(() => undefined);
         process.stdout.write(`created an Airlock project in ${target}:\n${readdirSync(target).map((f) => `  ${f}`).join("\n")}\n\nnext:\n  cd ${path.relative(process.cwd(), target) || "."}\n  npx airlock dags test example\n  npx airlock standalone          (new DAGs start paused: npx airlock dags unpause example)\n`);
       });
     });
