@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
+import { WARM_LAUNCH_DEFAULTS, type WarmLaunchSettings } from "./warm-launch.js";
 import { type KubernetesProfile, type KubernetesSettings, kubernetesSchema } from "./kubernetes.js";
 
 /** A bearer token and what it may do. */
@@ -58,7 +59,8 @@ export interface AirlockConfig {
    * fallbackAfterMs: a routed task moves to a fallback queue once its queue has had no live worker this long. @default 30000
    * hostname: the host name a worker registers and records on its tries. @default the machine's host name
    */
-  executor: { parallelism: number; queues: string[]; heartbeatMs: number; workerTimeoutMs: number; fallbackAfterMs: number; hostname: string };
+  /** warmLaunch: runners started before tries are claimed (see `WarmLaunchSettings`); `true`/`false` sets `enabled` only. */
+  executor: { parallelism: number; queues: string[]; heartbeatMs: number; workerTimeoutMs: number; fallbackAfterMs: number; hostname: string; warmLaunch: WarmLaunchSettings };
   docker: { socketPath: string | null; host: string | null; registry: string | null; baseImage: string | null };
   /** Where and how tries run as pods; see `KubernetesSettings`. */
   kubernetes: KubernetesSettings;
@@ -115,6 +117,16 @@ const fileSchema = z.object({
     workerTimeoutMs: z.coerce.number().int().min(500),
     fallbackAfterMs: z.coerce.number().int().min(0),
     hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "use letters, digits, '.', '_' and '-'"),
+    warmLaunch: z.union([
+      z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true"),
+      z.object({
+        enabled: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
+        perEnvironment: z.coerce.number().int().min(1).max(64),
+        idleMs: z.coerce.number().int().min(100),
+        maxProcesses: z.coerce.number().int().min(1).max(1024),
+        maxMemoryMiB: z.coerce.number().int().min(16),
+      }).strict().partial(),
+    ]),
   }).strict().partial(),
   docker: z.object({
     socketPath: z.string(),
@@ -322,6 +334,7 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
       workerTimeoutMs: merged.executor?.workerTimeoutMs ?? 15_000,
       fallbackAfterMs: merged.executor?.fallbackAfterMs ?? 30_000,
       hostname: merged.executor?.hostname ?? os.hostname(),
+      warmLaunch: warmLaunchOf(merged.executor?.warmLaunch),
     },
     docker: {
       socketPath: merged.docker?.socketPath ?? null,
@@ -351,6 +364,12 @@ export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEn
     secrets: { key: merged.secrets?.key ?? null },
     cli: { apiUrl: merged.cli?.apiUrl ?? null, token: merged.cli?.token ?? null },
   };
+}
+
+/** `executor.warmLaunch` with defaults filled in (a boolean sets `enabled` only). */
+function warmLaunchOf(v: boolean | Partial<WarmLaunchSettings> | undefined): WarmLaunchSettings {
+  if (typeof v === "boolean") return { ...WARM_LAUNCH_DEFAULTS, enabled: v };
+  return { ...WARM_LAUNCH_DEFAULTS, ...v };
 }
 
 /** Hides the password of a URL for messages; everything up to the last `@` of the authority is the password. */

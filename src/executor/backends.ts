@@ -26,7 +26,7 @@ export class BackendRegistry {
     let backend: Backend;
     switch (name) {
       case "process":
-        backend = createProcessBackend();
+        backend = createProcessBackend({ warm: { settings: this.config.executor.warmLaunch, stateDir: this.config.stateDir } });
         break;
       case "inline": {
         const { createInlineBackend } = await import("../backends/inline/index.js");

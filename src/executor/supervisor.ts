@@ -5,6 +5,7 @@
  * the supervisor's fencing token; once another worker owns the try, this supervisor stops and writes nothing more.
  */
 import { mkdirSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { SerializedDag, SerializedTask } from "../sdk/serialized.js";
 import type { AirlockContext } from "../core/context.js";
 import { logPath as finalLogPath, tryDir as tryDirOf } from "../core/paths.js";
@@ -203,13 +204,15 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     await pump.close();
     await shipper.close();
   }
-  rmSync(dir, { recursive: true, force: true });
+  // The next tries go first: the folder is removed in the background (awaited before this supervisor ends).
   deps.onFinished(t.runId);
+  const removed = rm(dir, { recursive: true, force: true }).catch(() => undefined);
   const event = taskState === "success" ? "onSuccess" : taskState === "failed" ? "onFailure" : taskState === "up_for_retry" ? "onRetry" : null;
   if (event && loaded && loaded.task.callbacks?.[event]) {
     const error = result.kind === "failed" ? { type: result.error.type, message: pump.mask(result.error.message) } : null;
     await runCallbacks(deps, { scope: "task", event, ...loaded, tryNumber: t.tryNumber, isolation: t.isolation, error });
   }
+  await removed;
 }
 
 /** A sensor that frees its slot between pokes. */

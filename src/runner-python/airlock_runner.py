@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import sys
+import tempfile
 import threading
 import traceback
 import types
@@ -305,8 +306,14 @@ def _heartbeat(channel):
 
 
 def main():
+    # A warm runner (--warm) was started before its try was claimed and waits here for the payload; end-of-file
+    # without one means its pool ended it (or its orchestrator is gone).
+    warm = "--warm" in sys.argv[1:]
     try:
-        payload = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        text = sys.stdin.buffer.read().decode("utf-8")
+        if warm and not text:
+            return 0
+        payload = json.loads(text)
     except ValueError as err:
         sys.stderr.write("airlock runner: the payload on stdin is not JSON (%s); the runner is started by the orchestrator, not by hand\n" % err)
         return EXIT_BAD_PAYLOAD
@@ -315,6 +322,12 @@ def main():
         sys.stderr.write("airlock runner: payload protocol %s is not supported (this runner speaks %d); rebuild the environment with this Airlock version\n"
                          % (protocol, PROTOCOL_VERSION))
         return EXIT_BAD_PAYLOAD
+    if warm and isinstance(payload.get("context"), dict) and payload["context"].get("scratchDir"):
+        # The scratch folder moved into the try's folder (process backend): HOME and TMPDIR follow the payload.
+        scratch = payload["context"]["scratchDir"]
+        os.environ["HOME"] = os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = None
+        os.chdir(scratch)
     # The nonce stays with the channel: task code finds it nowhere else, so its prints cannot forge an event.
     channel = EventChannel(payload.pop("nonce", "") or "")
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")

@@ -14,12 +14,20 @@ function readStdin(): string {
   return readFileSync(0, "utf8");
 }
 
+/**
+ * A warm runner (`--warm`) was started before its try was claimed: it waits here for the payload. End-of-file
+ * without one means its pool ended it, or its orchestrator is gone: it leaves quietly.
+ */
+const WARM = process.argv.includes("--warm");
+
 async function main(): Promise<void> {
   // Compiled DAG modules carry inline source maps: stack traces of task code then name the DAG file and line.
   process.setSourceMapsEnabled(true);
   let payload: TaskPayload;
   try {
-    payload = JSON.parse(readStdin()) as TaskPayload;
+    const text = readStdin();
+    if (WARM && text.length === 0) process.exit(EXIT.ok);
+    payload = JSON.parse(text) as TaskPayload;
   } catch (err) {
     process.stderr.write(`airlock runner: the payload on stdin is not JSON (${(err as Error).message}); the runner is started by the orchestrator, not by hand\n`);
     process.exit(EXIT.badPayload);
@@ -27,6 +35,11 @@ async function main(): Promise<void> {
   if (payload?.protocol !== PROTOCOL_VERSION) {
     process.stderr.write(`airlock runner: payload protocol ${String(payload?.protocol)} is not supported (this runner speaks ${PROTOCOL_VERSION}); rebuild the environment with this Airlock version\n`);
     process.exit(EXIT.badPayload);
+  }
+  if (WARM) {
+    // The scratch folder was moved (process backend) or kept its sandbox path: HOME and TMPDIR follow the payload.
+    process.env.HOME = process.env.TMPDIR = payload.context.scratchDir;
+    process.chdir(payload.context.scratchDir);
   }
   const channel = new EventChannel(payload.nonce);
   setInterval(() => channel.emit({ type: "heartbeat", at: Date.now() }), 10_000).unref();

@@ -30,7 +30,7 @@ export class ProcessLimits {
    * The try's cgroup with its limits (pids defaults as in the sandbox), or null when the task asked for none and no
    * cgroup can be made here; a task that asked for limits that cannot be enforced gets an error naming them.
    */
-  create(request: LaunchRequest): TryCgroup | null {
+  create(request: Pick<LaunchRequest, "resources" | "key">, name?: string): TryCgroup | null {
     const r = request.resources;
     const wanted = asked(r);
     const fix = "run the orchestrator as root or give it a delegated cgroup (v1 or v2), run the task on the sandbox or docker backend, or drop those resources";
@@ -40,9 +40,9 @@ export class ProcessLimits {
     }
     const { dagId, taskId, tryNumber } = request.key;
     const clean = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
-    const name = `${clean(dagId)}.${clean(taskId)}.${tryNumber}.${Math.random().toString(36).slice(2, 8)}`;
+    const cgroupName = name ?? `${clean(dagId)}.${clean(taskId)}.${tryNumber}.${Math.random().toString(36).slice(2, 8)}`;
     try {
-      return createTryCgroup(this.system, this.parent, name, {
+      return createTryCgroup(this.system, this.parent, cgroupName, {
         memoryBytes: r?.memory !== undefined ? parseMemory(r.memory) : undefined,
         cpu: r?.cpu,
         pids: r?.pids ?? DEFAULT_PIDS_LIMIT,

@@ -23,6 +23,8 @@ interface ProcInfo {
   pid: number;
   ppid: number;
   pgid: number;
+  /** Start time in clock ticks since boot. */
+  start: number;
 }
 
 function scan(): ProcInfo[] {
@@ -33,7 +35,7 @@ function scan(): ProcInfo[] {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (fields[0] === "Z") continue;
-      out.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[3]) });
+      out.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[3]), start: Number(fields[19]) });
     } catch {
       // Exited while we looked.
     }
@@ -81,10 +83,15 @@ export function markerEntry(marker: string): string {
 /** The variable that carries a try's marker in its processes' environments. */
 export const TRY_MARKER_VARIABLE = "AIRLOCK_TRY_MARKER";
 
-/** Processes whose environment holds `entry`: they may have left the tree and the group (setsid + double fork). */
-function markedProcesses(procs: ProcInfo[], entry: string): number[] {
+/**
+ * Processes whose environment holds `entry`: they may have left the tree and the group (setsid + double fork).
+ * Only processes started at or after `since` (the try's first process) can have inherited it, so only their
+ * environments are read: one read per process on the machine would cost more than the try itself.
+ */
+function markedProcesses(procs: ProcInfo[], entry: string, since = 0): number[] {
   const out: number[] = [];
   for (const p of procs) {
+    if (p.start < since) continue;
     try {
       const environ = readFileSync(`/proc/${p.pid}/environ`, "latin1");
       if (environ.startsWith(`${entry}\0`) || environ.includes(`\0${entry}\0`)) out.push(p.pid);
@@ -98,13 +105,13 @@ function markedProcesses(procs: ProcInfo[], entry: string): number[] {
 /**
  * SIGKILLs a process group, every descendant of `pid`, and (with a marker) every process that carries the try's
  * marker — which catches daemons that escaped with setsid and a double fork. Repeats until none is left, since
- * forks race kills.
+ * forks race kills. `since` is the start time of the try's first process (see markedProcesses).
  */
-export function killTree(pid: number, pgid: number, marker?: string): void {
+export function killTree(pid: number, pgid: number, marker?: string, since?: number): void {
   for (let round = 0; round < 20; round++) {
     const procs = scan();
     const targets = new Set([...descendantsIn(parentMap(procs), pid), ...procs.filter((p) => p.pgid === pgid).map((p) => p.pid)]);
-    if (marker) for (const m of markedProcesses(procs, markerEntry(marker))) targets.add(m);
+    if (marker) for (const m of markedProcesses(procs, markerEntry(marker), since)) targets.add(m);
     if (procs.some((p) => p.pid === pid)) targets.add(pid);
     targets.delete(process.pid);
     if (targets.size === 0) return;
@@ -124,9 +131,9 @@ export function killTree(pid: number, pgid: number, marker?: string): void {
 }
 
 /** SIGKILLs every process that carries a try's marker (what a try left behind after its main process ended). */
-export function killMarked(marker: string): void {
+export function killMarked(marker: string, since?: number): void {
   for (let round = 0; round < 20; round++) {
-    const targets = markedProcesses(scan(), markerEntry(marker)).filter((p) => p !== process.pid);
+    const targets = markedProcesses(scan(), markerEntry(marker), since).filter((p) => p !== process.pid);
     if (targets.length === 0) return;
     for (const t of targets) {
       try {

@@ -2,7 +2,7 @@
  * Launching a try as a detached process group whose output goes straight to files, so it survives (and can be
  * adopted after) an orchestrator crash. Shared by the process and sandbox backends.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -59,27 +59,39 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
     closeSync(eventsFd);
     for (const fd of o.extraFds ?? []) closeSync(fd);
   }
-  const pid = child.pid;
-  if (pid === undefined) {
-    const err = await new Promise<Error>((resolve) => child.once("error", resolve));
-    throw new Error(`could not start ${command}: ${err.message}`, { cause: err });
-  }
-  const exitedRaw = new Promise<ExitInfo>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-    child.once("error", (err) => resolve({ code: null, signal: null, detail: err.message }));
-  });
-  const startTime = processStartTime(pid) ?? 0;
-  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime, ...(marker ? { marker } : {}), ...o.extraHandle };
+  const pid = await spawnedPid(child, command);
+  const exitedRaw = exitOf(child);
+  const handle: ProcessHandle = { backend: o.backend, pid, pgid: pid, startTime: processStartTime(pid) ?? 0, ...(marker ? { marker } : {}), ...o.extraHandle };
   // Written in the same tick as the spawn, so a crash before the store records the handle cannot orphan the try.
   writeFileSync(path.join(r.tryDir, HANDLE_FILE), JSON.stringify(handle), { mode: 0o600 });
   await o.onSpawn?.(pid);
   // The payload (with any granted secrets) goes only through this pipe.
   child.stdin?.on("error", () => undefined);
   child.stdin?.end(JSON.stringify(r.payload));
+  return trackedTry(handle, exitedRaw, o);
+}
+
+/** The pid of a just spawned child, or the reason it could not start. */
+export async function spawnedPid(child: ChildProcess, command: string): Promise<number> {
+  if (child.pid !== undefined) return child.pid;
+  const err = await new Promise<Error>((resolve) => child.once("error", resolve));
+  throw new Error(`could not start ${command}: ${err.message}`, { cause: err });
+}
+
+/** How a child ends, as the backends report it. */
+export function exitOf(child: ChildProcess): Promise<ExitInfo> {
+  return new Promise<ExitInfo>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("error", (err) => resolve({ code: null, signal: null, detail: err.message }));
+  });
+}
+
+/** The running try of a started process: whatever it leaves behind ends with it, and kill() ends it all. */
+export function trackedTry(handle: ProcessHandle, exitedRaw: Promise<ExitInfo>, o: Pick<SpawnOptions, "onExit" | "onKill">): RunningTry {
   let killed: string | null = null;
   const exited = exitedRaw.then(async (info) => {
     // Whatever the task left behind (background jobs, daemons) ends with it.
-    killTree(pid, pid, marker);
+    killTree(handle.pid, handle.pgid, handle.marker, handle.startTime);
     const withReason = killed ? { ...info, detail: info.detail ?? killed } : info;
     return o.onExit ? o.onExit(withReason) : withReason;
   });
@@ -89,7 +101,7 @@ export async function spawnTry(command: string, args: string[], o: SpawnOptions)
     async kill(reason: string) {
       killed ??= reason;
       await o.onKill?.();
-      killTree(pid, pid, marker);
+      killTree(handle.pid, handle.pgid, handle.marker, handle.startTime);
     },
   };
 }
@@ -113,7 +125,7 @@ export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onEx
   if (typeof h.pid !== "number" || typeof h.startTime !== "number" || !isSameProcess(h.pid, h.startTime)) {
     // The try ended while no orchestrator watched it: what it left behind goes too. Its pid and group may belong
     // to someone else by now, so only the marker is trusted.
-    if (typeof h.marker === "string") killMarked(h.marker);
+    if (typeof h.marker === "string") killMarked(h.marker, typeof h.startTime === "number" && h.startTime > 0 ? h.startTime : undefined);
     return null;
   }
   let killed: string | null = null;
@@ -121,7 +133,7 @@ export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onEx
     const timer = setInterval(() => {
       if (isSameProcess(h.pid, h.startTime)) return;
       clearInterval(timer);
-      killTree(h.pid, h.pgid, h.marker);
+      killTree(h.pid, h.pgid, h.marker, h.startTime);
       resolve({ code: null, signal: null, detail: killed ?? "adopted after a restart: exit code unknown" });
     }, o.pollMs ?? 100);
   }).then((info) => (o.onExit ? o.onExit(info) : info));
@@ -131,7 +143,7 @@ export function adoptProcess(handle: TryHandle, o: { onExit?: SpawnOptions["onEx
     async kill(reason: string) {
       killed ??= reason;
       await o.onKill?.();
-      killTree(h.pid, h.pgid, h.marker);
+      killTree(h.pid, h.pgid, h.marker, h.startTime);
     },
   };
 }

@@ -59,6 +59,38 @@ function makePrivate(file: string): void {
   }
 }
 
+/** Statements kept prepared per connection; the store's queries are a few dozen distinct texts. */
+const STATEMENT_CACHE = 256;
+
+/**
+ * The connection as Kysely sees it, with prepared statements reused by SQL text: preparing (parsing and planning)
+ * cost more than running most of the store's queries. Kysely's driver runs one query at a time per connection, so a
+ * cached statement is never in use twice.
+ */
+function withStatementCache(raw: Database.Database): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (text: string): Database.Statement => {
+    let stmt = cache.get(text);
+    if (stmt) {
+      // Most recently used last, so the oldest is dropped first.
+      cache.delete(text);
+      cache.set(text, stmt);
+      return stmt;
+    }
+    stmt = raw.prepare(text);
+    cache.set(text, stmt);
+    if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+    return stmt;
+  };
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") return prepare;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /** Opens (creating if needed) the SQLite database at `file`. */
 export async function createSqliteAdapter(file: string): Promise<DialectAdapter> {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -74,7 +106,7 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
     raw.close();
     throw err;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
 
   // A temporary trigger (this connection only) flags transactions that append to the change feed; after they
   // commit, the wake file tells other processes to read the feed. Lease renewals and the like wake nobody.
@@ -93,12 +125,15 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
 
   // BEGIN IMMEDIATE without SQLite's blocking busy handler, retried on a timer, so the event loop (and any other
   // handle of this process that holds the lock) keeps running while this one waits.
+  const noWait = raw.prepare("pragma busy_timeout = 0");
+  const wait = raw.prepare(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const begin = raw.prepare("begin immediate");
   const beginImmediate = () => whileBusy(file, () => {
-    raw.pragma("busy_timeout = 0");
+    noWait.run();
     try {
-      raw.exec("begin immediate");
+      begin.run();
     } finally {
-      raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      wait.run();
     }
   });
 
