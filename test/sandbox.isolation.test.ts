@@ -1,20 +1,19 @@
 /**
  * No talk-back: a sandboxed task cannot read the store or the config, connect to the API or any local port,
  * see the orchestrator's environment, or write into the DAG folder. Each denial has a positive control that
- * shows the same probe succeeds when the thing is granted, so the test can fail.
+ * shows the same probe succeeds when the thing is granted, so the test can fail. Every test runs with a cold
+ * launch and with a warm one (a sandbox started before its try), which must confine exactly the same.
  */
 import { createServer, type Server } from "node:net";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../src/backends/types.js";
-import { bashTry, ensureBubblewrap, fnTry, makeProject, runTry, type TestProject, startSandbox, type SandboxFixture } from "./helpers/sandbox.js";
+import { bashTry, ensureBubblewrap, fnTry, LAUNCH_MODES, makeProject, runTry, type TestProject, startSandbox, type SandboxFixture } from "./helpers/sandbox.js";
 
 const CANARY = "canary-7f3a9e";
 
 let project: TestProject;
-let sandbox: SandboxFixture;
-let backend: Backend;
 let server: Server;
 let port: number;
 let storeFile: string;
@@ -63,8 +62,6 @@ type Probe = Record<"store" | "config" | "dagRead" | "dagWrite" | "dagOverwrite"
 beforeAll(async () => {
   ensureBubblewrap();
   project = await makeProject("airlock-talkback-");
-  sandbox = await startSandbox(project);
-  backend = sandbox.backend;
   // Stand-ins for what the orchestrator holds: its store, its config with a secret, a DAG file, its API port.
   storeFile = path.join(project.config.stateDir, "airlock.db");
   writeFileSync(storeFile, "SQLite format 3\0 store-secret");
@@ -85,13 +82,24 @@ afterAll(async () => {
   delete process.env.DATABASE_URL;
   delete process.env.AIRLOCK__API__TOKEN;
   await new Promise((r) => server?.close(r));
-  await sandbox?.close();
   project?.cleanup();
 });
 
-describe("a sandboxed task", () => {
+describe.each(LAUNCH_MODES)("a sandboxed task (%s launch)", (mode) => {
+  let sandbox: SandboxFixture;
+  let backend: Backend;
+  beforeAll(async () => {
+    sandbox = await startSandbox(project, { warm: mode === "warm" });
+    backend = sandbox.backend;
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+
   it("cannot read the store or config, reach a local port, see the orchestrator's env, or write the DAG folder", async () => {
     const out = await runTry(backend, fnTry(project, "talkback", { body: probeBody() }));
+    expect(sandbox.lastLaunchWarm).toBe(mode === "warm");
     expect(out.error).toBeNull();
     expect(out.exit.code).toBe(0);
     const p = out.result as Probe;
@@ -117,6 +125,8 @@ describe("a sandboxed task", () => {
 
   it("reaches exactly what it is granted: the network when network is host, files listed as readable", async () => {
     const out = await runTry(backend, fnTry(project, "granted", { body: probeBody(), network: "host", readable: [dagFile] }));
+    // A file granted by hand is mounted where it is: only a cold sandbox can (a warm one launches cold instead).
+    expect(sandbox.lastLaunchWarm).toBe(false);
     expect(out.error).toBeNull();
     const p = out.result as Probe;
     expect(p.port).toEqual({ ok: true, value: "api-says-hello" });
@@ -135,6 +145,7 @@ describe("a sandboxed task", () => {
     writeFileSync(path.join(project.config.stateDir, "logs", "other-task.log"), "another task's log\n");
     const out = await runTry(backend, bashTry(project, "bash_env",
       `env; cat ${JSON.stringify(path.join(project.config.stateDir, "logs", "other-task.log"))} 2>&1; ls ${JSON.stringify(project.dir)} 2>&1; echo done`));
+    expect(sandbox.lastLaunchWarm).toBe(mode === "warm");
     expect(out.error).toBeNull();
     expect(out.result).toBe("done");
     expect(out.log).not.toContain(CANARY);

@@ -35,7 +35,7 @@ export class BackendRegistry {
       }
       case "sandbox": {
         const { createSandboxBackend } = await import("../backends/sandbox/index.js");
-        backend = createSandboxBackend(this.config);
+        backend = createSandboxBackend(this.config, { warm: this.config.executor.warmLaunch });
         break;
       }
       case "docker": {

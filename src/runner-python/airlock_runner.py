@@ -309,6 +309,13 @@ def main():
     # A warm runner (--warm) was started before its try was claimed and waits here for the payload; end-of-file
     # without one means its pool ended it (or its orchestrator is gone).
     warm = "--warm" in sys.argv[1:]
+    if warm:
+        # Tells the pool this runner is up (its sandbox is set up); fd 5 is closed before any task code runs.
+        try:
+            os.write(5, b"1")
+            os.close(5)
+        except OSError:
+            pass
     try:
         text = sys.stdin.buffer.read().decode("utf-8")
         if warm and not text:

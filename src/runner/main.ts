@@ -2,7 +2,7 @@
  * The runner: the one program that runs inside a task's environment. It reads the payload from stdin, runs the
  * operator, and reports through the events channel. It never talks to the store, the API or the config.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventChannel } from "./channel.js";
@@ -20,11 +20,24 @@ function readStdin(): string {
  */
 const WARM = process.argv.includes("--warm");
 
+/** Tells the pool this runner is up (its sandbox is set up) on fd 5, which is closed before any task code runs. */
+function signalReady(): void {
+  try {
+    writeSync(READY_FD, "1");
+    closeSync(READY_FD);
+  } catch {
+    // Started by hand, without the pool's pipe.
+  }
+}
+
+const READY_FD = 5;
+
 async function main(): Promise<void> {
   // Compiled DAG modules carry inline source maps: stack traces of task code then name the DAG file and line.
   process.setSourceMapsEnabled(true);
   let payload: TaskPayload;
   try {
+    if (WARM) signalReady();
     const text = readStdin();
     if (WARM && text.length === 0) process.exit(EXIT.ok);
     payload = JSON.parse(text) as TaskPayload;

@@ -12,6 +12,8 @@ import type { Backend, ExitInfo, LaunchRequest, ResolvedEnvironment } from "../.
 import type { TaskEvent } from "../../src/runner/protocol.js";
 import type { Resources } from "../../src/sdk/types.js";
 import { launchRequest, serializedTask } from "./docker-runner.js";
+import { WARM_LAUNCH_DEFAULTS } from "../../src/config/warm-launch.js";
+import type { WarmPool } from "../../src/backends/warm/pool.js";
 
 /** The repository root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -163,23 +165,47 @@ export function alive(pid: number): boolean {
 export interface SandboxFixture {
   backend: Backend;
   distDir: string;
+  /** Warm launch: every launch first starts a warm sandbox for its request, then launches (taking it when it can). */
+  warm: boolean;
+  /** Whether the last launch was handed to a warm sandbox. */
+  lastLaunchWarm: boolean;
+  /** The warm pool of a warm fixture. */
+  pool: WarmPool | null;
   close(): Promise<void>;
 }
 
+/** How isolation suites run: every test once with cold and once with warm launch. */
+export const LAUNCH_MODES = ["cold", "warm"] as const;
+
 /** Bundles the runner and creates a sandbox backend for `project`, failing with the backend's hint if unusable. */
-export async function startSandbox(project: TestProject): Promise<SandboxFixture> {
+export async function startSandbox(project: TestProject, o: { warm?: boolean } = {}): Promise<SandboxFixture> {
   const { bundleRunner } = await import("./docker-runner.js");
   const { createSandboxBackend } = await import("../../src/backends/sandbox/index.js");
   const dist = await bundleRunner();
-  const backend = createSandboxBackend(project.config, { distDir: dist.distDir });
-  const check = await backend.check();
+  const sandbox = createSandboxBackend(project.config, { distDir: dist.distDir, warm: o.warm ? { ...WARM_LAUNCH_DEFAULTS, enabled: true } : null });
+  const check = await sandbox.check();
   if (!check.ok) {
-    await backend.close();
+    await sandbox.close();
     dist.cleanup();
     throw new Error(check.hint);
   }
-  return { backend, distDir: dist.distDir, close: async () => {
-    await backend.close();
-    dist.cleanup();
-  } };
+  const fixture: SandboxFixture = {
+    backend: sandbox, distDir: dist.distDir, warm: o.warm === true, lastLaunchWarm: false, pool: sandbox.warmPool,
+    close: async () => {
+      await sandbox.close();
+      dist.cleanup();
+    },
+  };
+  if (o.warm) {
+    fixture.backend = {
+      ...sandbox,
+      launch: async (request) => {
+        sandbox.prewarm(request);
+        const running = await sandbox.launch(request);
+        fixture.lastLaunchWarm = running.handle.warm === true;
+        return running;
+      },
+    };
+  }
+  return fixture;
 }

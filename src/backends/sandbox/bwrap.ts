@@ -13,6 +13,8 @@ export interface SandboxSpec {
   readOnly: string[];
   /** Host paths bound writable at the same path. */
   writable: string[];
+  /** Folders bound read-only at a different path inside, before `files`: [host, inside]. */
+  mapped?: Array<[string, string]>;
   /** Files bound read-only at a different path inside: [host, inside]. */
   files?: Array<[string, string]>;
   network: "none" | "host";
@@ -67,6 +69,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     if (source) args.push("--ro-bind", source, file);
   }
   args.push("--proc", "/proc", "--dev", "/dev", ...(spec.tmpBytes ? ["--size", String(spec.tmpBytes)] : []), "--tmpfs", "/tmp");
+  for (const [host, inside] of spec.mapped ?? []) args.push("--ro-bind", host, inside);
   for (const [host, inside] of spec.files ?? []) args.push("--ro-bind", host, inside);
   for (const p of unique(spec.readOnly)) args.push("--ro-bind", resolved(p) ?? p, p);
   for (const p of unique(spec.writable)) args.push("--bind", resolved(p) ?? p, p);

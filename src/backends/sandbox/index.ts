@@ -17,11 +17,15 @@ import type { Resources } from "../../sdk/types.js";
 import { adoptProcess, spawnTry } from "../process/spawn.js";
 import { DEFAULT_PIDS_LIMIT, type Backend, type ExitInfo, type LaunchRequest, type RunningTry, type TryHandle } from "../types.js";
 import { BWRAP_INSTALL_HINT, bwrapArgs, bwrapVersion, runtimeMounts, sandboxSmokeTest, type SandboxSpec } from "./bwrap.js";
-import { CgroupError, JOIN_FAILED, createTryCgroup, detectCgroups, isOurCgroup, joinCgroupCommand, killTryCgroup, oomDetail, removeTryCgroup, type TryCgroup } from "./cgroups.js";
+import { CgroupError, JOIN_FAILED, createTryCgroup, detectCgroups, isOurCgroup, joinCgroupCommand, killTryCgroup, oomDetail, removeTryCgroup, type CgroupSystem, type TryCgroup } from "./cgroups.js";
 import { describeSetupFailure } from "./diagnose.js";
 import { seccompProgram } from "./seccomp.js";
 import { sandboxEnv } from "./task-env.js";
 import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
+import type { WarmLaunchSettings } from "../../config/warm-launch.js";
+import { WarmPool } from "../warm/pool.js";
+import { WarmHandOverError, WarmProcess } from "../warm/warm-process.js";
+import { handOverSandbox, warmKey, warmLayout, type SandboxPlan } from "./warm.js";
 
 /** Options of the sandbox backend. */
 export interface SandboxOptions {
@@ -35,6 +39,8 @@ export interface SandboxOptions {
   distDir?: string;
   /** Install the seccomp filter (seccomp.ts) in every sandbox (x86_64 and aarch64). @default true */
   seccomp?: boolean;
+  /** Warm launch (executor.warmLaunch); off when absent. */
+  warm?: WarmLaunchSettings | null;
 }
 
 /** The child's descriptor carrying the seccomp filter to bwrap. */
@@ -45,14 +51,24 @@ export interface SandboxHandle extends TryHandle {
   cgroup: TryCgroup | null;
 }
 
+/** The sandbox backend with its warm pool (null when warm launch is off), for tests and the bench. */
+export interface SandboxBackend extends Backend {
+  readonly warmPool: WarmPool | null;
+  /** Starts sandboxes for tries like `request` ahead of demand (what a first launch of its kind does). */
+  prewarm(request: LaunchRequest): void;
+}
+
 /** Creates the sandbox backend for a project. */
-export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">, options: SandboxOptions = {}): Backend {
+export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFolder" | "projectDir" | "stateDir">, options: SandboxOptions = {}): SandboxBackend {
   const cgroupParent = options.cgroupParent ?? "airlock";
   const defaultPids = options.defaultPids ?? DEFAULT_PIDS_LIMIT;
   const cgroups = process.platform === "linux" ? detectCgroups() : null;
   const dist = options.distDir ?? AIRLOCK_DIST;
   const runner = path.join(dist, "runner.mjs");
   const seccomp = options.seccomp === false ? null : seccompProgram();
+  const pool = options.warm?.enabled && process.platform === "linux"
+    ? new WarmPool(options.warm, path.join(config.stateDir, "warm", "sandbox"), (dir) => void removeStaleCgroup(dir, cgroups, cgroupParent))
+    : null;
 
   const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
     let out = info;
@@ -83,37 +99,51 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       return { ok: true };
     },
 
-    async launch(request) {
-      const defaults = environmentDefaults(config, request);
-      const resources = mergeResources(request.resources, defaults.resources);
-      const network = request.network === "host" || defaults.network === "host" ? "host" : "none";
-      const node = request.environment?.nodeBinary ?? process.execPath;
-      const python = isPythonTask(request.payload) ? hostPythonFor(request.environment, request.key.taskId) : null;
-      mkdirSync(request.scratchDir, { recursive: true });
+    warmPool: pool,
 
-      const cgroup = makeCgroup(request, resources);
+    prewarm(request) {
+      const p = planOf(request);
+      const key = warmKey(config, request, p);
+      if (pool && key) pool.want(key, (dir) => startWarm(dir, request, p));
+    },
+
+    async launch(request) {
+      const p = planOf(request);
+      mkdirSync(request.scratchDir, { recursive: true });
+      if (pool) {
+        const key = warmKey(config, request, p);
+        const slot = key ? pool.take(key) : null;
+        // The replacement starts after the hand-over: a spawn blocks this process for milliseconds.
+        if (key) setImmediate(() => pool.want(key, (dir) => startWarm(dir, request, p)));
+        if (slot) {
+          try {
+            return await handOverSandbox(slot, request);
+          } catch (err) {
+            if (!(err instanceof WarmHandOverError)) throw err;
+            // The try launches cold instead.
+          }
+        }
+      }
+      const cgroup = makeCgroup(cgroupName(request), p.resources);
       // bwrap reads the filter from this descriptor (fd 4 of the child: after stdin, output, output and events).
-      const seccompFile = seccomp ? sandboxFile(config.stateDir, `seccomp-${process.arch}.bpf`, seccomp) : null;
+      const seccompFile = seccompPath();
       const spec: SandboxSpec = {
-        readOnly: [...runnerPaths(dist), ...(python ? python.mounts : runtimeMounts(node, request.environment?.nodeBinary != null)),
-          ...(request.environment ? [request.environment.root] : []), ...request.readablePaths],
+        readOnly: [...baseReadOnly(p, request), ...request.readablePaths],
         writable: [request.scratchDir],
         files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
-        network,
+        network: p.network,
         cwd: request.scratchDir,
         uid: options.uid,
         gid: options.uid,
-        ...(seccomp ? { seccompFd: SECCOMP_FD } : {}),
+        ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
         // /tmp is memory (counted in the try's memory limit); bounded like the scratch directory.
-        tmpBytes: scratchBytes(resources),
-        command: python ? [python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist)] : [node, runner],
+        tmpBytes: scratchBytes(p.resources),
+        command: runnerCommand(p, false),
       };
-      const bwrap = ["bwrap", ...bwrapArgs(spec)];
-      // The wrapper joins the cgroup and then execs bwrap, so nothing of the try ever runs outside it.
-      const [command, ...args] = cgroup ? joinCgroupCommand(cgroup, bwrap, "airlock-sandbox") : bwrap;
+      const [command, ...args] = wrapped(cgroup, spec);
       try {
         return await spawnTry(command as string, args, {
-          env: sandboxEnv(request, node),
+          env: sandboxEnv(request, p.node),
           cwd: request.scratchDir,
           request,
           backend: "sandbox",
@@ -142,10 +172,82 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       return running;
     },
 
-    async close() {},
+    async close() {
+      await pool?.close();
+    },
   };
 
-  function makeCgroup(request: LaunchRequest, resources: Resources | null): TryCgroup | null {
+  /** What a try of `request` runs with: limits and network (the environment's defaults under the task's own). */
+  function planOf(request: LaunchRequest): SandboxPlan {
+    const defaults = environmentDefaults(config, request);
+    return {
+      resources: mergeResources(request.resources, defaults.resources),
+      network: request.network === "host" || defaults.network === "host" ? "host" : "none",
+      node: request.environment?.nodeBinary ?? process.execPath,
+      python: isPythonTask(request.payload) ? hostPythonFor(request.environment, request.key.taskId) : null,
+      uid: options.uid,
+    };
+  }
+
+  /** What every sandbox of a plan sees read-only: the runner, the runtime, the environment. */
+  function baseReadOnly(p: SandboxPlan, request: Pick<LaunchRequest, "environment">): string[] {
+    return [...runnerPaths(dist), ...(p.python ? p.python.mounts : runtimeMounts(p.node, request.environment?.nodeBinary != null)),
+      ...(request.environment ? [request.environment.root] : [])];
+  }
+
+  function runnerCommand(p: SandboxPlan, warm: boolean): string[] {
+    const extra = warm ? ["--warm"] : [];
+    return p.python ? [p.python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist), ...extra] : [p.node, runner, ...extra];
+  }
+
+  /** The command line: bwrap, behind a wrapper that first joins the cgroup (nothing of the try runs outside it). */
+  function wrapped(cgroup: TryCgroup | null, spec: SandboxSpec): string[] {
+    const bwrap = ["bwrap", ...bwrapArgs(spec)];
+    return cgroup ? joinCgroupCommand(cgroup, bwrap, "airlock-sandbox") : bwrap;
+  }
+
+  /** Starts a sandbox like the one `request` would get, waiting for a try of the same key (see warm.ts). */
+  function startWarm(dir: string, request: LaunchRequest, p: SandboxPlan): WarmProcess {
+    const layout = warmLayout(config, dir, request, dist);
+    const cgroup = makeCgroup(`warm.${Math.random().toString(36).slice(2, 10)}`, p.resources);
+    if (cgroup) writeFileSync(path.join(dir, "cgroup.json"), JSON.stringify(cgroup));
+    const seccompFile = seccompPath();
+    const spec: SandboxSpec = {
+      readOnly: baseReadOnly(p, request),
+      writable: [layout.scratch],
+      mapped: layout.mapped,
+      files: identityFiles(config.stateDir),
+      network: p.network,
+      cwd: layout.scratch,
+      uid: options.uid,
+      gid: options.uid,
+      ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
+      tmpBytes: scratchBytes(p.resources),
+      command: runnerCommand(p, true),
+    };
+    const [command, ...args] = wrapped(cgroup, spec);
+    try {
+      return WarmProcess.start({
+        command: command as string, args, env: sandboxEnv({ scratchDir: layout.scratch, environment: request.environment }, p.node),
+        cwd: layout.scratch, backend: "sandbox", dir, extraHandle: { cgroup }, waitReady: true,
+        ...(seccompFile ? { extraFd: openSync(seccompFile, "r") } : {}),
+        onKill: async () => {
+          if (cgroup) await killTryCgroup(cgroup);
+        },
+        onExit: (info, taken) => finish(cgroup, taken ?? { rawLogPath: path.join(dir, "output.log"), eventsPath: path.join(dir, "events.ndjson") })(info),
+      });
+    } catch (err) {
+      if (cgroup) void removeTryCgroup(cgroup);
+      throw err;
+    }
+  }
+
+  /** The seccomp filter's file, written once per architecture; null when the filter is off. */
+  function seccompPath(): string | null {
+    return seccomp ? sandboxFile(config.stateDir, `seccomp-${process.arch}.bpf`, seccomp) : null;
+  }
+
+  function makeCgroup(name: string, resources: Resources | null): TryCgroup | null {
     const limits = {
       memoryBytes: resources?.memory !== undefined ? parseMemory(resources.memory) : undefined,
       cpu: resources?.cpu,
@@ -157,7 +259,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       return null;
     }
     try {
-      return createTryCgroup(cgroups, cgroupParent, cgroupName(request), limits);
+      return createTryCgroup(cgroups, cgroupParent, name, limits);
     } catch (err) {
       // Without limits to enforce, a sandbox without a cgroup is still a sandbox (its pid namespace ends with it).
       if (!wanted && err instanceof CgroupError) return null;
@@ -224,6 +326,18 @@ function sandboxFile(stateDir: string, name: string, content: string | Buffer): 
   writeFileSync(tmp, content);
   renameSync(tmp, file);
   return file;
+}
+
+/** A cgroup a crashed orchestrator's warm sandbox left (its runner ended with the orchestrator): removed. */
+async function removeStaleCgroup(dir: string, system: CgroupSystem | null, parent: string): Promise<void> {
+  try {
+    const cgroup = JSON.parse(readFileSync(path.join(dir, "cgroup.json"), "utf8")) as unknown;
+    if (!isOurCgroup(cgroup, system, parent)) return;
+    await killTryCgroup(cgroup);
+    await removeTryCgroup(cgroup);
+  } catch {
+    // No cgroup recorded.
+  }
 }
 
 function cgroupName(request: LaunchRequest): string {

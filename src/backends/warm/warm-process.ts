@@ -33,9 +33,20 @@ export interface WarmSpec {
   /** Mark its processes with a random variable (backends without a cgroup to kill). */
   mark?: boolean;
   extraHandle?: Record<string, unknown>;
-  onExit?: SpawnOptions["onExit"];
+  /** Called once the process has ended; `request` is its try's, or null when it ended unused. */
+  onExit?: (info: ExitInfo, request: LaunchRequest | null) => ExitInfo | Promise<ExitInfo>;
   onKill?: SpawnOptions["onKill"];
+  /** The hand-over waits until the runner says it is up (a sandbox binds the scratch folder only as it starts). */
+  waitReady?: boolean;
+  /** An open descriptor handed to the child as fd 4 (closed here once it started), e.g. a sandbox's seccomp filter. */
+  extraFd?: number;
 }
+
+/** The runner's descriptor for "I am up" (the runners write one byte and close it; see runner/main.ts). */
+const READY_FD = 5;
+
+/** How long a hand-over waits for a starting runner before the try launches cold. */
+const READY_TIMEOUT_MS = 10_000;
 
 /** The scratch folder of a warm process, which becomes its try's scratch folder at the hand-over. */
 export function warmScratch(dir: string): string {
@@ -52,6 +63,10 @@ export class WarmProcess {
   private state: "waiting" | "taken" | "disposed" = "waiting";
   private ended = false;
 
+  /** Resolves true once the runner is up, false if it ended first. */
+  readonly ready: Promise<boolean>;
+  private isReady = false;
+
   private constructor(readonly spec: WarmSpec, child: ChildProcess, pid: number, marker: string | undefined) {
     this.child = child;
     this.pid = pid;
@@ -59,7 +74,19 @@ export class WarmProcess {
       this.ended = true;
       return info;
     });
+    const signal = (child.stdio as unknown as Array<NodeJS.ReadableStream | null | undefined>)[READY_FD];
+    this.ready = new Promise<boolean>((resolve) => {
+      signal?.once("data", () => resolve(true));
+      signal?.once("error", () => resolve(false));
+      signal?.once("end", () => resolve(false));
+      void this.exitedRaw.then(() => resolve(false));
+    }).then((up) => (this.isReady = up));
     this.handle = { backend: spec.backend, pid, pgid: pid, startTime: processStartTime(pid) ?? 0, ...(marker ? { marker } : {}), warm: true, ...spec.extraHandle };
+  }
+
+  /** The runner said it is up. */
+  get up(): boolean {
+    return this.isReady;
   }
 
   /** Starts the runner of `spec`; its output goes to files in its folder until a try takes it. */
@@ -71,11 +98,13 @@ export class WarmProcess {
     let child: ChildProcess;
     try {
       child = spawn(spec.command, spec.args, {
-        cwd: spec.cwd, env: marker ? { ...spec.env, [TRY_MARKER_VARIABLE]: marker } : spec.env, detached: true, stdio: ["pipe", logFd, logFd, eventsFd],
+        cwd: spec.cwd, env: marker ? { ...spec.env, [TRY_MARKER_VARIABLE]: marker } : spec.env, detached: true,
+        stdio: ["pipe", logFd, logFd, eventsFd, spec.extraFd ?? "ignore", "pipe"],
       });
     } finally {
       closeSync(logFd);
       closeSync(eventsFd);
+      if (spec.extraFd !== undefined) closeSync(spec.extraFd);
     }
     if (child.pid === undefined) {
       child.once("error", () => undefined);
@@ -95,7 +124,16 @@ export class WarmProcess {
    * Gives the process its try: its output files and scratch folder move to the try's paths (same file system: a
    * rename, so the open descriptors follow), the handle is written for adoption, then the payload goes down the pipe.
    */
-  handOver(request: LaunchRequest, payload: TaskPayload): RunningTry {
+  async handOver(request: LaunchRequest, payload: TaskPayload): Promise<RunningTry> {
+    if (this.spec.waitReady && !this.isReady) {
+      let timer: NodeJS.Timeout | undefined;
+      const up = await Promise.race([this.ready, new Promise<false>((r) => (timer = setTimeout(() => r(false), READY_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (!up) {
+        void this.dispose();
+        throw new WarmHandOverError("the warm runner did not come up");
+      }
+    }
     if (!this.waiting) throw new WarmHandOverError("the warm process is no longer waiting");
     const { dir } = this.spec;
     if (nonEmpty(request.rawLogPath) || nonEmpty(request.eventsPath)) throw new WarmHandOverError("the try already has output files");
@@ -104,6 +142,10 @@ export class WarmProcess {
       moveFile(path.join(dir, "output.log"), request.rawLogPath);
       moveFile(path.join(dir, "events.ndjson"), request.eventsPath);
       moveScratch(warmScratch(dir), request.scratchDir);
+      // What is left (a sandbox's mounted folders) moves into the try's folder too: it is the try's now, and a later
+      // orchestrator's sweep of this pool's folders must not touch it.
+      rmSync(path.join(dir, "cgroup.json"), { force: true });
+      renameSync(dir, path.join(request.tryDir, "warm"));
       writeFileSync(path.join(request.tryDir, HANDLE_FILE), JSON.stringify(this.handle), { mode: 0o600 });
     } catch (err) {
       // Half moved: this process serves nobody now.
@@ -117,8 +159,8 @@ export class WarmProcess {
     return trackedTry(this.handle, this.exitedRaw, {
       onKill: this.spec.onKill,
       onExit: async (info) => {
-        rmSync(dir, { recursive: true, force: true });
-        return onExit ? onExit(info) : info;
+        rmSync(path.join(request.tryDir, "warm"), { recursive: true, force: true });
+        return onExit ? onExit(info, request) : info;
       },
     });
   }
@@ -130,7 +172,7 @@ export class WarmProcess {
     await this.spec.onKill?.();
     killTree(this.handle.pid, this.handle.pgid, this.handle.marker, this.handle.startTime);
     const info = await this.exitedRaw;
-    await this.spec.onExit?.(info);
+    await this.spec.onExit?.(info, null);
     rmSync(this.spec.dir, { recursive: true, force: true });
   }
 }
