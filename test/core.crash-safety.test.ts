@@ -82,6 +82,17 @@ it("recovers from kill -9 with every task run once, complete logs and no orphans
     expect(log).toMatch(new RegExp(`^\\[airlock\\] crashy\\.${id} try 1 on process\\n(?:start-${id}\\n${adopted}|${adopted}start-${id}\\n)end-${id}\\n\\[airlock\\] try 1 succeeded\\n$`));
   }
 
-  // Nothing of the killed instance's tries is left: no task process, no daemon; only the new standalone remains.
-  await waitUntil("no leftover processes", () => processesNamed(M).length === 0 && projectProcesses(project.dir).every((pid) => pid === second?.pid), 10_000);
+  // Nothing of the killed instance's tries is left: no task process, no daemon, none of its warm runners; only the
+  // new standalone remains, with the warm runners it keeps waiting (its children).
+  await waitUntil("no leftover processes", () => processesNamed(M).length === 0 && projectProcesses(project.dir).every((pid) => pid === second?.pid || parentOf(pid) === second?.pid), 10_000);
 });
+
+/** The parent pid of a process (0 when it is gone). */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
