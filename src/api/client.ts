@@ -175,8 +175,8 @@ export class ApiClient {
   }
 
   /** One task instance. */
-  getTaskInstance(dagId: string, runId: string, taskId: string): Promise<TaskInstanceResult> {
-    return this.request("GET", `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}`);
+  getTaskInstance(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceResult> {
+    return this.request("GET", `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}`, undefined, mapIndex >= 0 ? { mapIndex } : undefined);
   }
 
   /** Clears a task instance (and optionally its downstream) for retry. */
@@ -190,20 +190,20 @@ export class ApiClient {
   }
 
   /** A chunk of a try's log from a byte offset. */
-  readLog(dagId: string, runId: string, taskId: string, tryNumber: number, offset = 0, maxBytes?: number): Promise<LogChunkResult> {
-    return this.request("GET", `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/tries/${tryNumber}/logs`, undefined, { offset, maxBytes });
+  readLog(dagId: string, runId: string, taskId: string, tryNumber: number, offset = 0, maxBytes?: number, mapIndex = -1): Promise<LogChunkResult> {
+    return this.request("GET", `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/tries/${tryNumber}/logs`, undefined, { offset, maxBytes, ...(mapIndex >= 0 ? { mapIndex } : {}) });
   }
 
   /**
    * Yields a try's log text as it grows until the try has ended and all was read (`tasks logs --follow`).
    * A try that has not started yet is waited for.
    */
-  async *followLog(dagId: string, runId: string, taskId: string, tryNumber: number, options: { pollMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+  async *followLog(dagId: string, runId: string, taskId: string, tryNumber: number, options: { pollMs?: number; signal?: AbortSignal; mapIndex?: number } = {}): AsyncGenerator<string> {
     let offset = 0;
     while (!options.signal?.aborted) {
       let chunk: LogChunkResult;
       try {
-        chunk = await this.readLog(dagId, runId, taskId, tryNumber, offset);
+        chunk = await this.readLog(dagId, runId, taskId, tryNumber, offset, undefined, options.mapIndex);
       } catch (err) {
         // The task may still be queued: its try does not exist yet. Unknown DAGs, runs or tasks still fail.
         if (err instanceof ApiError && err.status === 404 && /Try/.test(err.message)) {

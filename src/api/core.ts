@@ -23,15 +23,17 @@ export interface LogChunkResult {
 export interface TryRef {
   runId: string;
   taskId: string;
+  /** -1 (or absent) for an unmapped task. */
+  mapIndex?: number;
   tryNumber: number;
 }
 
 /** The core functions the API calls, with the core's signatures. */
 export interface CoreBridge {
   triggerDagRun(dagId: string, options: { conf?: Record<string, unknown>; logicalDate?: string; runId?: string }): Promise<DagRun>;
-  clearTaskInstances(runId: string, taskIds: string[], options: { downstream?: boolean }): Promise<string[]>;
+  clearTaskInstances(runId: string, taskIds: string[], options: { downstream?: boolean; mapIndex?: number }): Promise<string[]>;
   markRunState(runId: string, state: "success" | "failed"): Promise<DagRun>;
-  markTaskState(runId: string, taskId: string, state: TaskState): Promise<unknown>;
+  markTaskState(runId: string, taskId: string, state: TaskState, mapIndex?: number): Promise<unknown>;
   setDagPaused(dagId: string, paused: boolean): Promise<void>;
   readLogChunk(ref: TryRef, offset: number, maxBytes: number): Promise<LogChunkResult>;
   addConnection(input: Record<string, unknown>): Promise<unknown>;
@@ -50,7 +52,7 @@ export function createCoreBridge(ctx: ApiContext, overrides: Partial<CoreBridge>
     triggerDagRun: (dagId, options) => actions.triggerDagRun(ctx, dagId, options),
     clearTaskInstances: (runId, taskIds, options) => actions.clearTaskInstances(ctx, runId, taskIds, options),
     markRunState: (runId, state) => actions.markRunState(ctx, runId, state),
-    markTaskState: (runId, taskId, state) => actions.markTaskState(ctx, runId, taskId, state),
+    markTaskState: (runId, taskId, state, mapIndex) => actions.markTaskState(ctx, runId, taskId, state, { mapIndex }),
     setDagPaused: (dagId, paused) => actions.setDagPaused(ctx, dagId, paused),
     readLogChunk: (ref, offset, maxBytes) => readLogChunk(ctx, ref, offset, maxBytes),
     addConnection: (input) => connections.addConnection(ctx, input as unknown as connections.ConnectionInput),

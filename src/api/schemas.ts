@@ -157,6 +157,7 @@ export const TaskInstanceView = z.object({
   dagId: z.string(),
   runId: z.string(),
   taskId: z.string(),
+  mapIndex: z.number().int().describe("Position of a mapped instance in the list its task is mapped over; -1 for an unmapped task (or a mapped one not expanded yet)"),
   state: TaskStateSchema,
   tryNumber: z.number().int(),
   maxTries: z.number().int(),
@@ -184,7 +185,13 @@ export const TryView = z.object({
   error: z.object({ type: z.string(), message: z.string(), stack: z.string().optional() }).nullable(),
 });
 export const TryList = z.object({ tries: z.array(TryView) });
+/** Which instance of a mapped task a task-instance route addresses; -1 (the default) is an unmapped task's only one. */
+export const MapIndexQuery = z.object({
+  mapIndex: z.coerce.number().int().min(-1).max(10_000_000).default(-1)
+    .describe("Map index of the instance of a mapped task (0-based, as listed by GET …/tasks); -1 for an unmapped task"),
+});
 export const LogQuery = z.object({
+  mapIndex: MapIndexQuery.shape.mapIndex,
   offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   maxBytes: z.coerce.number().int().min(1).max(4 * 1024 * 1024).default(256 * 1024),
 });

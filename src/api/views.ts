@@ -79,7 +79,7 @@ export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string
 /** A task instance. */
 export function taskInstanceView(t: TaskInstance, waitReason: string | null = null): z.input<typeof TaskInstanceView> {
   return {
-    dagId: t.dagId, runId: t.runId, taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, maxTries: t.maxTries,
+    dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex, state: t.state, tryNumber: t.tryNumber, maxTries: t.maxTries,
     pool: t.pool, queue: t.queue, isolation: t.isolation, notBefore: t.notBefore, startDate: t.startDate,
     endDate: t.endDate, updatedAt: t.updatedAt, waitReason,
   };

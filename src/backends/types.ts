@@ -11,7 +11,15 @@ export interface TryKey {
   dagId: string;
   runId: string;
   taskId: string;
+  /** A mapped instance's index (absent or -1 for an unmapped task). */
+  mapIndex?: number;
   tryNumber: number;
+}
+
+/** The parts that identify a try, in a fixed order: an unmapped try's keep the form they had before mapping existed. */
+export function tryIdentity(key: TryKey): unknown[] {
+  const mapIndex = key.mapIndex ?? -1;
+  return mapIndex >= 0 ? [key.dagId, key.runId, key.taskId, key.tryNumber, mapIndex] : [key.dagId, key.runId, key.taskId, key.tryNumber];
 }
 
 /** A built environment a try runs in. */

@@ -77,13 +77,19 @@ export interface ClearOptions {
   upstream?: boolean;
   /** Only instances that failed (failed or upstream_failed) among the selection. */
   onlyFailed?: boolean;
+  /** Only this instance of the (one) selected mapped task; its downstream/upstream are selected whole. */
+  mapIndex?: number;
 }
 
 /** A planned clear: the instances it resets, with their current state; nothing is changed. */
 export interface ClearPlan {
   runId: string;
-  tasks: Array<{ taskId: string; state: TaskState }>;
+  /** Instances to reset; `mapIndex` is -1 for unmapped tasks (and for a mapped task not expanded yet). */
+  tasks: Array<{ taskId: string; mapIndex: number; state: TaskState }>;
 }
+
+/** How a cleared or marked instance is named: "task", or "task[3]" for a mapped instance. */
+export const instanceName = (taskId: string, mapIndex: number): string => (mapIndex >= 0 ? `${taskId}[${mapIndex}]` : taskId);
 
 /** Resolves what a clear of `taskIds` (all tasks when empty) would reset, refusing while any of it runs. */
 export async function planClear(ctx: AirlockContext, runId: string, taskIds: string[], options: ClearOptions = {}): Promise<ClearPlan> {
@@ -108,33 +114,60 @@ export async function planClear(ctx: AirlockContext, runId: string, taskIds: str
     if (options.downstream) walk(id, "downstream");
     if (options.upstream) walk(id, "upstream");
   }
-  const tis = new Map((await ctx.store.listTaskInstances(runId)).map((t) => [t.taskId, t]));
-  const work = dag.order.filter((id) => selected.has(id) && tis.has(id))
-    .filter((id) => !options.onlyFailed || ["failed", "upstream_failed"].includes(tis.get(id)?.state ?? ""));
+  const only = options.mapIndex ?? -1;
+  if (only >= 0 && taskIds.length !== 1) throw new ValidationError("mapIndex", "selects an instance of one mapped task", "Name exactly one task with the map index");
+  const all = await ctx.store.listTaskInstances(runId);
+  const byTask = new Map<string, typeof all>();
+  for (const t of all) byTask.set(t.taskId, [...(byTask.get(t.taskId) ?? []), t]);
+  const failedOnly = (list: typeof all) => list.filter((t) => !options.onlyFailed || ["failed", "upstream_failed"].includes(t.state));
+  const work = dag.order.filter((id) => selected.has(id) && failedOnly(byTask.get(id) ?? []).length > 0);
   // Work runs again only between its setup and teardown (Airflow's meaning); their own downstream stays as it is.
   const withSetups = withSetupsAndTeardowns(dag, work);
-  const picked = dag.order.filter((id) => withSetups.has(id) && tis.has(id));
-  const running = picked.filter((id) => tis.get(id)?.state === "running" || tis.get(id)?.state === "queued");
+  const picked = dag.order.filter((id) => withSetups.has(id) && byTask.has(id)).flatMap((id) => {
+    const list = byTask.get(id) ?? [];
+    if (only >= 0 && id === taskIds[0]) {
+      const one = list.filter((t) => t.mapIndex === only);
+      if (one.length === 0) throw new NotFoundError("Task instance", instanceName(id, only), `"${id}" has ${list.filter((t) => t.mapIndex >= 0).length} mapped instances (0-based)`);
+      return one;
+    }
+    return work.includes(id) ? failedOnly(list) : list;
+  });
+  const running = picked.filter((t) => t.state === "running" || t.state === "queued");
   if (running.length > 0) {
-    throw new ConflictError(`Task(s) ${running.join(", ")} are queued or running`, "Wait until they finish, or mark them failed first, then clear");
+    throw new ConflictError(`Task(s) ${[...new Set(running.map((t) => instanceName(t.taskId, t.mapIndex)))].slice(0, 10).join(", ")} are queued or running`, "Wait until they finish, or mark them failed first, then clear");
   }
-  return { runId, tasks: picked.map((id) => ({ taskId: id, state: (tis.get(id) as { state: TaskState }).state })) };
+  return { runId, tasks: picked.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state })) };
 }
 
-/** Resets task instances (and optionally their downstream/upstream) so they run again; returns the cleared ids. */
+/**
+ * Resets task instances (and optionally their downstream/upstream) so they run again; returns the cleared ones
+ * ("task", or "task[3]" for a mapped instance). A mapped task cleared together with the task it maps over is
+ * expanded again from that task's new list (its instances' history goes); otherwise its instances run again as they are.
+ */
 export async function clearTaskInstances(ctx: ActionContext, runId: string, taskIds: string[], options: ClearOptions = {}): Promise<string[]> {
   const plan = await planClear(ctx, runId, taskIds, options);
   const run = await requireRun(ctx, runId);
   const dag = (await ctx.store.getDagVersion(run.versionHash))?.serialized;
+  const clearedIds = new Set(plan.tasks.map((t) => t.taskId));
   const cleared: string[] = [];
-  for (const { taskId, state } of plan.tasks) {
-    const ti = await ctx.store.getTaskInstance(runId, taskId);
+  const collapsed = new Set<string>();
+  for (const { taskId, mapIndex, state } of plan.tasks) {
+    const mapOver = dag?.tasks[taskId]?.mapOver;
+    if (mapOver && clearedIds.has(mapOver) && (options.mapIndex ?? -1) < 0) {
+      if (!collapsed.has(taskId)) {
+        collapsed.add(taskId);
+        await ctx.store.collapseTask(runId, taskId);
+        cleared.push(taskId);
+      }
+      continue;
+    }
+    const ti = await ctx.store.getTaskInstance(runId, taskId, mapIndex);
     if (!ti) continue;
     const retries = dag?.tasks[taskId]?.retries ?? 0;
     const ok = await ctx.store.transitionTask(runId, taskId, [state], {
       state: "none", notBefore: null, startDate: null, endDate: null, maxTries: ti.tryNumber + retries + 1,
-    });
-    if (ok) cleared.push(taskId);
+    }, mapIndex);
+    if (ok) cleared.push(instanceName(taskId, mapIndex));
   }
   if (cleared.length > 0) await ctx.store.setRunState(runId, "queued");
   ctx.wake?.();
@@ -148,19 +181,24 @@ export async function markRunState(ctx: ActionContext, runId: string, state: "su
   for (const ti of await ctx.store.listTaskInstances(runId)) {
     if (FINISHED_TASK_STATES.includes(ti.state)) continue;
     const to: TaskState = state === "success" ? "success" : ti.state === "running" || ti.state === "queued" ? "failed" : "skipped";
-    await ctx.store.transitionTask(runId, ti.taskId, [ti.state], { state: to, endDate: new Date().toISOString() });
+    await ctx.store.transitionTask(runId, ti.taskId, [ti.state], { state: to, endDate: new Date().toISOString() }, ti.mapIndex);
   }
   await ctx.store.setRunState(run.runId, state);
   ctx.wake?.();
   return (await ctx.store.getRun(runId)) as DagRun;
 }
 
-/** Sets one task instance's state by hand (success, failed or skipped), and optionally everything downstream; returns the ids set. */
-export async function markTaskState(ctx: ActionContext, runId: string, taskId: string, state: TaskState, options: { downstream?: boolean } = {}): Promise<string[]> {
+/**
+ * Sets a task instance's state by hand (success, failed or skipped), and optionally everything downstream; returns
+ * those set. A mapped task is marked whole (every instance) unless `mapIndex` names one instance.
+ */
+export async function markTaskState(ctx: ActionContext, runId: string, taskId: string, state: TaskState, options: { downstream?: boolean; mapIndex?: number } = {}): Promise<string[]> {
   if (!["success", "failed", "skipped"].includes(state)) throw new ValidationError("state", `"${String(state)}" cannot be set by hand`, 'Use "success", "failed" or "skipped"');
   const run = await requireRun(ctx, runId);
-  const ti = await ctx.store.getTaskInstance(runId, taskId);
-  if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${run.dagId} ${runId}\``);
+  const all = await ctx.store.listTaskInstances(runId);
+  const only = options.mapIndex ?? -1;
+  const instancesOf = (id: string) => all.filter((t) => t.taskId === id && (id !== taskId || only < 0 || t.mapIndex === only));
+  if (instancesOf(taskId).length === 0) throw new NotFoundError("Task", instanceName(taskId, only), `Show the run's tasks with \`airlock tasks states ${run.dagId} ${runId}\``);
   const ids = [taskId];
   if (options.downstream) {
     const dag = (await ctx.store.getDagVersion(run.versionHash))?.serialized;
@@ -168,9 +206,9 @@ export async function markTaskState(ctx: ActionContext, runId: string, taskId: s
   }
   const marked: string[] = [];
   for (const id of ids) {
-    const current = id === taskId ? ti : await ctx.store.getTaskInstance(runId, id);
-    if (!current) continue;
-    if (await ctx.store.transitionTask(runId, id, [current.state], { state, endDate: new Date().toISOString() })) marked.push(id);
+    for (const current of instancesOf(id)) {
+      if (await ctx.store.transitionTask(runId, id, [current.state], { state, endDate: new Date().toISOString() }, current.mapIndex)) marked.push(instanceName(id, current.mapIndex));
+    }
   }
   await ctx.store.setRunState(runId, "running", ["success", "failed"]);
   ctx.wake?.();

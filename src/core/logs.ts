@@ -21,12 +21,12 @@ export interface LogChunk {
 }
 
 /** Reads up to `maxBytes` of a try's log from `offset`, ending on a line boundary when possible. */
-export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; taskId: string; tryNumber: number }, offset: number, maxBytes: number): Promise<LogChunk> {
+export async function readLogChunk(ctx: AirlockContext, ref: { runId: string; taskId: string; mapIndex?: number; tryNumber: number }, offset: number, maxBytes: number): Promise<LogChunk> {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new ValidationError("offset", `${offset} is not a byte offset`, "Use an integer >= 0");
   const limit = Math.max(1, Math.min(Number.isFinite(maxBytes) ? Math.floor(maxBytes) : 1 << 20, 8 << 20));
   const t = await ctx.store.getTry(ref);
   if (!t) {
-    throw new NotFoundError("Try", `${ref.runId}/${ref.taskId}/${ref.tryNumber}`, "List tries with `airlock tasks states <dag> <run>`; try numbers start at 1");
+    throw new NotFoundError("Try", `${ref.runId}/${ref.taskId}${(ref.mapIndex ?? -1) >= 0 ? `[${ref.mapIndex}]` : ""}/${ref.tryNumber}`, "List tries with `airlock tasks states <dag> <run>`; try numbers start at 1");
   }
   const ended = t.state !== "running";
   // A try of another installation (another host, or another state directory here) is read from the store's
@@ -67,7 +67,7 @@ function isLocal(ctx: AirlockContext, logPath: string): boolean {
   return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }
 
-async function readShipped(ctx: AirlockContext, ref: { runId: string; taskId: string; tryNumber: number }, offset: number, limit: number, ended: boolean): Promise<LogChunk> {
+async function readShipped(ctx: AirlockContext, ref: { runId: string; taskId: string; mapIndex?: number; tryNumber: number }, offset: number, limit: number, ended: boolean): Promise<LogChunk> {
   const slice = await ctx.store.readLogChunks(ref, offset, limit);
   // A running try's last shipped piece always ends a line (the pump ships whole lines), so nothing half-written shows.
   return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size, times: [] };

@@ -7,19 +7,24 @@ export interface TryRef {
   dagId: string;
   runId: string;
   taskId: string;
+  /** A mapped instance's index (absent or -1 for an unmapped task). */
+  mapIndex?: number;
   tryNumber: number;
 }
+
+/** Airflow's log layout names a mapped instance's folder `map_index=N`. */
+const mapped = (t: TryRef): string[] => (t.mapIndex ?? -1) >= 0 ? [`map_index=${t.mapIndex}`] : [];
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.:+-]/g, "_");
 
 /** Directory of a try: raw output, events, artifacts. Removed-when-done parts are inside. */
 export function tryDir(stateDir: string, t: TryRef): string {
-  return path.join(stateDir, "tries", safe(t.dagId), safe(t.runId), safe(t.taskId), String(t.tryNumber));
+  return path.join(stateDir, "tries", safe(t.dagId), safe(t.runId), safe(t.taskId), ...mapped(t), String(t.tryNumber));
 }
 
 /** The try's final, masked log. */
 export function logPath(stateDir: string, t: TryRef): string {
-  return path.join(stateDir, "logs", `dag_id=${safe(t.dagId)}`, `run_id=${safe(t.runId)}`, `task_id=${safe(t.taskId)}`, `attempt=${t.tryNumber}.log`);
+  return path.join(stateDir, "logs", `dag_id=${safe(t.dagId)}`, `run_id=${safe(t.runId)}`, `task_id=${safe(t.taskId)}`, ...mapped(t), `attempt=${t.tryNumber}.log`);
 }
 
 /**

@@ -84,7 +84,7 @@ export class Executor {
     if (this.options.adopt === false || this.state !== "RUNNING") return Promise.resolve();
     this.sweeping ??= sweepOrphans(this.ctx, {
       workerId: this.workerId, hostname: this.hostname,
-      adopt: (t, fence) => this.supervise({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, tryNumber: t.tryNumber, isolation: t.isolation, fence }, { handle: t.handle }),
+      adopt: (t, fence) => this.supervise({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex, tryNumber: t.tryNumber, isolation: t.isolation, fence }, { handle: t.handle }),
       supervising: (t) => this.active.has(`${t.runId}/${t.taskId}/${t.tryNumber}`),
     }, (runId) => this.options.onFinished?.(runId)).then(() => undefined, (err: Error) => {
       process.stderr.write(`airlock executor: looking for lost workers failed (will retry): ${err.message}
@@ -153,7 +153,7 @@ export class Executor {
   }
 
   private supervise(t: TryTarget, adopt: { handle: Record<string, unknown> | null } | null): void {
-    const key = `${t.runId}/${t.taskId}/${t.tryNumber}`;
+    const key = `${t.runId}/${t.taskId}/${t.mapIndex}/${t.tryNumber}`;
     const done = superviseTry({
       ctx: this.ctx,
       backend: (name) => this.backends.get(name),
@@ -190,7 +190,7 @@ export class Executor {
             workerId: this.workerId, hostname: this.hostname, queues, limit: free,
             logPathOf: (k) => logPath(this.ctx.config.stateDir, k),
           });
-          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 } }, null);
+          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, mapIndex: c.mapIndex, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 } }, null);
           if (claimed.length === free) this.dirty = true;
           this.claimError = null;
         } catch (err) {

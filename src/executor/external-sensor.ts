@@ -4,6 +4,7 @@
  */
 import { parseDuration } from "../sdk/duration.js";
 import type { SerializedTask } from "../sdk/serialized.js";
+import { taskStateIn } from "../scheduler/mapping.js";
 import type { AirlockContext } from "../core/context.js";
 import type { DagRun } from "../store/types.js";
 import type { TryResult } from "./outcome.js";
@@ -34,7 +35,7 @@ export async function pokeExternalTask(ctx: AirlockContext, run: DagRun, task: S
     const { runs } = await ctx.store.listRuns({ dagId: a.externalDagId, limit: 1000 });
     const match = runs.find((r) => r.logicalDate === logicalDate);
     let state: string | null = null;
-    if (match) state = a.externalTaskId ? (await ctx.store.getTaskInstance(match.runId, a.externalTaskId))?.state ?? null : match.state;
+    if (match) state = a.externalTaskId ? (await taskStateIn(ctx, match.runId, a.externalTaskId)) ?? null : match.state;
     log(`poking ${target}: ${state ?? "no run yet"}`);
     if (state && allowed.includes(state)) return { kind: "success", xcomJson: JSON.stringify({ runId: match?.runId, state }), branch: null };
     if (state && failed.includes(state)) return { kind: "failed", error: { type: "ExternalTaskFailed", message: `${target} is ${state}` } };

@@ -26,6 +26,21 @@ export function ancestors(dag: SerializedDag, taskId: string): string[] {
   return [...out];
 }
 
+/** The last upstream list parsed: every instance of a mapped task reads the same one (10,000 parses of it add up). */
+let lastList: { key: string; json: string; list: unknown[] } | null = null;
+
+/** The element a mapped instance gets; the scheduler checked the list when it expanded the task. */
+function mappedItem(runId: string, upstream: string, json: string | undefined, mapIndex: number): unknown {
+  const key = `${runId}\u0000${upstream}`;
+  if (!lastList || lastList.key !== key || lastList.json !== json) {
+    const list = json === undefined ? null : (JSON.parse(json) as unknown);
+    if (!Array.isArray(list)) throw new Error(`the XCom of "${upstream}" is no longer the list this task was mapped over; clear the mapped task to expand it again`);
+    lastList = { key, json: json as string, list };
+  }
+  if (mapIndex >= lastList.list.length) throw new Error(`map index ${mapIndex} is past the end of "${upstream}"'s list (${lastList.list.length} elements); clear the mapped task to expand it again`);
+  return lastList.list[mapIndex];
+}
+
 /** The payload plus what the orchestrator needs to run it safely. */
 export interface BuiltPayload {
   payload: TaskPayload;
@@ -37,6 +52,8 @@ export interface BuiltPayload {
 export async function buildPayload(ctx: AirlockContext, input: {
   run: DagRun; dag: SerializedDag; task: SerializedTask; bundlePath: string; tryNumber: number; scratchDir: string;
   environment: { name: string; root: string } | null;
+  /** A mapped instance's index (absent or -1 for an unmapped task). */
+  mapIndex?: number;
 }): Promise<BuiltPayload> {
   const { run, dag, task } = input;
   const refs = extractReferences(templateStrings(task.args, task.templateFields));
@@ -44,6 +61,8 @@ export async function buildPayload(ctx: AirlockContext, input: {
   const readablePaths: string[] = [];
   const xcom: Record<string, XComValue> = {};
   const stored = await ctx.store.getXcoms(run.runId, upstream);
+  const mapIndex = input.mapIndex ?? -1;
+  const item = task.mapOver && mapIndex >= 0 ? mappedItem(run.runId, task.mapOver, stored.get(task.mapOver), mapIndex) : undefined;
   for (const [taskId, json] of stored) {
     if (json.length < INLINE_RESULT_LIMIT) {
       xcom[taskId] = { inline: JSON.parse(json) as unknown };
@@ -106,6 +125,7 @@ export async function buildPayload(ctx: AirlockContext, input: {
       runType: run.runType,
       scratchDir: input.scratchDir,
       environment: input.environment,
+      ...(mapIndex >= 0 ? { mapIndex, item } : {}),
     },
     inputs: { xcom },
     grants: { connections, variables, missing },

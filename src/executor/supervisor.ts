@@ -51,6 +51,8 @@ export interface TryTarget {
   dagId: string;
   runId: string;
   taskId: string;
+  /** A mapped instance's index; -1 for an unmapped task. */
+  mapIndex: number;
   tryNumber: number;
   isolation: BackendName;
   /** The worker's ownership of the try: every write is refused once another worker holds it. */
@@ -118,7 +120,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const dockerEnvironment = task.environment && (t.isolation === "docker" || t.isolation === "kubernetes")
         ? await deps.environment(task.environment, (line) => void pump.note(line)) : null;
       const built = await buildPayload(ctx, {
-        run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, scratchDir,
+        run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, mapIndex: t.mapIndex, scratchDir,
         environment: environment ? { name: environment.name, root: environment.root } : null,
       });
       if (task.datasets) {
@@ -155,7 +157,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       memoryLimit = memoryMiB(limits.resources?.memory);
       let running: RunningTry | null;
       let owned = true;
-      const header = `[airlock] ${t.dagId}.${t.taskId} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
+      const header = `[airlock] ${t.dagId}.${t.taskId}${t.mapIndex >= 0 ? `[${t.mapIndex}]` : ""} try ${t.tryNumber} on ${t.isolation}${environment ? ` in environment ${environment.name} (${environment.key.slice(0, 12)})` : ""}`;
       if (adopt) {
         // The log is rebuilt from the raw output after a restart; the orchestrator's own first line is not in it.
         void pump.note(`${header} (adopted after an orchestrator restart)`);
@@ -230,7 +232,7 @@ async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTa
 
 /** Whose the try is now: this supervisor's, another worker's (adopted), or nobody's (ended, marked or cleared). */
 async function ownership(ctx: AirlockContext, t: TryTarget): Promise<"ours" | "adopted" | "ended"> {
-  const [ti, row] = await Promise.all([ctx.store.getTaskInstance(t.runId, t.taskId), ctx.store.getTry(t)]);
+  const [ti, row] = await Promise.all([ctx.store.getTaskInstance(t.runId, t.taskId, t.mapIndex), ctx.store.getTry(t)]);
   if (row?.state === "running" && (row.workerId !== t.fence.workerId || row.epoch !== t.fence.epoch)) return "adopted";
   return ti?.state === "running" && ti.tryNumber === t.tryNumber && row?.state === "running" ? "ours" : "ended";
 }
@@ -315,7 +317,7 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
 /** Records the try's end; returns the state its task instance moved to (null when it was no longer running). */
 async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<TaskState | null> {
   const { store } = deps.ctx;
-  const ti = await store.getTaskInstance(t.runId, t.taskId);
+  const ti = await store.getTaskInstance(t.runId, t.taskId, t.mapIndex);
   // Only a rescheduling sensor may be parked; anything else asking for it has failed.
   if (result.kind === "reschedule") result = { kind: "failed", error: { type: "SensorReschedule", message: result.reason } };
   let outcome: TryOutcome;

@@ -90,7 +90,7 @@ export async function sweepOrphans(ctx: AirlockContext, adopter: Adopter | null,
 /** Ends a try of a lost worker as failed (retried when it has tries left); false when someone else got there first. */
 async function failLostTry(ctx: AirlockContext, t: TaskTry, owner: WorkerRecord | undefined): Promise<boolean> {
   const { store } = ctx;
-  const ti = await store.getTaskInstance(t.runId, t.taskId);
+  const ti = await store.getTaskInstance(t.runId, t.taskId, t.mapIndex);
   const run = await store.getRun(t.runId);
   const task = run ? (await store.getDagVersion(run.versionHash))?.serialized.tasks[t.taskId] : undefined;
   const canRetry = ti !== undefined && ti.tryNumber === t.tryNumber && t.tryNumber < ti.maxTries;

@@ -164,6 +164,7 @@ class TaskInstance:
         self.task_id = payload["taskId"]
         self.run_id = payload["runId"]
         self.try_number = payload["tryNumber"]
+        self.map_index = payload["context"].get("mapIndex", -1)
         self._grants = grants
 
     def xcom_pull(self, task_ids=None, task_id=None):
@@ -205,6 +206,9 @@ def build_context(payload, grants):
         "conn": _Accessor(grants.connection),
         "log": logging.getLogger("airlock.task"),
         "scratch_dir": c["scratchDir"],
+        # A mapped instance's element and position (Airflow passes the element as an expanded argument).
+        "item": c.get("item"),
+        "map_index": c.get("mapIndex", -1),
     }
 
 

@@ -75,6 +75,8 @@ export function taskContext(p: TaskPayload, g: Grants): TaskContext {
     connections: { get: (id: string) => g.connection(id) },
     log: { info: line("INFO"), warn: line("WARN"), error: line("ERROR") },
     scratchDir: p.context.scratchDir,
+    item: p.context.item,
+    mapIndex: p.context.mapIndex ?? -1,
   };
 }
 
@@ -92,6 +94,11 @@ function callbackNames(args: Record<string, unknown>): Record<string, unknown> {
   return { event: args.event, exception: error ? `${error.type}: ${error.message}` : "" };
 }
 
+function mappedNames(p: TaskPayload): Record<string, unknown> {
+  const mapIndex = p.context.mapIndex ?? -1;
+  return mapIndex >= 0 ? { item: p.context.item, map_index: mapIndex } : { map_index: -1 };
+}
+
 /** The operator's arguments with its templated fields rendered against the payload's context and grants. */
 export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Promise<Record<string, unknown>> {
   // The template engine is most of the runner's code: load it only when a field holds a template.
@@ -101,8 +108,9 @@ export async function renderedArgs(p: TaskPayload, g: Grants = grantsOf(p)): Pro
     dagId: p.dagId, taskId: p.taskId, runId: p.runId, tryNumber: p.tryNumber, params: p.context.params,
     conf: p.context.conf, logicalDate: p.context.logicalDate, dataInterval: p.context.dataInterval,
     timezone: p.context.timezone, xcomPull: g.xcomPull, variable: g.variable, connection: g.connection,
-    // A callback's templates may also name what happened: {{ event }}, {{ exception }}.
-    extra: p.operator.kind === "callback" ? callbackNames(p.operator.args) : undefined,
+    // A callback's templates may also name what happened: {{ event }}, {{ exception }}; a mapped instance's name
+    // its element and position: {{ item }}, {{ map_index }}.
+    extra: { ...(p.operator.kind === "callback" ? callbackNames(p.operator.args) : {}), ...mappedNames(p) },
   });
   // A bash command is shell: values pasted into it are quoted so run conf and params never become shell syntax.
   const shellFields = p.operator.kind === "bash" ? ["command"] : [];

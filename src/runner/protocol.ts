@@ -63,6 +63,10 @@ export interface PayloadContext {
   scratchDir: string;
   /** Environment the try runs in, if any (module resolution is confined to it). */
   environment: { name: string; root: string } | null;
+  /** A mapped instance's position in the list it is mapped over; absent (or -1) for unmapped tasks. */
+  mapIndex?: number;
+  /** A mapped instance's element of that list (absent for unmapped tasks). */
+  item?: unknown;
 }
 
 /** XComs of upstream tasks; large values are passed by reference to a readable file. */

@@ -3,6 +3,7 @@
  * `dependsOnPast` waits for its own outcome in the previous run, and `maxConsecutiveFailedRuns` pauses a DAG that
  * keeps failing, saying why. Test runs (`dags test`) neither count nor wait.
  */
+import { taskStateIn } from "./mapping.js";
 import type { AirlockContext } from "../core/context.js";
 import { markRunState } from "../core/actions.js";
 import type { SerializedDag } from "../sdk/serialized.js";
@@ -34,9 +35,9 @@ export async function pastAllows(ctx: AirlockContext, run: DagRun, taskId: strin
   if (run.runType === "test") return true;
   const previous = await previousRun(ctx, run);
   if (!previous) return true;
-  const ti = await ctx.store.getTaskInstance(previous.runId, taskId);
+  const state = await taskStateIn(ctx, previous.runId, taskId);
   const allowed: TaskState[] = ["success", "skipped"];
-  return !ti || allowed.includes(ti.state);
+  return !state || allowed.includes(state);
 }
 
 /** After a run failed: pauses its DAG when its last maxConsecutiveFailedRuns finished runs all failed. */

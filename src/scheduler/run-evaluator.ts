@@ -14,6 +14,7 @@ import { runOutcome, teardownDecision } from "./setup-teardown.js";
 import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
 import { dagCallbackRequest } from "./callbacks.js";
 import { slaMisses } from "./sla.js";
+import { aggregateState, expandMapped, groupInstances } from "./mapping.js";
 import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
@@ -48,56 +49,73 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     const request = await dagCallbackRequest(ctx, run, dag, "failed");
     return { ...result, ended: "failed", callbacks: request ? [request] : [] };
   }
-  const tis = new Map<string, TaskInstance>((await ctx.store.listTaskInstances(run.runId)).map((t) => [t.taskId, t]));
+  let grouped = groupInstances(await ctx.store.listTaskInstances(run.runId));
   const now = Date.now();
-  const state = (id: string): TaskState => tis.get(id)?.state ?? "none";
+  const state = (id: string): TaskState => grouped.summary.get(id)?.state ?? "none";
   // Walk in topological order so decisions made now (skips, upstream_failed, empties) flow downstream at once.
   for (let changed = true; changed; ) {
     changed = false;
-    const batch: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }> = [];
+    let reread = false;
+    const batch: Array<{ taskId: string; mapIndex: number; from: TaskState[]; patch: TaskPatch }> = [];
     for (const id of dag.order) {
-      const ti = tis.get(id);
       const task = dag.tasks[id];
-      if (!ti || !task) continue;
-      let patch: TaskPatch | null = null;
-      if (ti.state === "none") {
-        const decision = task.teardown ? teardownDecision(task, state) : evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
-        if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
-        else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
-        else if (decision === "run" && task.dependsOnPast && !(await pastAllows(ctx, run, id))) {
-          // Waits for its own outcome in the previous run; the sweep looks again.
-        } else if (decision === "run") {
-          if (task.kind === "empty") patch = { state: "success", startDate: new Date().toISOString(), endDate: new Date().toISOString() };
-          else patch = o.paused ? { state: "scheduled" } : queuePatch(run, task, ctx, o);
+      const instances = grouped.byTask.get(id);
+      if (!task || !instances) continue;
+      let taskChanged = false;
+      for (const ti of instances) {
+        let patch: TaskPatch | null = null;
+        if (ti.state === "none" && ti.mapIndex >= 0) {
+          // A mapped instance (new, or cleared on its own): its upstream already allowed the task to run.
+          patch = o.paused ? { state: "scheduled" } : queuePatch(run, task, ctx, o);
+        } else if (ti.state === "none") {
+          const decision = task.teardown ? teardownDecision(task, state) : evaluateTriggerRule(task.triggerRule, task.upstream.map(state));
+          if (decision === "skip") patch = { state: "skipped", endDate: new Date().toISOString() };
+          else if (decision === "upstream_failed") patch = { state: "upstream_failed", endDate: new Date().toISOString() };
+          else if (decision === "run" && task.dependsOnPast && !(await pastAllows(ctx, run, id))) {
+            // Waits for its own outcome in the previous run; the sweep looks again.
+          } else if (decision === "run" && task.mapOver) {
+            // Expanded now that its upstream list is known; its instances are queued on the next pass.
+            if (await expandMapped(ctx, run.runId, task, "none", o.fence)) changed = true;
+            reread = true;
+            continue;
+          } else if (decision === "run") {
+            patch = o.paused ? { state: "scheduled" } : queuePatch(run, task, ctx, o);
+          }
+        } else if (ti.state === "scheduled" && !o.paused) {
+          patch = queuePatch(run, task, ctx, o);
+        } else if (ti.state === "queued" && o.routing && !o.queueOverride) {
+          // A waiting task follows route changes and fallbacks until a worker claims it.
+          const queue = resolveQueue(o.routing, run.dagId, id, task.queue);
+          if (queue !== ti.queue) patch = { state: "queued", queue };
+        } else if (ti.state === "up_for_retry" || ti.state === "up_for_reschedule") {
+          const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
+          if (due <= now && !o.paused) patch = queuePatch(run, task, ctx, o);
+          else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);
         }
-      } else if (ti.state === "scheduled" && !o.paused) {
-        patch = queuePatch(run, task, ctx, o);
-      } else if (ti.state === "queued" && o.routing && !o.queueOverride) {
-        // A waiting task follows route changes and fallbacks until a worker claims it.
-        const queue = resolveQueue(o.routing, run.dagId, id, task.queue);
-        if (queue !== ti.queue) patch = { state: "queued", queue };
-      } else if (ti.state === "up_for_retry" || ti.state === "up_for_reschedule") {
-        const due = ti.notBefore ? Date.parse(ti.notBefore) : 0;
-        if (due <= now && !o.paused) patch = queuePatch(run, task, ctx, o);
-        else if (due > now) result.nextRetryAt = Math.min(result.nextRetryAt ?? Infinity, due);
+        if (patch) {
+          batch.push({ taskId: id, mapIndex: ti.mapIndex, from: [ti.state], patch });
+          ti.state = patch.state;
+          ti.queue = patch.queue ?? ti.queue;
+          if (patch.state === "queued") result.queued++;
+          taskChanged = true;
+        }
       }
-      if (patch) {
-        batch.push({ taskId: id, from: [ti.state], patch });
-        tis.set(id, { ...ti, state: patch.state, queue: patch.queue ?? ti.queue });
-        if (patch.state === "queued") result.queued++;
+      if (taskChanged) {
         changed = true;
+        const summary = grouped.summary.get(id) as TaskInstance;
+        grouped.summary.set(id, { ...summary, state: aggregateState(instances) });
       }
     }
     if (batch.length > 0) {
-      const applied = new Set(await ctx.store.transitionTasks(run.runId, batch, o.fence));
+      const applied = await ctx.store.transitionTasks(run.runId, batch, o.fence);
       // Someone else moved a task meanwhile: re-read rather than trust our local view.
-      if (applied.size !== batch.length) {
-        for (const t of await ctx.store.listTaskInstances(run.runId)) tis.set(t.taskId, t);
-      }
+      if (applied.length !== batch.length) reread = true;
     }
+    if (reread) grouped = groupInstances(await ctx.store.listTaskInstances(run.runId));
   }
+  const tis = grouped.summary;
   result.callbacks.push(...(await slaMisses(ctx, run, dag, tis)));
-  const all = [...tis.values()];
+  const all = [...grouped.byTask.values()].flat();
   if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
     // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
     result.ended = runOutcome(dag, state);
@@ -110,6 +128,10 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
 }
 
 function queuePatch(run: DagRun, task: SerializedDag["tasks"][string], ctx: AirlockContext, o: EvaluateOptions): TaskPatch {
+  if (task.kind === "empty") {
+    const at = new Date().toISOString();
+    return { state: "success", startDate: at, endDate: at };
+  }
   const patch: TaskPatch = { state: "queued", isolation: isolationFor(task, ctx.config, o.backendOverride) };
   if (o.queueOverride) patch.queue = o.queueOverride;
   else if (o.routing) patch.queue = resolveQueue(o.routing, run.dagId, task.id, task.queue);

@@ -98,6 +98,8 @@ export class Task {
   datasets?: { inputs: string[]; outputs: string[] };
   /** Tags of a pipeline node. */
   tags?: string[];
+  /** The upstream task whose XCom list this task is mapped over (set by `expand`). */
+  mapOver: string | undefined;
   constructor(readonly dag: Dag, readonly spec: OperatorSpec, readonly options: TaskOptions) {}
 
   get id(): string {
@@ -116,6 +118,23 @@ export class Task {
       t.upstream.add(this.id);
     }
     return next;
+  }
+
+  /**
+   * Dynamic task mapping: one instance of this task per element of `upstream`'s XCom list, made at run time. Each
+   * instance sees its element as `ctx.item` (`{{ item }}` in templates) and its position as `ctx.mapIndex`; a
+   * downstream pull of this task's XCom gets the list of results in map-index order. Returns this task.
+   */
+  expand(upstream: Task): this {
+    if (!isTask(upstream)) throw new DagDefinitionError(`${this.id}.expand(): expected the upstream task whose XCom list to map over, e.g. each.expand(list)`, "expand");
+    if (upstream.dag !== this.dag) throw new DagDefinitionError(`${this.id}.expand(${upstream.id}): tasks belong to different DAGs`, "expand");
+    if (upstream === this) throw new DagDefinitionError(`${this.id}.expand(${upstream.id}): a task cannot map over its own XCom`, "expand");
+    if (this.mapOver !== undefined) throw new DagDefinitionError(`${this.id}.expand(${upstream.id}): already mapped over "${this.mapOver}"; a task maps over one upstream list`, "expand");
+    if (this.options.setup || this.options.teardown) throw new DagDefinitionError(`${this.id}.expand(): setup and teardown tasks cannot be mapped`, "expand");
+    if (this.spec.kind === "branch" || this.spec.kind === "trigger_dag") throw new DagDefinitionError(`${this.id}.expand(): a ${this.spec.kind} task cannot be mapped`, "expand");
+    this.mapOver = upstream.id;
+    upstream.then(this);
+    return this;
   }
 
   /** A task is its own root. */

@@ -11,7 +11,7 @@ const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc", "priorityWeight", "weightRule",
   "setup", "teardown", "onFailureFailDagrun", "dependsOnPast", "onSuccess", "onFailure", "onRetry",
-  "sla", "onSlaMiss",
+  "sla", "onSlaMiss", "maxActiveTisPerDag",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -39,6 +39,7 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.network !== undefined && o.network !== "none" && o.network !== "host") throw new DagDefinitionError(`${where}: network must be "none" or "host"`, "network");
   if (o.priorityWeight !== undefined && !Number.isSafeInteger(o.priorityWeight)) throw new DagDefinitionError(`${where}: priorityWeight must be an integer, got ${JSON.stringify(o.priorityWeight)}`, "priorityWeight");
   if (o.weightRule !== undefined && !WEIGHT_RULES.includes(o.weightRule)) throw new DagDefinitionError(`${where}: weightRule "${String(o.weightRule)}" is unknown; use one of ${WEIGHT_RULES.join(", ")}`, "weightRule");
+  if (o.maxActiveTisPerDag !== undefined && !(Number.isInteger(o.maxActiveTisPerDag) && o.maxActiveTisPerDag > 0)) throw new DagDefinitionError(`${where}: maxActiveTisPerDag must be an integer > 0 (instances of the task running at once), got ${JSON.stringify(o.maxActiveTisPerDag)}`, "maxActiveTisPerDag");
   if (o.dependsOnPast !== undefined && typeof o.dependsOnPast !== "boolean") throw new DagDefinitionError(`${where}: dependsOnPast must be true or false`, "dependsOnPast");
   serializedCallbacks(where, o, CALLBACK_EVENTS);
   if (o.resources !== undefined) checkResources(where, o.resources);

@@ -55,6 +55,10 @@ export interface SerializedTask {
   callbacks?: Partial<Record<CallbackEvent, SerializedCallback[]>>;
   /** How long after its run started it should have succeeded (absent: no sla). */
   slaMs?: number;
+  /** A mapped task: the upstream task whose XCom list it is expanded over (absent otherwise). */
+  mapOver?: string;
+  /** Bound on its instances running at once across the DAG's runs (absent: none). */
+  maxActiveTisPerDag?: number;
   /** Datasets a pipeline node reads and writes (absent for plain tasks). */
   datasets?: { inputs: string[]; outputs: string[] };
   /** Tags of a pipeline node. */
@@ -139,6 +143,8 @@ export function serializeDag(d: Dag): SerializedDag {
       ...serializedRole(d, t),
       ...(to.dependsOnPast ? { dependsOnPast: true as const } : {}),
       ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
+      ...optional("mapOver", t.mapOver),
+      ...optional("maxActiveTisPerDag", to.maxActiveTisPerDag),
       ...optional("slaMs", to.sla === undefined ? undefined : parseDuration(to.sla, "sla")),
     };
     if (t.datasets) Object.assign(tasks[id] as SerializedTask, { datasets: t.datasets, tags: t.tags ?? [] });

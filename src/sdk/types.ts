@@ -96,6 +96,8 @@ export interface TaskOptions {
   sla?: Duration;
   /** Called when the task missed its sla (it goes on running). */
   onSlaMiss?: Callbacks;
+  /** Instances of this task (mapped instances included) running at once across all runs of its DAG. @default no bound */
+  maxActiveTisPerDag?: number;
 }
 
 /** Task options a DAG may default for all its tasks. */
@@ -147,4 +149,8 @@ export interface TaskContext<P extends Record<string, unknown> = Record<string, 
   log: TaskLogger;
   /** A directory the task may write to; removed after the try. */
   scratchDir: string;
+  /** A mapped instance's element of the list it is mapped over (undefined for unmapped tasks). */
+  item?: any;
+  /** A mapped instance's position in that list; -1 for unmapped tasks. */
+  mapIndex: number;
 }

@@ -22,7 +22,8 @@ export interface RunSummary {
   dagId: string;
   runId: string;
   state: string;
-  tasks: Array<{ taskId: string; state: string; tryNumber: number; isolation: string | null; xcom: unknown; waitReason?: string }>;
+  /** One entry per task instance: a mapped task has one per element, in map-index order, each with its `mapIndex`. */
+  tasks: Array<{ taskId: string; mapIndex?: number; state: string; tryNumber: number; isolation: string | null; xcom: unknown; waitReason?: string }>;
 }
 
 /** Builds the summary of a run from the store. */
@@ -30,8 +31,11 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
   const version = await ctx.store.getDagVersion(run.versionHash);
   const order = version?.serialized.order ?? [];
   const tis = await ctx.store.listTaskInstances(run.runId);
-  tis.sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
-  const xcoms = await ctx.store.getXcoms(run.runId, tis.map((t) => t.taskId));
+  tis.sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId) || a.mapIndex - b.mapIndex);
+  const xcoms = await ctx.store.getXcoms(run.runId, [...new Set(tis.filter((t) => t.mapIndex < 0).map((t) => t.taskId))]);
+  const mappedXcoms = new Map<string, Map<number, string>>();
+  for (const id of new Set(tis.filter((t) => t.mapIndex >= 0).map((t) => t.taskId))) mappedXcoms.set(id, await ctx.store.listInstanceXcoms(run.runId, id));
+  const xcomOf = (t: TaskInstance) => (t.mapIndex >= 0 ? mappedXcoms.get(t.taskId)?.get(t.mapIndex) : xcoms.get(t.taskId));
   // XComs keep their values for downstream tasks; only what is shown to people is masked.
   const masker = await knownSecretsMasker(ctx);
   const routing = tis.some((t) => t.state === "queued") ? await loadRouting(ctx) : null;
@@ -40,8 +44,8 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
     runId: run.runId,
     state: run.state,
     tasks: tis.map((t) => ({
-      taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
-      xcom: xcoms.has(t.taskId) ? maskedJson(masker, xcoms.get(t.taskId) as string) : null,
+      taskId: t.taskId, ...(t.mapIndex >= 0 ? { mapIndex: t.mapIndex } : {}), state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
+      xcom: xcomOf(t) !== undefined ? maskedJson(masker, xcomOf(t) as string) : null,
       // Only a task that waits for a worker says why; the other fields are the fixed summary.
       ...withReason(routing ? waitReason(routing, t) : null),
     })),
@@ -123,10 +127,11 @@ export async function testDag(ctx: AirlockContext, dagId: string, options: TestR
         ctx, backend: (name) => executor.backends.get(name), environment: (name, log) => ensureEnvironment(ctx.config, name, log),
       }, request)));
       const order = dag.serialized.order;
-      const tis = (await ctx.store.listTaskInstances(runId)).sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId));
+      const tis = (await ctx.store.listTaskInstances(runId)).sort((a, b) => order.indexOf(a.taskId) - order.indexOf(b.taskId) || a.mapIndex - b.mapIndex);
       for (const ti of tis) {
-        if (["success", "failed", "skipped", "upstream_failed"].includes(ti.state) && !reported.has(ti.taskId)) {
-          reported.add(ti.taskId);
+        const key = `${ti.taskId}[${ti.mapIndex}]`;
+        if (["success", "failed", "skipped", "upstream_failed"].includes(ti.state) && !reported.has(key)) {
+          reported.add(key);
           await options.onTaskEnd?.(ti);
         }
       }

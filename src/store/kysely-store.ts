@@ -2,7 +2,7 @@
  * The Store implemented once over Kysely; the SQLite and Postgres adapters supply only a connection and an
  * exclusive-transaction primitive. Nothing dialect-specific leaks out of this file and the two adapters.
  */
-import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction, type Updateable } from "kysely";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { TryHandle } from "../backends/types.js";
 import type { BackendName } from "../sdk/types.js";
@@ -20,10 +20,11 @@ import { finishTries } from "./ops/finish.js";
 import { applyTransitions, type TransitionItem } from "./ops/transitions.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
+import * as mapping from "./ops/mapping.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
-  ClaimRequest, ClaimedTry, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
+  ClaimRequest, ClaimedTry, InstanceRef, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
   TryFinish, TryKeyRef, TryOutcome,
 } from "./store.js";
 import type {
@@ -68,7 +69,7 @@ function toRun(r: Selectable<DagRunsTable>): DagRun {
 
 function toTi(r: Selectable<TaskInstancesTable>): TaskInstance {
   return {
-    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, state: r.state as TaskState, tryNumber: Number(r.try_number),
+    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: Number(r.map_index ?? -1), state: r.state as TaskState, tryNumber: Number(r.try_number),
     maxTries: Number(r.max_tries), pool: r.pool, queue: r.queue, isolation: r.isolation as BackendName | null,
     notBefore: r.not_before, startDate: r.start_date, endDate: r.end_date, updatedAt: r.updated_at,
   };
@@ -76,7 +77,7 @@ function toTi(r: Selectable<TaskInstancesTable>): TaskInstance {
 
 function toTry(r: Selectable<TaskTriesTable>): TaskTry {
   return {
-    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, tryNumber: Number(r.try_number), state: r.state as TryState,
+    dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: Number(r.map_index ?? -1), tryNumber: Number(r.try_number), state: r.state as TryState,
     isolation: r.isolation as BackendName, workerId: r.worker_id, hostname: r.hostname,
     handle: r.handle ? (JSON.parse(r.handle) as TryHandle) : null, logPath: r.log_path, startedAt: r.started_at,
     endedAt: r.ended_at, exitCode: r.exit_code === null ? null : Number(r.exit_code),
@@ -290,7 +291,7 @@ export class KyselyStore implements Store {
       const rows = run.tasks.map((t) => ({
         run_id: run.runId, task_id: t.taskId, dag_id: run.dagId, state: "none", try_number: 0, max_tries: t.maxTries,
         pool: t.pool, queue: t.queue, isolation: null, not_before: null, start_date: null, end_date: null, updated_at: at,
-        priority_weight: t.priorityWeight ?? 1,
+        priority_weight: t.priorityWeight ?? 1, max_active_tis: t.maxActiveTis ?? null,
       }));
       // Chunked: SQLite limits bound parameters per statement.
       for (let i = 0; i < rows.length; i += 500) await db.insertInto("task_instances").values(rows.slice(i, i + 500)).execute();
@@ -355,13 +356,13 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom("task_instances").selectAll().where("state", "in", states).limit(limit).execute()).map(toTi);
   }
 
-  async getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined> {
-    const r = await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).executeTakeFirst();
+  async getTaskInstance(runId: string, taskId: string, mapIndex = -1): Promise<TaskInstance | undefined> {
+    const r = await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).where("map_index", "=", mapIndex).executeTakeFirst();
     return r ? toTi(r) : undefined;
   }
 
-  async transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean> {
-    const applied = await this.adapter.exclusive((db) => applyTransitions(db, runId, [{ taskId, from, patch }], now()));
+  async transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch, mapIndex = -1): Promise<boolean> {
+    const applied = await this.adapter.exclusive((db) => applyTransitions(db, runId, [{ taskId, mapIndex, from, patch }], now()));
     return applied.length > 0;
   }
 
@@ -375,6 +376,24 @@ export class KyselyStore implements Store {
       }));
     }
     return applied;
+  }
+
+  expandTask(runId: string, taskId: string, count: number, from: TaskState[], fence?: LeaseFence): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      await checkLease(db, fence);
+      return mapping.expandTask(db, runId, taskId, count, from, (d, c) => this.change(d, c));
+    });
+  }
+
+  failUnrunnable(runId: string, ref: InstanceRef, from: TaskState[], error: ProtocolError, fence?: LeaseFence): Promise<boolean> {
+    return this.adapter.exclusive(async (db) => {
+      await checkLease(db, fence);
+      return mapping.failUnrunnable(db, runId, ref, from, error, (d, c) => this.change(d, c));
+    });
+  }
+
+  collapseTask(runId: string, taskId: string): Promise<void> {
+    return this.adapter.exclusive((db) => mapping.collapseTask(db, runId, taskId, (d, c) => this.change(d, c)));
   }
 
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
@@ -394,7 +413,7 @@ export class KyselyStore implements Store {
   async setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean> {
     const r = await this.adapter.exclusive((db) => {
       let q = db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
-        .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber);
+        .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber);
       if (fence) q = q.where("state", "=", "running").where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
       return q.executeTakeFirst();
     });
@@ -402,12 +421,12 @@ export class KyselyStore implements Store {
   }
 
   async getTry(key: TryKeyRef): Promise<TaskTry | undefined> {
-    const r = await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).executeTakeFirst();
+    const r = await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber).executeTakeFirst();
     return r ? toTry(r) : undefined;
   }
 
-  async listTries(runId: string, taskId: string): Promise<TaskTry[]> {
-    return (await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).orderBy("try_number").execute()).map(toTry);
+  async listTries(runId: string, taskId: string, mapIndex = -1): Promise<TaskTry[]> {
+    return (await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).where("map_index", "=", mapIndex).orderBy("try_number").execute()).map(toTry);
   }
 
   async listRunningTries(hostname?: string): Promise<TaskTry[]> {
@@ -417,18 +436,17 @@ export class KyselyStore implements Store {
   }
 
   async getXcom(runId: string, taskId: string): Promise<string | undefined> {
-    const r = await this.db.selectFrom("xcoms").select("value").where("run_id", "=", runId).where("task_id", "=", taskId).orderBy("try_number", "desc").limit(1).executeTakeFirst();
-    return r?.value;
+    return (await this.getXcoms(runId, [taskId])).get(taskId);
   }
 
-  async getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (let i = 0; i < taskIds.length; i += 500) {
-      const rows = await this.db.selectFrom("xcoms").select(["task_id", "try_number", "value"]).where("run_id", "=", runId)
-        .where("task_id", "in", taskIds.slice(i, i + 500)).orderBy("try_number", "asc").execute();
-      for (const r of rows) out.set(r.task_id, r.value);
-    }
-    return out;
+  getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>> {
+    return mapping.selectXcoms(this.db, runId, taskIds);
+  }
+
+  async listInstanceXcoms(runId: string, taskId: string): Promise<Map<number, string>> {
+    const rows = await this.db.selectFrom("xcoms").select(["map_index", "value"]).where("run_id", "=", runId).where("task_id", "=", taskId)
+      .where("map_index", ">=", 0).orderBy("try_number", "asc").execute();
+    return new Map(rows.map((r) => [Number(r.map_index), r.value]));
   }
 
   // ---- Rescheduling sensors

@@ -19,13 +19,18 @@ export interface TaskInstancesTable {
   priority_weight?: number;
   /** "<try>|<ISO>" of a rescheduling sensor's first poke (migration 23). */
   first_poke?: string | null;
+  /** Position of a mapped instance in its list; -1 for an unmapped task or a mapped one not yet expanded (migration 50). */
+  map_index: Generated<number>;
+  /** The task's maxActiveTisPerDag; null for none (migration 50). */
+  max_active_tis?: number | null;
 }
 export interface TaskTriesTable {
   run_id: string; task_id: string; try_number: number; dag_id: string; state: string; isolation: string;
   worker_id: string; hostname: string; handle: string | null; log_path: string; started_at: string;
   ended_at: string | null; exit_code: number | null; error: string | null; epoch: Generated<number>;
+  map_index: Generated<number>;
 }
-export interface XcomsTable { run_id: string; task_id: string; try_number: number; value: string; size: number; created_at: string }
+export interface XcomsTable { run_id: string; task_id: string; map_index: Generated<number>; try_number: number; value: string; size: number; created_at: string }
 export interface ConnectionsTable {
   conn_id: string; conn_type: string | null; host: string | null; port: number | null; login: string | null;
   password_enc: string | null; schema_name: string | null; extra_enc: string | null; description: string | null;
@@ -36,7 +41,7 @@ export interface ChangesTable {
   id: Generated<number>; at: string; kind: string; dag_id: string | null; run_id: string | null; task_id: string | null;
   try_number: number | null; state: string | null;
 }
-export interface LogChunksTable { run_id: string; task_id: string; try_number: number; byte_offset: number; byte_length: number; text: string }
+export interface LogChunksTable { run_id: string; task_id: string; map_index: Generated<number>; try_number: number; byte_offset: number; byte_length: number; text: string }
 export interface LeasesTable { name: string; holder: string; expires_at: number; epoch: Generated<number> }
 export interface WorkersTable {
   worker_id: string; hostname: string; machine: string; pid: number; queues: string; backends: string; version: string;

@@ -48,7 +48,7 @@ export interface NewRun {
   params: Record<string, unknown>;
   versionHash: string;
   /** Task ids and their instance settings, created in state "none". Priority weight is the effective one. @default weight 1 */
-  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight?: number }>;
+  tasks: Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight?: number; maxActiveTis?: number | null }>;
   /** Bound on running task instances of the run's DAG (the DAG's maxActiveTasks). @default null (none) */
   maxActiveTasks?: number | null;
 }
@@ -80,6 +80,8 @@ export interface ClaimedTry {
   dagId: string;
   runId: string;
   taskId: string;
+  /** -1 unmapped. */
+  mapIndex: number;
   tryNumber: number;
   pool: string;
   queue: string;
@@ -90,7 +92,7 @@ export interface ClaimRequest {
   hostname: string;
   queues: string[];
   limit: number;
-  logPathOf: (c: { dagId: string; runId: string; taskId: string; tryNumber: number }) => string;
+  logPathOf: (c: { dagId: string; runId: string; taskId: string; mapIndex: number; tryNumber: number }) => string;
 }
 
 export interface TryOutcome {
@@ -107,6 +109,8 @@ export interface TryOutcome {
 export interface TryKeyRef {
   runId: string;
   taskId: string;
+  /** A mapped instance's index; absent or -1 for an unmapped task. */
+  mapIndex?: number;
   tryNumber: number;
 }
 
@@ -115,6 +119,12 @@ export interface TryFinish {
   key: TryKeyRef;
   outcome: TryOutcome;
   fence?: TryFence;
+}
+
+/** One task instance of a run: a task id, and a map index for a mapped instance (absent or -1 otherwise). */
+export interface InstanceRef {
+  taskId: string;
+  mapIndex?: number;
 }
 
 /** The store. All methods are async; implementations must be safe for several processes at once. */
@@ -157,14 +167,31 @@ export interface Store {
   // Task instances
   listTaskInstances(runId: string): Promise<TaskInstance[]>;
   listTaskInstancesByState(states: TaskState[], limit?: number): Promise<TaskInstance[]>;
-  getTaskInstance(runId: string, taskId: string): Promise<TaskInstance | undefined>;
-  /** Conditional transition (compare-and-set on state): true when applied. */
-  transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch): Promise<boolean>;
+  getTaskInstance(runId: string, taskId: string, mapIndex?: number): Promise<TaskInstance | undefined>;
+  /** Conditional transition (compare-and-set on state) of one instance (map index -1 unless given): true when applied. */
+  transitionTask(runId: string, taskId: string, from: TaskState[], patch: TaskPatch, mapIndex?: number): Promise<boolean>;
   /**
    * Applies many conditional transitions of one run, a few statements per thousand, in one transaction per thousand
-   * items; returns the task ids applied in item order. A task named twice sees its earlier item's result.
+   * items; returns those applied in item order ("task", or "task[3]" for a mapped instance). An instance named twice
+   * sees its earlier item's result.
    */
-  transitionTasks(runId: string, items: Array<{ taskId: string; from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]>;
+  transitionTasks(runId: string, items: Array<InstanceRef & { from: TaskState[]; patch: TaskPatch }>, fence?: LeaseFence): Promise<string[]>;
+  /**
+   * Dynamic task mapping: replaces a task's unexpanded instance (map index -1, in state `from`) by `count` instances
+   * 0..count-1 in state "none" with the same settings; with count 0 the instance is skipped instead. False when the
+   * instance was not in `from` (another scheduler expanded it first).
+   */
+  expandTask(runId: string, taskId: string, count: number, from: TaskState[], fence?: LeaseFence): Promise<boolean>;
+  /**
+   * Fails an instance that cannot run (e.g. a mapped task whose upstream XCom is not a list) with a visible reason:
+   * a failed try carrying `error` and a log holding its message. False when the instance was not in `from`.
+   */
+  failUnrunnable(runId: string, ref: InstanceRef, from: TaskState[], error: ProtocolError, fence?: LeaseFence): Promise<boolean>;
+  /**
+   * Undoes a task's expansion (clear): drops its mapped instances, tries, XComs and logs and puts back one
+   * unexpanded instance in state "none". No-op for an unmapped task.
+   */
+  collapseTask(runId: string, taskId: string): Promise<void>;
   /**
    * Moves up to `limit` queued instances of the given queues to running, bumping their try number and creating
    * the try row, respecting pool slots, in one transaction of a few statements. Each instance is claimed by exactly
@@ -184,13 +211,18 @@ export interface Store {
   /** Stores a running try's backend handle; false when the fence no longer owns it. */
   setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean>;
   getTry(key: TryKeyRef): Promise<TaskTry | undefined>;
-  listTries(runId: string, taskId: string): Promise<TaskTry[]>;
+  listTries(runId: string, taskId: string, mapIndex?: number): Promise<TaskTry[]>;
   /** Tries still running that were started on `hostname` (for adoption after a restart). */
   listRunningTries(hostname?: string): Promise<TaskTry[]>;
-  /** XCom of the task's latest successful try. */
+  /**
+   * XCom of the task's latest successful try; for a mapped task the JSON list of its instances' XComs in map-index
+   * order (instances without one, e.g. skipped, are left out, as in Airflow).
+   */
   getXcom(runId: string, taskId: string): Promise<string | undefined>;
-  /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text). */
+  /** Latest XCom of each of `taskIds` in a run, in one query (task id → JSON text); mapped tasks as in getXcom. */
   getXcoms(runId: string, taskIds: string[]): Promise<Map<string, string>>;
+  /** A mapped task's XCom per instance (map index → JSON text of its latest successful try). */
+  listInstanceXcoms(runId: string, taskId: string): Promise<Map<number, string>>;
 
   // Rescheduling sensors (see ops/reschedule.ts)
   /** Ends a running poke without consuming its try; the instance waits in up_for_reschedule until `nextPokeAt`. */

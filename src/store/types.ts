@@ -73,6 +73,8 @@ export interface TaskInstance {
   dagId: string;
   runId: string;
   taskId: string;
+  /** Position of a mapped instance in the list it is mapped over; -1 for an unmapped (or not yet expanded) task. */
+  mapIndex: number;
   state: TaskState;
   /** Number of the latest try (0 before the first). */
   tryNumber: number;
@@ -95,6 +97,8 @@ export interface TaskTry {
   dagId: string;
   runId: string;
   taskId: string;
+  /** The instance's map index (-1 unmapped). */
+  mapIndex: number;
   tryNumber: number;
   state: TryState;
   isolation: BackendName;

@@ -85,7 +85,7 @@ export interface TemplateContext {
 /** The top-level names of a template context, for messages. */
 export const TEMPLATE_NAMES = [
   "params", "conf", "dag_run", "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
-  "data_interval_end", "run_id", "dag", "task", "try_number", "ti", "var", "conn", "macros",
+  "data_interval_end", "run_id", "dag", "task", "try_number", "ti", "var", "conn", "macros", "item", "map_index",
 ] as const;
 
 function isoUtc(value: string, what: string): string {

@@ -152,6 +152,7 @@ function undefinedHint(expression: string): string {
   if (root === "conf" || expression.startsWith("dag_run.conf")) return `Pass it in the run conf (--conf '{"${parts.at(-1)?.replace(/[\]"]/g, "") ?? "name"}": ...}'), ${fallback}.`;
   if (root === "conn") return `The connection has no such field (fields: conn_type, host, login, password, port, schema, extra, extra_dejson); set it on the connection, ${fallback}.`;
   if (root === "macros") return "The macros are ds_add, ds_format, random, uuid4, json.dumps and json.loads.";
+  if (root === "item") return "item is the element of a mapped task instance: map the task with .expand(upstream), whose XCom must be a list.";
   if (root === "ti") return "ti has xcom_pull, task_id, dag_id, run_id and try_number.";
   if (parts.length === 1 && !(TEMPLATE_NAMES as readonly string[]).includes(root)) {
     return `"${root}" is not a template variable; the names are ${TEMPLATE_NAMES.join(", ")}. Define it with {% set ${root} = ... %}, ${fallback}.`;

@@ -5,7 +5,7 @@ import type { Store } from "../../store/store.js";
 import type { TaskInstance } from "../../store/types.js";
 import { defineRoute, type AnyRoute } from "../route.js";
 import {
-  Cleared, ClearTaskBody, LogChunk, LogQuery, RunParams, TaskInstanceList, TaskInstanceView, TaskParams, TaskPatchBody,
+  Cleared, ClearTaskBody, LogChunk, LogQuery, MapIndexQuery, RunParams, TaskInstanceList, TaskInstanceView, TaskParams, TaskPatchBody,
   TryList, TryParams, XcomView,
 } from "../schemas.js";
 import { taskInstanceView, tryView } from "../views.js";
@@ -14,11 +14,13 @@ import { requireRun } from "./runs.js";
 const XCOM_INLINE_LIMIT = 1024 * 1024;
 
 /** Loads a task instance of a DAG's run or throws a 404. */
-export async function requireTask(store: Store, dagId: string, runId: string, taskId: string): Promise<TaskInstance> {
+export async function requireTask(store: Store, dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstance> {
   await requireRun(store, dagId, runId);
-  const t = await store.getTaskInstance(runId, taskId);
-  if (!t) throw new NotFoundError("Task", taskId, `List the tasks of run "${runId}" with GET /api/v1/dags/${dagId}/runs/{runId}/tasks`);
-  return t;
+  const t = await store.getTaskInstance(runId, taskId, mapIndex);
+  if (t) return t;
+  const mapped = (await store.listTaskInstances(runId)).filter((i) => i.taskId === taskId && i.mapIndex >= 0).length;
+  if (mapped > 0) throw new NotFoundError("Task instance", `${taskId}[${mapIndex}]`, `"${taskId}" is mapped into ${mapped} instances: pass ?mapIndex=N with N from 0 to ${mapped - 1}`);
+  throw new NotFoundError("Task", taskId, `List the tasks of run "${runId}" with GET /api/v1/dags/${dagId}/runs/{runId}/tasks`);
 }
 
 /** The task instance routes. */
@@ -39,40 +41,40 @@ export const taskRoutes: AnyRoute[] = [
   }),
   defineRoute({
     method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}", operationId: "getTaskInstance", tag: "Task instances",
-    role: "read", errors: [404], summary: "A task instance", params: TaskParams, response: TaskInstanceView,
-    async handler({ params, services: { ctx } }) {
-      const ti = await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
+    role: "read", errors: [404], summary: "A task instance (one instance of a mapped task with ?mapIndex=N)", params: TaskParams, query: MapIndexQuery, response: TaskInstanceView,
+    async handler({ params, query, services: { ctx } }) {
+      const ti = await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
       return taskInstanceView(ti, ti.state === "queued" ? waitReason(await loadRouting(ctx), ti) : null);
     },
   }),
   defineRoute({
     method: "PATCH", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}", operationId: "markTaskInstance", tag: "Task instances",
     role: "admin", errors: [404, 409], summary: "Mark a task instance success, failed or skipped",
-    params: TaskParams, body: TaskPatchBody, response: TaskInstanceView,
-    async handler({ params, body, services: { ctx, core, hub } }) {
-      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
-      await core.markTaskState(params.runId, params.taskId, body.state);
+    params: TaskParams, query: MapIndexQuery, body: TaskPatchBody, response: TaskInstanceView,
+    async handler({ params, query, body, services: { ctx, core, hub } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
+      await core.markTaskState(params.runId, params.taskId, body.state, query.mapIndex);
       void hub.poll();
-      return taskInstanceView(await requireTask(ctx.store, params.dagId, params.runId, params.taskId));
+      return taskInstanceView(await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex));
     },
   }),
   defineRoute({
     method: "POST", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/clear", operationId: "clearTaskInstance",
     tag: "Task instances", role: "admin", errors: [404, 409], summary: "Clear a task instance (and optionally its downstream) to retry it",
-    params: TaskParams, body: ClearTaskBody, response: Cleared,
-    async handler({ params, body, services: { ctx, core, hub } }) {
-      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
-      const cleared = await core.clearTaskInstances(params.runId, [params.taskId], { downstream: body.downstream });
+    params: TaskParams, query: MapIndexQuery, body: ClearTaskBody, response: Cleared,
+    async handler({ params, query, body, services: { ctx, core, hub } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
+      const cleared = await core.clearTaskInstances(params.runId, [params.taskId], { downstream: body.downstream, mapIndex: query.mapIndex });
       void hub.poll();
       return { cleared };
     },
   }),
   defineRoute({
     method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/tries", operationId: "listTries", tag: "Task instances",
-    role: "read", errors: [404], summary: "Tries of a task instance, oldest first", params: TaskParams, response: TryList,
-    async handler({ params, services: { ctx } }) {
-      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
-      const tries = await ctx.store.listTries(params.runId, params.taskId);
+    role: "read", errors: [404], summary: "Tries of a task instance, oldest first", params: TaskParams, query: MapIndexQuery, response: TryList,
+    async handler({ params, query, services: { ctx } }) {
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
+      const tries = await ctx.store.listTries(params.runId, params.taskId, query.mapIndex);
       return { tries: tries.sort((a, b) => a.tryNumber - b.tryNumber).map(tryView) };
     },
   }),
@@ -82,8 +84,8 @@ export const taskRoutes: AnyRoute[] = [
     summary: "A chunk of a try's log from a byte offset; follow with nextOffset until complete",
     params: TryParams, query: LogQuery, response: LogChunk,
     async handler({ params, query, services: { ctx, core } }) {
-      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
-      const ref = { runId: params.runId, taskId: params.taskId, tryNumber: params.tryNumber };
+      await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
+      const ref = { runId: params.runId, taskId: params.taskId, mapIndex: query.mapIndex, tryNumber: params.tryNumber };
       if (!(await ctx.store.getTry(ref))) {
         throw new NotFoundError("Try", String(params.tryNumber), "List the tries with GET …/tasks/{taskId}/tries");
       }
@@ -92,11 +94,12 @@ export const taskRoutes: AnyRoute[] = [
   }),
   defineRoute({
     method: "GET", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/xcom", operationId: "getXcom", tag: "Task instances",
-    role: "read", errors: [404], summary: "The XCom (result) of the task's latest successful try",
-    params: TaskParams, response: XcomView,
-    async handler({ params, services: { ctx } }) {
-      await requireTask(ctx.store, params.dagId, params.runId, params.taskId);
-      const json = await ctx.store.getXcom(params.runId, params.taskId);
+    role: "read", errors: [404], summary: "The XCom (result) of the task's latest successful try; of a mapped task, the list of its instances' XComs (or one instance's with ?mapIndex=N)",
+    params: TaskParams, query: MapIndexQuery, response: XcomView,
+    async handler({ params, query, services: { ctx } }) {
+      const json = query.mapIndex >= 0
+        ? (await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex), (await ctx.store.listInstanceXcoms(params.runId, params.taskId)).get(query.mapIndex))
+        : (await requireRun(ctx.store, params.dagId, params.runId), await ctx.store.getXcom(params.runId, params.taskId));
       if (json === undefined) throw new NotFoundError("XCom of task", params.taskId, "A task has an XCom once a try succeeded");
       const sizeBytes = Buffer.byteLength(json);
       if (sizeBytes > XCOM_INLINE_LIMIT) return { value: null, sizeBytes, truncated: true };

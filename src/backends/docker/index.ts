@@ -184,6 +184,7 @@ export function createDockerBackend(config: Pick<AirlockConfig, "project" | "doc
     }
     const list = await docker.listContainers({ all: true, filters: { label: [
       `${LABELS.owner}=${owner}`, `${LABELS.dag}=${key.dagId}`, `${LABELS.task}=${key.taskId}`, `${LABELS.run}=${key.runId}`, `${LABELS.try}=${key.tryNumber}`,
+      ...((key.mapIndex ?? -1) >= 0 ? [`${LABELS.mapIndex}=${key.mapIndex}`] : []),
     ] } });
     const id = list[0]?.Id;
     return id ? docker.getContainer(id) : null;

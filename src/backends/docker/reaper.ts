@@ -21,7 +21,9 @@ export async function reapOrphans(store: Pick<Store, "getTry">, config: Pick<Air
     const taskId = labels[LABELS.task];
     const tryNumber = Number(labels[LABELS.try]);
     if (!runId || !taskId || !Number.isInteger(tryNumber)) continue;
-    const t = await store.getTry({ runId, taskId, tryNumber });
+    // Containers made before mapping existed have no map index label: they belong to unmapped tries.
+    const mapIndex = Number(labels[LABELS.mapIndex] ?? -1);
+    const t = await store.getTry({ runId, taskId, mapIndex, tryNumber });
     if (t?.state === "running") continue;
     // A container operator's finished container kept on purpose (autoRemove never/success) is evidence, not an orphan.
     const keep = labels[LABELS.autoRemove];

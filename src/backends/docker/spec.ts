@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Resources } from "../../sdk/types.js";
-import { DEFAULT_PIDS_LIMIT, type LaunchRequest, type TryKey } from "../types.js";
+import { DEFAULT_PIDS_LIMIT, tryIdentity, type LaunchRequest, type TryKey } from "../types.js";
 
 /** Labels every airlock container carries (identity only, never data or secrets). */
-export const LABELS = { owner: "airlock.owner", dag: "airlock.dag", task: "airlock.task", run: "airlock.run", try: "airlock.try", key: "airlock.key", mode: "airlock.mode", autoRemove: "airlock.autoRemove" } as const;
+export const LABELS = { owner: "airlock.owner", dag: "airlock.dag", task: "airlock.task", run: "airlock.run", try: "airlock.try", mapIndex: "airlock.mapIndex", key: "airlock.key", mode: "airlock.mode", autoRemove: "airlock.autoRemove" } as const;
 /** Where the orchestrator's built `dist/` folder is mounted (read-only) inside runner containers. */
 export const CONTAINER_AIRLOCK_ROOT = "/opt/airlock";
 
@@ -29,8 +29,9 @@ export function parseSize(value: string | number | undefined): number | undefine
 /** A container name that is the same for the same try, so a second launch of one try cannot create another. */
 export function containerName(key: TryKey): string {
   const clean = (s: string) => s.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 40);
-  const hash = createHash("sha256").update(JSON.stringify([key.dagId, key.runId, key.taskId, key.tryNumber])).digest("hex").slice(0, 12);
-  return `airlock-${clean(key.dagId)}-${clean(key.taskId)}-${key.tryNumber}-${hash}`;
+  const hash = createHash("sha256").update(JSON.stringify(tryIdentity(key))).digest("hex").slice(0, 12);
+  const mapped = (key.mapIndex ?? -1) >= 0 ? `-${key.mapIndex}` : "";
+  return `airlock-${clean(key.dagId)}-${clean(key.taskId)}${mapped}-${key.tryNumber}-${hash}`;
 }
 
 /** Which installation (state folder) a container belongs to, so one never reaps another's containers. */
@@ -46,6 +47,7 @@ export function tryLabels(request: Pick<LaunchRequest, "key" | "environment">, m
     [LABELS.task]: request.key.taskId,
     [LABELS.run]: request.key.runId,
     [LABELS.try]: String(request.key.tryNumber),
+    [LABELS.mapIndex]: String(request.key.mapIndex ?? -1),
     [LABELS.key]: request.environment?.key ?? "",
     [LABELS.mode]: mode,
   };

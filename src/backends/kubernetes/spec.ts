@@ -8,7 +8,7 @@ import type { V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
 import type { KubernetesProfile } from "../../config/kubernetes.js";
 import { parseMemory } from "../../environments/resources.js";
 import type { Resources } from "../../sdk/types.js";
-import type { TryKey } from "../types.js";
+import { tryIdentity, type TryKey } from "../types.js";
 import { KubernetesError } from "./errors.js";
 
 /** Label and annotation keys of every Airlock pod, Secret and ConfigMap. */
@@ -17,7 +17,7 @@ export const LABELS = {
   tryId: "airlock/try-id", mode: "airlock/mode", runner: "airlock/runner",
 } as const;
 /** Annotations holding the exact ids (labels hold cleaned ones). */
-export const ANNOTATIONS = { dag: "airlock/dag-id", task: "airlock/task-id", run: "airlock/run-id", try: "airlock/try-number", nonce: "airlock/nonce" } as const;
+export const ANNOTATIONS = { dag: "airlock/dag-id", task: "airlock/task-id", run: "airlock/run-id", try: "airlock/try-number", mapIndex: "airlock/map-index", nonce: "airlock/nonce" } as const;
 /** Name of the container that runs the task in every Airlock pod. */
 export const TASK_CONTAINER = "task";
 
@@ -28,7 +28,7 @@ export function ownerOf(config: { stateDir: string }): string {
 
 /** Hash of a try's identity: the same try always gets the same pod name, so it can never run twice. */
 export function tryId(key: TryKey): string {
-  return createHash("sha256").update(JSON.stringify([key.dagId, key.runId, key.taskId, key.tryNumber])).digest("hex").slice(0, 16);
+  return createHash("sha256").update(JSON.stringify(tryIdentity(key))).digest("hex").slice(0, 16);
 }
 
 function dnsPart(s: string, max: number): string {
@@ -57,6 +57,7 @@ export function tryLabels(key: TryKey, mode: "runner" | "pod", owner: string): R
 export function tryAnnotations(key: TryKey, nonce: string | null): Record<string, string> {
   return {
     [ANNOTATIONS.dag]: key.dagId, [ANNOTATIONS.task]: key.taskId, [ANNOTATIONS.run]: key.runId, [ANNOTATIONS.try]: String(key.tryNumber),
+    ...((key.mapIndex ?? -1) >= 0 ? { [ANNOTATIONS.mapIndex]: String(key.mapIndex) } : {}),
     // The nonce only keeps task output from forging events; it is no secret, and adoption needs it.
     ...(nonce ? { [ANNOTATIONS.nonce]: nonce } : {}),
   };
@@ -67,7 +68,8 @@ export function keyOf(pod: V1Pod): TryKey | null {
   const a = pod.metadata?.annotations ?? {};
   const tryNumber = Number(a[ANNOTATIONS.try]);
   const [dagId, taskId, runId] = [a[ANNOTATIONS.dag], a[ANNOTATIONS.task], a[ANNOTATIONS.run]];
-  return dagId && taskId && runId && Number.isInteger(tryNumber) ? { dagId, taskId, runId, tryNumber } : null;
+  const mapIndex = Number(a[ANNOTATIONS.mapIndex] ?? -1);
+  return dagId && taskId && runId && Number.isInteger(tryNumber) ? { dagId, taskId, runId, mapIndex, tryNumber } : null;
 }
 
 /** Picks the profile of a task: `resources.profile`, else a `resources:<name>` tag, else `__default__` if configured. */

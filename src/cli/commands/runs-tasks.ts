@@ -6,7 +6,7 @@ import { readLogChunk } from "../../core/logs.js";
 import { escapeControls } from "../../core/utf8.js";
 import { summarizeRun, type RunSummary } from "../../services/test-run.js";
 import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
-import { clearTaskInstances, markTaskState, planClear } from "../../core/actions.js";
+import { clearTaskInstances, instanceName, markTaskState, planClear } from "../../core/actions.js";
 import { confirm } from "../confirm.js";
 import { RunLogTail } from "../log-tail.js";
 import { logicalDateArg } from "./dags.js";
@@ -24,6 +24,15 @@ async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promi
   const run = runId === "latest" ? (await ctx.store.listRuns({ dagId, limit: 1 })).runs[0] : await ctx.store.getRun(runId);
   if (!run || run.dagId !== dagId) throw new NotFoundError("Run", runId, `List runs with \`airlock runs list ${dagId}\` (or use "latest")`);
   return run;
+}
+
+/** `--map-index N`: an instance of the named mapped task. */
+function mapIndexArg(value: string | undefined, taskId: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--map-index "${value}" is not a map index`, "Map indexes start at 0; `airlock tasks states <dag> <run>` lists them");
+  if (!taskId) throw new UsageError("--map-index needs a task", "Name the mapped task, e.g. `airlock tasks clear <dag> <run> each --map-index 3`");
+  return n;
 }
 
 /** The `runs` command group. */
@@ -56,13 +65,14 @@ export function tasksCommand(): Command {
         if (o.json) return printJson(s);
         process.stdout.write(`run ${s.runId}: ${s.state}\n`);
         const waiting = s.tasks.some((t) => t.waitReason);
-        printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", waiting: t.waitReason ?? "" })), ["task", "state", "try", "isolation", ...(waiting ? ["waiting"] : [])]);
+        const mapped = s.tasks.some((t) => t.mapIndex !== undefined);
+        printTable(s.tasks.map((t) => ({ task: t.taskId, map: t.mapIndex ?? "", state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", waiting: t.waitReason ?? "" })), ["task", ...(mapped ? ["map"] : []), "state", "try", "isolation", ...(waiting ? ["waiting"] : [])]);
       };
       if (client) {
         await guarded(Boolean(o.json), async () => {
           const run = await client.getRun(dagId, runId);
           const tis = await client.listTaskInstances(dagId, run.runId);
-          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null, ...(t.waitReason ? { waitReason: t.waitReason } : {}) })) });
+          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, ...(t.mapIndex >= 0 ? { mapIndex: t.mapIndex } : {}), state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null, ...(t.waitReason ? { waitReason: t.waitReason } : {}) })) });
         });
         return;
       }
@@ -70,8 +80,9 @@ export function tasksCommand(): Command {
     });
 
   remoteOptions(tasks.command("logs <dag> <run> <task>").description("a try's log (the latest try unless --try)").option("--try <n>", "try number")
-    .option("-f, --follow", "keep printing as the log grows until the try ends").option("--json", "print {dagId, runId, taskId, tryNumber, log} (not with --follow)"))
-    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; follow?: boolean; json?: boolean } & RemoteOptions) => {
+    .option("--map-index <n>", "the instance of a mapped task (0-based, as `tasks states` lists them)")
+    .option("-f, --follow", "keep printing as the log grows until the try ends").option("--json", "print {dagId, runId, taskId, mapIndex, tryNumber, log} (not with --follow)"))
+    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; mapIndex?: string; follow?: boolean; json?: boolean } & RemoteOptions) => {
       if (o.json && o.follow) {
         process.exitCode = 2;
         process.stderr.write("error: --json and --follow cannot be combined\nhint: use --follow for a live stream, --json for a finished log\n");
@@ -83,16 +94,22 @@ export function tasksCommand(): Command {
         process.stderr.write(`error: --try "${o.try}" is not a try number\nhint: try numbers start at 1\n`);
         return;
       }
+      const mapIndex = o.mapIndex === undefined ? -1 : Number(o.mapIndex);
+      if (!Number.isInteger(mapIndex) || mapIndex < -1) {
+        process.exitCode = 2;
+        process.stderr.write(`error: --map-index "${o.mapIndex}" is not a map index\nhint: map indexes start at 0 (see \`airlock tasks states ${dagId} ${runId}\`)\n`);
+        return;
+      }
       const client = await remoteClient(o);
       if (client) {
         await guarded(false, async () => {
           const run = await client.getRun(dagId, runId);
-          const ti = await client.getTaskInstance(dagId, run.runId, taskId);
+          const ti = await client.getTaskInstance(dagId, run.runId, taskId, mapIndex);
           const n = tryArg ?? Math.max(1, ti.tryNumber);
-          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n)) process.stdout.write(escapeControls(text));
+          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n, { mapIndex })) process.stdout.write(escapeControls(text));
           else {
-            const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20)).text;
-            if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: text });
+            const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20, mapIndex)).text;
+            if (o.json) printJson({ dagId, runId: run.runId, taskId, mapIndex, tryNumber: n, log: text });
             else process.stdout.write(escapeControls(text));
           }
         });
@@ -100,19 +117,23 @@ export function tasksCommand(): Command {
       }
       await withContext(Boolean(o.json), async (ctx) => {
         const run = await findRun(ctx, dagId, runId);
-        const ti = await ctx.store.getTaskInstance(run.runId, taskId);
-        if (!ti) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
+        const ti = await ctx.store.getTaskInstance(run.runId, taskId, mapIndex);
+        if (!ti) {
+          const mapped = (await ctx.store.listTaskInstances(run.runId)).filter((t) => t.taskId === taskId && t.mapIndex >= 0).length;
+          if (mapped > 0) throw new NotFoundError("Task instance", `${taskId}[${mapIndex}]`, `"${taskId}" is mapped into ${mapped} instances: pass --map-index N with N from 0 to ${mapped - 1}`);
+          throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
+        }
         let n = tryArg ?? ti.tryNumber;
         // Following a task that has not started yet waits for its first try.
         while (o.follow && n === 0) {
           await new Promise((r) => setTimeout(r, 250));
-          n = (await ctx.store.getTaskInstance(run.runId, taskId))?.tryNumber ?? 0;
+          n = (await ctx.store.getTaskInstance(run.runId, taskId, mapIndex))?.tryNumber ?? 0;
         }
         if (n === 0) throw new NotFoundError("Try", `${taskId} try 1`, `The task has not run yet (state ${ti.state}); use --follow to wait for it`);
         let offset = 0;
         let collected = "";
         for (;;) {
-          const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, tryNumber: n }, offset, 1 << 20);
+          const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, mapIndex, tryNumber: n }, offset, 1 << 20);
           if (o.json) collected += chunk.text;
           // A task's output may hold terminal escape sequences; they are shown, never obeyed.
           else process.stdout.write(escapeControls(chunk.text));
@@ -122,7 +143,7 @@ export function tasksCommand(): Command {
           if (chunk.complete || (!o.follow && !more)) break;
           if (!more) await new Promise((r) => setTimeout(r, 200));
         }
-        if (o.json) printJson({ dagId, runId: run.runId, taskId, tryNumber: n, log: collected });
+        if (o.json) printJson({ dagId, runId: run.runId, taskId, mapIndex, tryNumber: n, log: collected });
       });
     });
   tasks.command("test <dag> <task> [date]").description("run one task once, ignoring its dependencies and writing no state (no run, no try, no log is kept); exit 0 iff it succeeds")
@@ -152,11 +173,13 @@ export function tasksCommand(): Command {
   tasks.command("clear <dag> <run> [task]").description('reset task instances so they run again (every task of the run when no task is given; "latest" for the newest run)')
     .option("--downstream", "also clear every task downstream").option("--upstream", "also clear every task upstream")
     .option("--failed", "only instances that failed or are upstream_failed").option("--dry-run", "show what would be cleared, change nothing")
+    .option("--map-index <n>", "only this instance of the mapped task given")
     .option("-y, --yes", "do not ask for confirmation").option("--json", "print JSON")
-    .action(async (dagId: string, runId: string, taskId: string | undefined, o: { downstream?: boolean; upstream?: boolean; failed?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+    .action(async (dagId: string, runId: string, taskId: string | undefined, o: { downstream?: boolean; upstream?: boolean; failed?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean; mapIndex?: string }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         const run = await findRun(ctx, dagId, runId);
-        const options = { downstream: o.downstream, upstream: o.upstream, onlyFailed: o.failed };
+        const mapIndex = mapIndexArg(o.mapIndex, taskId);
+        const options = { downstream: o.downstream, upstream: o.upstream, onlyFailed: o.failed, mapIndex };
         const plan = await planClear(ctx, run.runId, taskId ? [taskId] : [], options);
         if (plan.tasks.length === 0) {
           if (o.json) return printJson({ runId: run.runId, dryRun: Boolean(o.dryRun), cleared: [] });
@@ -165,16 +188,16 @@ export function tasksCommand(): Command {
         }
         if (!o.json) {
           process.stdout.write(`${o.dryRun ? "would clear" : "clearing"} ${plural(plan.tasks.length, "task instance")} of ${run.runId}:\n`);
-          printTable(plan.tasks.map((t) => ({ task: t.taskId, state: t.state })), ["task", "state"]);
+          printTable(plan.tasks.map((t) => ({ task: instanceName(t.taskId, t.mapIndex), state: t.state })), ["task", "state"]);
         }
         if (o.dryRun) {
-          if (o.json) printJson({ runId: run.runId, dryRun: true, cleared: plan.tasks.map((t) => t.taskId) });
+          if (o.json) printJson({ runId: run.runId, dryRun: true, cleared: plan.tasks.map((t) => instanceName(t.taskId, t.mapIndex)) });
           return;
         }
         if (!o.yes && !(await confirm("Clear them?"))) {
           throw new UsageError("not confirmed: nothing was cleared", "Answer y, or pass --yes to clear without asking (for scripts)");
         }
-        const cleared = await clearTaskInstances(ctx, run.runId, plan.tasks.map((t) => t.taskId));
+        const cleared = await clearTaskInstances(ctx, run.runId, taskId ? [taskId] : [], options);
         await auditCli(ctx, { action: "clear", dagId, target: run.runId, details: { tasks: cleared, downstream: Boolean(o.downstream), upstream: Boolean(o.upstream), onlyFailed: Boolean(o.failed) } });
         if (o.json) return printJson({ runId: run.runId, dryRun: false, cleared });
         process.stdout.write(`cleared ${plural(cleared.length, "task instance")}; the scheduler runs them again\n`);
@@ -182,13 +205,12 @@ export function tasksCommand(): Command {
     });
 
   tasks.command("mark <dag> <run> <task> <state>").description('set a task instance to success or failed by hand ("latest" for the newest run)')
-    .option("--downstream", "also mark every task downstream").option("--json", "print JSON")
-    .action(async (dagId: string, runId: string, taskId: string, state: string, o: { downstream?: boolean; json?: boolean }) => {
+    .option("--downstream", "also mark every task downstream").option("--map-index <n>", "only this instance of a mapped task (else every instance)").option("--json", "print JSON")
+    .action(async (dagId: string, runId: string, taskId: string, state: string, o: { downstream?: boolean; json?: boolean; mapIndex?: string }) => {
       await withContext(Boolean(o.json), async (ctx) => {
         if (state !== "success" && state !== "failed") throw new UsageError(`state "${state}" cannot be set by hand`, "Use success or failed");
         const run = await findRun(ctx, dagId, runId);
-        if (!(await ctx.store.getTaskInstance(run.runId, taskId))) throw new NotFoundError("Task", taskId, `Show the run's tasks with \`airlock tasks states ${dagId} ${run.runId}\``);
-        const marked = await markTaskState(ctx, run.runId, taskId, state, { downstream: o.downstream });
+        const marked = await markTaskState(ctx, run.runId, taskId, state, { downstream: o.downstream, mapIndex: mapIndexArg(o.mapIndex, taskId) });
         await auditCli(ctx, { action: "mark", dagId, target: run.runId, details: { tasks: marked, state } });
         if (o.json) return printJson({ runId: run.runId, state, marked });
         process.stdout.write(`marked ${plural(marked.length, "task instance")} ${state}: ${marked.join(", ")}\n`);

@@ -32,10 +32,12 @@ const dagsWithQueued = (queue: string) => sql<{ dag_id: string | null }>`
 
 /**
  * Up to `perDag` best queued instances of each DAG with queued work in `queues`, leaving out instances of the `full`
- * pools (a full pool's backlog must not fill every DAG's window and starve the pools that have room).
+ * pools (a full pool's backlog must not fill every DAG's window and starve the pools that have room) and of the
+ * `fullTasks` at their maxActiveTisPerDag.
  */
-export async function queuedCandidates(db: Db, dialect: "sqlite" | "postgres", queues: string[], full: string[], perDag: number): Promise<Map<string, Candidate[]>> {
-  const poolFilter = full.length > 0 ? sql`and ti.pool not in (${sql.join(full)})` : sql``;
+export async function queuedCandidates(db: Db, dialect: "sqlite" | "postgres", queues: string[], full: string[], perDag: number, fullTasks: Array<{ dagId: string; taskId: string }> = []): Promise<Map<string, Candidate[]>> {
+  const poolFilter = sql`${full.length > 0 ? sql`and ti.pool not in (${sql.join(full)})` : sql``} ${fullTasks.length > 0
+    ? sql`and not (${sql.join(fullTasks.map((t) => sql`(ti.dag_id = ${t.dagId} and ti.task_id = ${t.taskId})`), sql` or `)})` : sql``}`;
   const order = sql`order by ti.priority_weight desc, ti.updated_at asc, ti.run_id, ti.task_id limit ${perDag}`;
   const rows: Candidate[] = [];
   for (const queue of queues) {

@@ -8,12 +8,15 @@
 import type { Db } from "../kysely-store.js";
 import type { TryFinish } from "../store.js";
 import { insertChanges, type NewChange } from "./changes.js";
+import { instanceChunks, instanceCondition, instanceKey } from "./mapping.js";
+
+const keyOf = (it: FinishItem): string => instanceKey(it.key.taskId, it.key.mapIndex ?? -1);
 
 type FinishItem = TryFinish;
 
 /** Task ids per UPDATE: well inside SQLite's and Postgres's bound-parameter limits. */
 const IDS_PER_STATEMENT = 500;
-/** XCom rows per INSERT (6 parameters each). */
+/** XCom rows per INSERT (7 parameters each). */
 const XCOMS_PER_INSERT = 200;
 
 /** Groups item indexes by a key, keeping first-seen order. */
@@ -43,7 +46,7 @@ export async function finishTries(db: Db, items: FinishItem[], at: string): Prom
   const taken = new Set<string>();
   const unique = items.map((_, i) => i).filter((i) => {
     const k = items[i] as FinishItem;
-    const id = JSON.stringify([k.key.runId, k.key.taskId, k.key.tryNumber]);
+    const id = JSON.stringify([k.key.runId, k.key.taskId, k.key.mapIndex ?? -1, k.key.tryNumber]);
     if (taken.has(id)) return false;
     taken.add(id);
     return true;
@@ -56,15 +59,15 @@ export async function finishTries(db: Db, items: FinishItem[], at: string): Prom
   });
   for (const group of tryGroups) {
     const { key, outcome, fence } = items[group[0] as number] as FinishItem;
-    for (const chunk of chunks(group, IDS_PER_STATEMENT)) {
-      const byTask = new Map(chunk.map((i) => [(items[i] as FinishItem).key.taskId, i]));
+    const byInstance = new Map(group.map((i) => [keyOf(items[i] as FinishItem), i]));
+    for (const chunk of instanceChunks(group.map((i) => (items[i] as FinishItem).key), IDS_PER_STATEMENT)) {
       let q = db.updateTable("task_tries").set({
         state: outcome.state, ended_at: at, exit_code: outcome.exitCode, error: outcome.error ? JSON.stringify(outcome.error) : null,
-      }).where("run_id", "=", key.runId).where("try_number", "=", key.tryNumber).where("task_id", "in", [...byTask.keys()])
+      }).where("run_id", "=", key.runId).where("try_number", "=", key.tryNumber).where(instanceCondition(chunk))
         .where("state", "=", "running");
       if (fence) q = q.where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
-      for (const r of await q.returning(["task_id", "dag_id"]).execute()) {
-        const i = byTask.get(r.task_id);
+      for (const r of await q.returning(["task_id", "map_index", "dag_id"]).execute()) {
+        const i = byInstance.get(instanceKey(r.task_id, Number(r.map_index)));
         if (i !== undefined) ended.set(i, r.dag_id);
       }
     }
@@ -80,14 +83,14 @@ export async function finishTries(db: Db, items: FinishItem[], at: string): Prom
   for (const group of instanceGroups) {
     const { key, outcome } = items[group[0] as number] as FinishItem;
     const stillRunning = outcome.taskState === "up_for_retry";
-    for (const chunk of chunks(group, IDS_PER_STATEMENT)) {
-      const byTask = new Map(chunk.map((i) => [(items[i] as FinishItem).key.taskId, i]));
+    const byInstance = new Map(group.map((i) => [keyOf(items[i] as FinishItem), i]));
+    for (const chunk of instanceChunks(group.map((i) => (items[i] as FinishItem).key), IDS_PER_STATEMENT)) {
       const rows = await db.updateTable("task_instances").set({
         state: outcome.taskState, end_date: stillRunning ? null : at, not_before: outcome.notBefore ?? null, updated_at: at,
-      }).where("run_id", "=", key.runId).where("try_number", "=", key.tryNumber).where("task_id", "in", [...byTask.keys()])
-        .where("state", "=", "running").returning(["task_id"]).execute();
+      }).where("run_id", "=", key.runId).where("try_number", "=", key.tryNumber).where(instanceCondition(chunk))
+        .where("state", "=", "running").returning(["task_id", "map_index"]).execute();
       for (const r of rows) {
-        const i = byTask.get(r.task_id);
+        const i = byInstance.get(instanceKey(r.task_id, Number(r.map_index)));
         if (i !== undefined) moved.add(i);
       }
     }
@@ -96,7 +99,7 @@ export async function finishTries(db: Db, items: FinishItem[], at: string): Prom
   const xcoms = done.flatMap((i) => {
     const { key, outcome } = items[i] as FinishItem;
     if (outcome.xcomJson === undefined || outcome.xcomJson === null) return [];
-    return [{ run_id: key.runId, task_id: key.taskId, try_number: key.tryNumber, value: outcome.xcomJson, size: Buffer.byteLength(outcome.xcomJson), created_at: at }];
+    return [{ run_id: key.runId, task_id: key.taskId, map_index: key.mapIndex ?? -1, try_number: key.tryNumber, value: outcome.xcomJson, size: Buffer.byteLength(outcome.xcomJson), created_at: at }];
   });
   for (const chunk of chunks(xcoms, XCOMS_PER_INSERT)) await db.insertInto("xcoms").values(chunk).execute();
 

@@ -67,7 +67,7 @@ export async function declareLostWorkers(db: Db, timeoutMs: number, ids: string[
 export async function adoptTry(db: Db, key: TryKeyRef, from: TryFence, to: { workerId: string; hostname: string }): Promise<TryFence | null> {
   const epoch = from.epoch + 1;
   const r = await db.updateTable("task_tries").set({ worker_id: to.workerId, hostname: to.hostname, epoch })
-    .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
+    .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber)
     .where("state", "=", "running").where("worker_id", "=", from.workerId).where("epoch", "=", from.epoch).executeTakeFirst();
   return Number(r.numUpdatedRows) === 1 ? { workerId: to.workerId, epoch } : null;
 }

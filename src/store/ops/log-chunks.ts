@@ -15,21 +15,21 @@ export interface ShippedLogSlice {
 
 /** Stores `text` at `offset`; a chunk already stored at that offset (a retried write) is replaced. */
 export async function appendLogChunk(db: Db, key: TryKeyRef, offset: number, text: string): Promise<void> {
-  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber)
+  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber)
     .where("byte_offset", ">=", offset).execute();
   await db.insertInto("log_chunks").values({
-    run_id: key.runId, task_id: key.taskId, try_number: key.tryNumber, byte_offset: offset, byte_length: Buffer.byteLength(text), text,
+    run_id: key.runId, task_id: key.taskId, map_index: key.mapIndex ?? -1, try_number: key.tryNumber, byte_offset: offset, byte_length: Buffer.byteLength(text), text,
   }).execute();
 }
 
 /** Drops a try's shipped log (its log is being rebuilt from the start after an adoption). */
 export async function resetLogChunks(db: Db, key: TryKeyRef): Promise<void> {
-  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber).execute();
+  await db.deleteFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber).execute();
 }
 
 /** Reads up to about `maxBytes` from `offset`, ending on a line boundary unless a single line is longer. */
 export async function readLogChunks(db: Db, key: TryKeyRef, offset: number, maxBytes: number): Promise<ShippedLogSlice> {
-  const ofTry = db.selectFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("try_number", "=", key.tryNumber);
+  const ofTry = db.selectFrom("log_chunks").where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber);
   const last = await ofTry.select(["byte_offset", "byte_length"]).orderBy("byte_offset", "desc").limit(1).executeTakeFirst();
   const size = last ? Number(last.byte_offset) + Number(last.byte_length) : 0;
   if (offset >= size) return { text: "", nextOffset: Math.min(offset, size), size };

@@ -4,15 +4,19 @@
  * with the same guard and patch become one conditional UPDATE … RETURNING per few hundred instances, and their
  * change rows one INSERT. Each item still applies only while its instance is in one of its `from` states.
  */
+import type { Updateable } from "kysely";
 import type { Db } from "../kysely-store.js";
 import type { TaskInstancesTable } from "../schema.js";
 import type { TaskPatch } from "../store.js";
 import type { TaskState } from "../types.js";
 import { insertChanges, type NewChange } from "./changes.js";
+import { instanceChunks, instanceCondition, instanceKey } from "./mapping.js";
 
 /** One conditional transition of a task instance of the run. */
 export interface TransitionItem {
   taskId: string;
+  /** A mapped instance's index (absent or -1: the task's only instance). */
+  mapIndex?: number;
   from: TaskState[];
   patch: TaskPatch;
 }
@@ -21,8 +25,8 @@ export interface TransitionItem {
 const IDS_PER_STATEMENT = 500;
 
 /** The columns a patch sets. */
-export function patchColumns(patch: TaskPatch, at: string): Partial<TaskInstancesTable> {
-  const set: Partial<TaskInstancesTable> = { state: patch.state, updated_at: at };
+export function patchColumns(patch: TaskPatch, at: string): Updateable<TaskInstancesTable> {
+  const set: Updateable<TaskInstancesTable> = { state: patch.state, updated_at: at };
   if (patch.notBefore !== undefined) set.not_before = patch.notBefore;
   if (patch.startDate !== undefined) set.start_date = patch.startDate;
   if (patch.endDate !== undefined) set.end_date = patch.endDate;
@@ -54,13 +58,12 @@ export async function applyTransitions(db: Db, runId: string, items: TransitionI
     for (const indexes of groups.values()) {
       const first = items[indexes[0] as number] as TransitionItem;
       const set = patchColumns(first.patch, at);
-      for (let c = 0; c < indexes.length; c += IDS_PER_STATEMENT) {
-        const chunk = indexes.slice(c, c + IDS_PER_STATEMENT);
-        const byTask = new Map(chunk.map((i) => [(items[i] as TransitionItem).taskId, i]));
-        let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where("task_id", "in", [...byTask.keys()]);
+      const byInstance = new Map(indexes.map((i) => [keyOf(items[i] as TransitionItem), i]));
+      for (const chunk of instanceChunks(indexes.map((i) => items[i] as TransitionItem), IDS_PER_STATEMENT)) {
+        let q = db.updateTable("task_instances").set(set).where("run_id", "=", runId).where(instanceCondition(chunk));
         if (first.from.length > 0) q = q.where("state", "in", first.from);
-        for (const r of await q.returning(["task_id", "dag_id", "try_number"]).execute()) {
-          const i = byTask.get(r.task_id);
+        for (const r of await q.returning(["task_id", "map_index", "dag_id", "try_number"]).execute()) {
+          const i = byInstance.get(instanceKey(r.task_id, Number(r.map_index)));
           if (i === undefined) continue;
           applied.add(i);
           rows.set(i, { dagId: r.dag_id, tryNumber: Number(r.try_number) });
@@ -75,8 +78,10 @@ export async function applyTransitions(db: Db, runId: string, items: TransitionI
     return { kind: "task", dagId: row?.dagId ?? null, runId, taskId: it.taskId, tryNumber: row?.tryNumber ?? null, state: it.patch.state };
   });
   await insertChanges(db, changes, at);
-  return order.map((i) => (items[i] as TransitionItem).taskId);
+  return order.map((i) => keyOf(items[i] as TransitionItem));
 }
+
+const keyOf = (it: TransitionItem): string => instanceKey(it.taskId, it.mapIndex ?? -1);
 
 /** Splits item indexes into consecutive rounds in which no task id repeats. */
 function rounds(items: TransitionItem[]): number[][] {
@@ -84,12 +89,12 @@ function rounds(items: TransitionItem[]): number[][] {
   let seen = new Set<string>();
   let current: number[] = [];
   items.forEach((it, i) => {
-    if (seen.has(it.taskId)) {
+    if (seen.has(keyOf(it))) {
       out.push(current);
       current = [];
       seen = new Set();
     }
-    seen.add(it.taskId);
+    seen.add(keyOf(it));
     current.push(i);
   });
   if (current.length > 0) out.push(current);
