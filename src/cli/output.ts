@@ -20,7 +20,7 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boole
 }
 
 const STATE_COLORS: Record<string, number> = {
-  success: 32, failed: 31, upstream_failed: 33, up_for_retry: 33, up_for_reschedule: 36, running: 34, queued: 90,
+  success: 32, failed: 31, upstream_failed: 33, up_for_retry: 33, up_for_reschedule: 36, deferred: 35, running: 34, queued: 90,
   scheduled: 90, skipped: 35, none: 90,
 };
 

@@ -15,6 +15,7 @@ import { BACKEND_NAMES, type BackendName } from "../sdk/types.js";
 import { BackendRegistry, ensureEnvironment } from "./backends.js";
 import { CompletionBatcher } from "./completions.js";
 import { superviseTry, type TryTarget } from "./supervisor.js";
+import { Triggerer } from "../triggers/triggerer.js";
 
 /** Lifecycle of an executor. */
 export type ExecutorState = "INITIALIZED" | "RUNNING" | "STOPPING" | "STOPPED";
@@ -47,6 +48,8 @@ export class Executor {
   private readonly shutdown = new AbortController();
   /** Try ends are written in batches when several arrive while the store is busy. */
   private readonly completions: CompletionBatcher;
+  /** Evaluates deferred sensors' triggers (this worker's, and those of workers no longer live). */
+  readonly triggerer: Triggerer;
 
   constructor(private readonly ctx: AirlockContext, private readonly options: ExecutorOptions = {}) {
     this.backends = new BackendRegistry(ctx.config);
@@ -58,6 +61,7 @@ export class Executor {
       queues: options.queues ?? ctx.config.executor.queues,
       backends: BACKEND_NAMES.filter((b) => b !== "kubernetes" && b !== "inline"), version: airlockVersion(),
     }, () => this.sweep());
+    this.triggerer = new Triggerer(ctx, { owner: this.workerId, onFinished: (runId) => this.options.onFinished?.(runId) });
   }
 
   /** Number of tries being supervised. */
@@ -74,6 +78,7 @@ export class Executor {
       await this.sweep();
       this.startReaper();
     }
+    this.triggerer.start();
     this.loop = this.run();
   }
 
@@ -85,7 +90,7 @@ export class Executor {
     this.sweeping ??= sweepOrphans(this.ctx, {
       workerId: this.workerId, hostname: this.hostname,
       adopt: (t, fence) => this.supervise({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex, tryNumber: t.tryNumber, isolation: t.isolation, fence }, { handle: t.handle }),
-      supervising: (t) => this.active.has(`${t.runId}/${t.taskId}/${t.tryNumber}`),
+      supervising: (t) => this.active.has(`${t.runId}/${t.taskId}/${t.mapIndex}/${t.tryNumber}`),
     }, (runId) => this.options.onFinished?.(runId)).then(() => undefined, (err: Error) => {
       process.stderr.write(`airlock executor: looking for lost workers failed (will retry): ${err.message}
 `);
@@ -139,6 +144,7 @@ export class Executor {
     this.state = "STOPPING";
     if (this.reaper) clearInterval(this.reaper);
     this.wakeUp?.();
+    await this.triggerer.stop();
     await this.loop;
     await this.sweeping;
     const all = Promise.allSettled([...this.active.values()]);
@@ -161,6 +167,7 @@ export class Executor {
       shutdown: this.shutdown.signal,
       fenced: () => this.membership.fenced,
       finishTry: (key, outcome, fence) => this.completions.finish(key, outcome, fence),
+      onDeferred: () => this.triggerer.wake(),
       onFinished: (runId) => {
         this.options.onFinished?.(runId);
         this.wake();

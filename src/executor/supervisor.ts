@@ -28,12 +28,16 @@ import { scratchOverLimit } from "./scratch-watch.js";
 import { scratchBytes } from "../environments/resources.js";
 import path from "node:path";
 import { parseDuration } from "../sdk/duration.js";
+import { triggerSpecOf } from "../triggers/checks.js";
+import { pokeTrigger } from "../triggers/poke.js";
 
 /** What a supervisor needs from its executor. */
 export interface SupervisorDeps {
   ctx: AirlockContext;
   backend(name: BackendName): Promise<Backend>;
   environment(name: string, log: (line: string) => void): Promise<ResolvedEnvironment>;
+  /** Called after a sensor deferred (the trigger loop looks at once). */
+  onDeferred?(): void;
   /** Called after the try's end is recorded (the scheduler evaluates the run at once). */
   onFinished(runId: string): void;
   /** Milliseconds between log pumps. */
@@ -109,7 +113,20 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     loaded = await load(ctx, t);
     const { task } = loaded;
     firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
-    if (task.kind === "external_task_sensor") {
+    if (isDeferrable(task)) {
+      // Handed to the trigger loop: no process starts, the slot is freed, the try waits as "deferred".
+      if (await defer(deps, t, loaded, scratchDir, pump, shipper)) {
+        rmSync(dir, { recursive: true, force: true });
+        deps.onFinished(t.runId);
+        return;
+      }
+      result = { kind: "failed", error: { type: "TaskKilled", message: "the task instance was marked or cleared before it could defer" } };
+    } else if (task.kind === "time_sensor" || task.kind === "http_sensor") {
+      const built = await buildPayload(ctx, { run: loaded.run, dag: loaded.dag, task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, mapIndex: t.mapIndex, scratchDir, environment: null });
+      pump.useMasker(new Masker(built.payload.masks));
+      const spec = triggerSpecOf(task, await renderedArgs(built.payload), loaded.run, firstPokeAt ? Date.parse(firstPokeAt) : Date.now());
+      result = await pokeTrigger(ctx, spec, firstPokeAt !== null, (line) => void pump.note(line), () => stillOurs(ctx, t));
+    } else if (task.kind === "external_task_sensor") {
       result = await pokeExternalTask(ctx, loaded.run, task, (line) => void pump.note(line), () => stillOurs(ctx, t), firstPokeAt);
     } else if (task.kind === "trigger_dag") {
       result = await triggerOtherDag(ctx, { ...loaded, tryNumber: t.tryNumber, scratchDir }, (line) => void pump.note(line), () => stillOurs(ctx, t));
@@ -217,9 +234,35 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
   await removed;
 }
 
+const SENSOR_KINDS = new Set(["file_sensor", "external_task_sensor", "time_sensor", "http_sensor"]);
+
 /** A sensor that frees its slot between pokes. */
 function isRescheduling(task: SerializedTask): boolean {
-  return (task.kind === "file_sensor" || task.kind === "external_task_sensor") && (task.args as { mode?: unknown }).mode === "reschedule";
+  return SENSOR_KINDS.has(task.kind) && (task.args as { mode?: unknown }).mode === "reschedule";
+}
+
+/** A sensor that hands its wait to the trigger loop. */
+function isDeferrable(task: SerializedTask): boolean {
+  return SENSOR_KINDS.has(task.kind) && (task.args as { mode?: unknown }).mode === "deferrable";
+}
+
+/**
+ * Renders the sensor's arguments (its templates, with its grants only) into a declarative trigger and parks the try
+ * as deferred; false when the instance was no longer running. Its log says what it waits for.
+ */
+async function defer(deps: SupervisorDeps, t: TryTarget, loaded: Loaded, scratchDir: string, pump: LogPump, shipper: LogShipper): Promise<boolean> {
+  const { ctx } = deps;
+  const built = await buildPayload(ctx, { run: loaded.run, dag: loaded.dag, task: loaded.task, bundlePath: loaded.bundlePath, tryNumber: t.tryNumber, mapIndex: t.mapIndex, scratchDir, environment: null });
+  pump.useMasker(new Masker(built.payload.masks));
+  const startedAt = Date.parse((await ctx.store.getTry(t))?.startedAt ?? new Date().toISOString());
+  const spec = triggerSpecOf(loaded.task, await renderedArgs(built.payload), loaded.run, startedAt);
+  await pump.note(`[airlock] ${t.dagId}.${t.taskId}${t.mapIndex >= 0 ? `[${t.mapIndex}]` : ""} try ${t.tryNumber} deferred: waiting for ${pump.mask(spec.target)} (checked every ${spec.pokeIntervalMs / 1000} s until ${spec.deadline}) by the orchestrator's trigger loop, without a process or a slot`);
+  await pump.finish();
+  await pump.close();
+  await shipper.close();
+  const ok = await ctx.store.deferTry(t, spec as unknown as Record<string, unknown>, t.fence.workerId);
+  if (ok) deps.onDeferred?.();
+  return ok;
 }
 
 async function reschedule(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, reason: string, firstPokeAt: string, pump: LogPump, shipper: LogShipper): Promise<void> {

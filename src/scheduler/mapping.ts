@@ -9,7 +9,7 @@ import type { LeaseFence } from "../store/store.js";
 import { FINISHED_TASK_STATES, type TaskInstance, type TaskState } from "../store/types.js";
 
 /** While instances are unfinished, the most active state among them stands for the task. */
-const ACTIVE_ORDER: TaskState[] = ["running", "queued", "up_for_retry", "up_for_reschedule", "scheduled", "none"];
+const ACTIVE_ORDER: TaskState[] = ["running", "deferred", "queued", "up_for_retry", "up_for_reschedule", "scheduled", "none"];
 
 /** The state a mapped task's instances add up to (Airflow's: failed if one failed, skipped if all skipped). */
 export function aggregateState(instances: TaskInstance[]): TaskState {

@@ -21,6 +21,7 @@ export { type Catalog, type CatalogEntry, type DatasetType } from "./catalog.js"
 export { container, type ContainerOptions, type ContainerMount } from "./container.js";
 export { kubernetesPod, type KubernetesPodOptions, type SecretKeyRef, type SecretFiles } from "./kubernetes-pod.js";
 export { python, type PythonOptions } from "./python.js";
+export { timeSensor, httpSensor, type TimeSensorOptions, type HttpSensorOptions } from "./sensors.js";
 export { DagDefinitionError, TaskSkipped, NotGrantedError } from "./errors.js";
 export { parseDuration, type Duration } from "./duration.js";
 export type * from "./types.js";

@@ -1,5 +1,5 @@
 /** Operator kinds the runner and executor know. */
-export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container" | "node" | "python" | "kubernetes_pod" | "trigger_dag" | "callback";
+export type OperatorKind = "bash" | "fn" | "branch" | "empty" | "http" | "file_sensor" | "external_task_sensor" | "container" | "node" | "python" | "kubernetes_pod" | "trigger_dag" | "callback" | "time_sensor" | "http_sensor";
 
 /** What an operator factory records about a task: its kind, JSON arguments and templated fields. */
 export interface OperatorSpec {

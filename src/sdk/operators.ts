@@ -91,7 +91,7 @@ export function define(kind: OperatorKind, factory: string, options: Record<stri
   return owner.addTask(spec, common as unknown as TaskOptions);
 }
 
-function requireString(factory: string, options: Record<string, unknown>, key: string): void {
+export function requireString(factory: string, options: Record<string, unknown>, key: string): void {
   if (typeof options[key] !== "string" || options[key] === "") {
     throw new DagDefinitionError(`${factory}("${String(options.id)}"): "${key}" is required and must be a non-empty string`, key);
   }
@@ -108,17 +108,20 @@ export interface SensorOptions {
   /**
    * "poke" keeps the try (and its pool slot) while waiting; "reschedule" ends each unsuccessful poke, frees the slot
    * and moves the task to `up_for_reschedule` until the next poke (the timeout counts from the first poke).
+   * "deferrable" hands the wait to the orchestrator's trigger loop at once: no process and no slot while waiting
+   * (state `deferred`); the check is Airlock's own declarative one (the sensor's arguments), never task code.
    * @default "poke"
    */
-  mode?: "poke" | "reschedule";
+  mode?: "poke" | "reschedule" | "deferrable";
 }
-const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail", "mode"] as const;
+export const SENSOR_KEYS = ["pokeInterval", "timeout", "softFail", "mode"] as const;
 
-function checkSensor(factory: string, options: SensorOptions & { id: string }): void {
+/** Validates the options every sensor shares. */
+export function checkSensor(factory: string, options: SensorOptions & { id: string }): void {
   if (options.pokeInterval !== undefined) parseDuration(options.pokeInterval, `${factory}("${options.id}"): pokeInterval`);
   if (options.timeout !== undefined) parseDuration(options.timeout, `${factory}("${options.id}"): timeout`);
-  if (options.mode !== undefined && options.mode !== "poke" && options.mode !== "reschedule") {
-    throw new DagDefinitionError(`${factory}("${options.id}"): mode "${String(options.mode)}" is unknown; use "poke" (hold the slot while waiting) or "reschedule" (free it between pokes)`, "mode");
+  if (options.mode !== undefined && options.mode !== "poke" && options.mode !== "reschedule" && options.mode !== "deferrable") {
+    throw new DagDefinitionError(`${factory}("${options.id}"): mode "${String(options.mode)}" is unknown; use "poke" (hold the slot while waiting), "reschedule" (free it between pokes) or "deferrable" (the orchestrator waits, no process)`, "mode");
   }
 }
 

@@ -18,7 +18,7 @@ export interface WakeTargets {
   claim?: () => void;
 }
 
-const TASK_ENDS = new Set(["success", "failed", "skipped", "upstream_failed", "up_for_retry", "up_for_reschedule", "none"]);
+const TASK_ENDS = new Set(["success", "failed", "skipped", "upstream_failed", "up_for_retry", "up_for_reschedule", "deferred", "none"]);
 
 /** Reads the change feed whenever the store signals, and dispatches what it finds. */
 export class ChangeWatcher {

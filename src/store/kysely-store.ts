@@ -21,6 +21,7 @@ import { applyTransitions, type TransitionItem } from "./ops/transitions.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import * as mapping from "./ops/mapping.js";
+import * as triggers from "./ops/triggers.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
@@ -235,6 +236,7 @@ export class KyselyStore implements Store {
       await db.deleteFrom("task_tries").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("log_chunks").where("run_id", "in", db.selectFrom("task_instances").select("run_id").where("dag_id", "=", dagId)).execute();
       await db.deleteFrom("sla_misses").where("dag_id", "=", dagId).execute();
+      await db.deleteFrom("triggers").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
@@ -457,6 +459,24 @@ export class KyselyStore implements Store {
 
   firstPokeOf(key: TryKeyRef): Promise<string | null> {
     return firstPokeOf(this.db, key);
+  }
+
+  // ---- Deferred sensors
+
+  deferTry(key: TryKeyRef & { dagId: string }, spec: Record<string, unknown>, owner: string): Promise<boolean> {
+    return this.adapter.exclusive((db) => triggers.deferTry(db, key, spec, owner, (d, c) => this.change(d, c)));
+  }
+
+  claimTriggers(owner: string): Promise<number> {
+    return this.adapter.exclusive((db) => triggers.claimTriggers(db, owner));
+  }
+
+  ownedTriggers(owner: string): Promise<triggers.TriggerRecord[]> {
+    return triggers.ownedTriggers(this.db, owner);
+  }
+
+  completeTrigger(key: TryKeyRef, owner: string, outcome: TryOutcome): Promise<"done" | "gone" | "lost"> {
+    return this.adapter.exclusive((db) => triggers.completeTrigger(db, key, owner, outcome, (d, c) => this.change(d, c)));
   }
 
   // ---- Shipped logs

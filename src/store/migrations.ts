@@ -2,6 +2,7 @@ import { FLEET_B_MIGRATIONS } from "./ops/fleet-b-migrations.js";
 import { BATCH_MIGRATIONS } from "./ops/batch-migrations.js";
 import { AUDIT_MIGRATIONS } from "./ops/audit.js";
 import { MAPPING_MIGRATIONS } from "./ops/mapping.js";
+import { TRIGGER_MIGRATIONS } from "./ops/triggers.js";
 
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
@@ -104,6 +105,7 @@ export const MIGRATIONS: Migration[] = [
     sql: () => ["create table sla_misses (run_id text not null, task_id text not null, dag_id text not null, at text not null, primary key (run_id, task_id))"],
   },
   ...MAPPING_MIGRATIONS,
+  ...TRIGGER_MIGRATIONS,
   ...BATCH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
 ];

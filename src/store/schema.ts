@@ -59,6 +59,9 @@ export interface DatasetTriggersTable { dag_id: string; consumed_id: number; upd
 export interface AuditLogTable {
   id: Generated<number>; at: string; actor: string; via: string; action: string; dag_id: string | null; target: string | null; details: string;
 }
+export interface TriggersTable {
+  run_id: string; task_id: string; map_index: number; try_number: number; dag_id: string; spec: string; owner: string | null; created_at: string;
+}
 export interface MigrationsTable { id: number; name: string; applied_at: string }
 
 /** The whole schema. */
@@ -83,4 +86,5 @@ export interface Database {
   dataset_versions: DatasetVersionsTable;
   dataset_triggers: DatasetTriggersTable;
   audit_log: AuditLogTable;
+  triggers: TriggersTable;
 }

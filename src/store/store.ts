@@ -8,6 +8,7 @@ import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
 import type { ShippedLogSlice } from "./ops/log-chunks.js";
 import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
+import type { TriggerRecord } from "./ops/triggers.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
   TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
@@ -229,6 +230,16 @@ export interface Store {
   rescheduleTry(key: TryKeyRef, nextPokeAt: string, firstPokeAt: string): Promise<boolean>;
   /** When this try of a rescheduling sensor first poked, if it was rescheduled before. */
   firstPokeOf(key: TryKeyRef): Promise<string | null>;
+
+  // Deferred sensors (see ops/triggers.ts)
+  /** Parks a running try as deferred with its trigger, owned by `owner`; false when the try was no longer running. */
+  deferTry(key: TryKeyRef & { dagId: string }, spec: Record<string, unknown>, owner: string): Promise<boolean>;
+  /** Takes over unowned triggers and those of workers that are no longer live; returns how many. */
+  claimTriggers(owner: string): Promise<number>;
+  /** Triggers `owner` evaluates. */
+  ownedTriggers(owner: string): Promise<TriggerRecord[]>;
+  /** Ends a deferred try with `outcome` and drops its trigger (see ops/triggers.ts for the results). */
+  completeTrigger(key: TryKeyRef, owner: string, outcome: TryOutcome): Promise<"done" | "gone" | "lost">;
 
   // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
   /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */

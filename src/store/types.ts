@@ -7,8 +7,10 @@ import type { TryHandle } from "../backends/types.js";
 export type TaskState =
   | "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "upstream_failed" | "skipped"
   /** A sensor in mode "reschedule" between pokes: it holds no slot; `notBefore` is its next poke. */
-  | "up_for_reschedule";
-export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped", "up_for_reschedule"];
+  | "up_for_reschedule"
+  /** A sensor in mode "deferrable" waiting on its trigger, evaluated by a worker's trigger loop: no process, no slot. */
+  | "deferred";
+export const TASK_STATES: readonly TaskState[] = ["none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "upstream_failed", "skipped", "up_for_reschedule", "deferred"];
 /** States a task instance does not leave on its own. */
 export const FINISHED_TASK_STATES: readonly TaskState[] = ["success", "failed", "upstream_failed", "skipped"];
 
@@ -91,7 +93,8 @@ export interface TaskInstance {
   updatedAt: string;
 }
 
-export type TryState = "running" | "success" | "failed" | "skipped";
+/** "deferred": the try handed its wait to a trigger and holds no process. */
+export type TryState = "running" | "success" | "failed" | "skipped" | "deferred";
 
 export interface TaskTry {
   dagId: string;

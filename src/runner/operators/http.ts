@@ -7,7 +7,8 @@ export class HttpOperatorError extends Error {
   override name = "HttpOperatorError";
 }
 
-function baseUrl(c: Connection): string {
+/** The base URL of an HTTP connection. */
+export function baseUrl(c: Connection): string {
   const host = c.host ?? "";
   if (/^https?:\/\//.test(host)) return host.replace(/\/$/, "") + (c.port ? "" : "");
   const scheme = c.type === "https" || c.extra?.scheme === "https" ? "https" : "http";
