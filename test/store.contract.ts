@@ -18,6 +18,7 @@ import { tasksContract } from "./store-contract/tasks.js";
 import { triesContract } from "./store-contract/tries.js";
 import { datasetsContract } from "./store-contract/datasets.js";
 import { auditContract } from "./store-contract/audit.js";
+import { mappingContract } from "./store-contract/mapping.js";
 
 /** Registers the contract for `name`; `open` returns a new, migrated handle on the same database each call. */
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -47,5 +48,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     fleetContract(ctx);
     workersContract(ctx);
     auditContract(ctx);
+    mappingContract(ctx);
   });
 }

@@ -35,11 +35,14 @@ export function runIdFor(runType: "scheduled" | "manual" | "backfill", dagId: st
 }
 
 /** Task-instance rows for a new run of `dag`, with their effective priority weights. */
-export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight: number }> {
+export function runTasks(dag: SerializedDag): Array<{ taskId: string; maxTries: number; pool: string; queue: string; priorityWeight: number; maxActiveTis: number | null }> {
   const weights = effectiveWeights(dag);
   return dag.order.map((id) => {
     const t = dag.tasks[id];
-    return { taskId: id, maxTries: (t?.retries ?? 0) + 1, pool: t?.pool ?? "default", queue: t?.queue ?? "default", priorityWeight: weights.get(id) ?? 1 };
+    return {
+      taskId: id, maxTries: (t?.retries ?? 0) + 1, pool: t?.pool ?? "default", queue: t?.queue ?? "default", priorityWeight: weights.get(id) ?? 1,
+      maxActiveTis: t?.maxActiveTisPerDag ?? null,
+    };
   });
 }
 
