@@ -11,8 +11,19 @@ import { INLINE_RESULT_LIMIT, PROTOCOL_VERSION, type ProtocolError, type TaskPay
 /** Exit codes of the runner. */
 export const EXIT = { ok: 0, failed: 1, badPayload: 2 } as const;
 
-function toProtocolError(err: unknown): ProtocolError {
-  if (err instanceof Error) return { type: err.name || "Error", message: err.message, stack: err.stack };
+/**
+ * A stack trace as the task's author needs it: their own frames (the DAG file and line, through its source map)
+ * without the frames of Airlock's runner and SDK (everything under `dist`) or of Node's internals.
+ */
+export function userStack(stack: string | undefined, dist: string): string | undefined {
+  if (stack === undefined) return undefined;
+  const dir = path.resolve(dist);
+  const own = [pathToFileURL(dir).href + "/", dir + path.sep];
+  return stack.split("\n").filter((line) => !(/^\s+at /.test(line) && (own.some((o) => line.includes(o)) || /[( ]node:internal\//.test(line)))).join("\n");
+}
+
+function toProtocolError(err: unknown, dist: string): ProtocolError {
+  if (err instanceof Error) return { type: err.name || "Error", message: err.message, stack: userStack(err.stack, dist) };
   return { type: "Error", message: typeof err === "string" ? err : JSON.stringify(err) ?? String(err) };
 }
 
@@ -116,7 +127,7 @@ export async function runTask(payload: TaskPayload, channel: EventChannel, dist:
     await execute(payload, channel, dist);
     return EXIT.ok;
   } catch (err) {
-    const error = toProtocolError(err);
+    const error = toProtocolError(err, dist);
     if (error.type === "TaskSkipped") {
       process.stdout.write(`${error.message}\n`);
       channel.emit({ type: "result", value: { inline: null }, skipped: true });
