@@ -80,3 +80,11 @@ describe("api.allowedHosts", () => {
     }
   });
 });
+
+describe("the HTTP layer", () => {
+  it("answers headers over 16 KiB with 431 and the JSON error body", async () => {
+    const res = await raw(api.url, "GET", "/api/v1/health", { host, cookie: `c=${"x".repeat(20_000)}` });
+    expect(res.status).toBe(431);
+    expect(res.json).toEqual({ error: { code: "invalid_input", message: expect.stringContaining("headers are larger"), hint: expect.any(String) } });
+  });
+});

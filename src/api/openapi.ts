@@ -84,8 +84,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Open
     if (r.role !== "public") [401, 403].forEach((s) => errors.add(s));
     if (r.body) errors.add(413);
     for (const s of [...errors].sort()) responses[String(s)] = { description: ERROR_TEXT[s] ?? "Error", content: { "application/json": { schema: ERROR_REF } } };
-    // Node's HTTP parser answers this one itself, before any route runs, without a body.
-    responses["431"] = { description: "Request headers too large (answered by the HTTP layer, without a body)" };
+    // The HTTP parser refuses these before any route runs; the server still answers with the error body.
+    responses["431"] = { description: "Request headers too large", content: { "application/json": { schema: ERROR_REF } } };
     const op: OpenApiOperation = {
       operationId: r.operationId,
       summary: r.summary,

@@ -76,6 +76,15 @@ export async function createApiServer(ctx: ApiContext, opts: ApiServerOptions = 
     routerOptions: { maxParamLength: 1000 },
     forceCloseConnections: true,
     logger: false,
+    // Errors of the HTTP parser itself (headers over Node's 16 KiB, malformed requests) get a JSON error body too.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const overflow = (err as { code?: string }).code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify(overflow
+        ? { error: { code: "invalid_input", message: "The request headers are larger than the server accepts (16 KiB)", hint: "Send fewer or shorter headers; large cookies for this host are the usual cause" } }
+        : { error: { code: "invalid_input", message: "The request is not valid HTTP", hint: "Check the client sending it" } });
+      socket.end(`HTTP/1.1 ${overflow ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     // Router-level errors (bad URL encoding, over-long path segments) get the same JSON error body.
     frameworkErrors: (err, _request, reply) => {
       const given = (err as { statusCode?: number }).statusCode ?? 400;

@@ -51,6 +51,8 @@ export class OutputDemuxer {
   private maxSeq: number;
   private readonly partial = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   private readonly fds = new Map<string, number>();
+  /** Text waiting to be written, per file: one write per file per chunk, not one per line. */
+  private readonly pending = new Map<string, string[]>();
   /** Last raw lines (masked), kept as failure evidence. */
   readonly tail: string[] = [];
   /** Last non-empty stdout raw line (masked): the XCom of a plain image. */
@@ -83,9 +85,25 @@ export class OutputDemuxer {
     return { stdout: make("stdout"), stderr: make("stderr") };
   }
 
-  /** Feeds a chunk of one stream. */
+  /** Feeds a chunk of one stream; its complete lines are in the files when this returns. */
   push(which: "stdout" | "stderr", chunk: Buffer): void {
+    this.feed(which, chunk);
+    this.writePending();
+  }
+
+  private feed(which: "stdout" | "stderr", chunk: Buffer): void {
     const parts = this.partial[which];
+    const last = chunk.lastIndexOf(0x0a);
+    if (last !== -1 && this.skipRaw === 0) {
+      // The common case, a chunk of plain output: its complete lines are masked and written as one piece.
+      const lines = parts.length ? Buffer.concat([...parts, chunk.subarray(0, last + 1)]) : chunk.subarray(0, last + 1);
+      if (!this.prefix || which !== "stdout" || lines.indexOf(this.prefix) === -1) {
+        this.rawLines(which, lines.toString("utf8"));
+        parts.length = 0;
+        if (last + 1 < chunk.length) parts.push(Buffer.from(chunk.subarray(last + 1)));
+        return;
+      }
+    }
     let start = 0;
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, start)) {
       parts.push(chunk.subarray(start, i + 1));
@@ -104,6 +122,7 @@ export class OutputDemuxer {
       this.line(which, Buffer.concat([...parts, Buffer.from("\n")]));
       parts.length = 0;
     }
+    this.writePending();
   }
 
   /** Appends an event the backend itself produced (container operator results). */
@@ -111,6 +130,7 @@ export class OutputDemuxer {
     if (seq <= this.maxSeq) return;
     this.maxSeq = seq;
     this.append(this.o.eventsPath, `${json}\n`);
+    this.writePending();
   }
 
   /** Flushes partial lines and closes the files; the demuxer can be fed again afterwards (files reopen). */
@@ -121,13 +141,22 @@ export class OutputDemuxer {
   }
 
   private append(file: string, text: string): void {
-    let fd = this.fds.get(file);
-    if (fd === undefined) {
-      fd = openSync(file, "a", 0o600);
-      this.fds.set(file, fd);
+    const list = this.pending.get(file);
+    if (list) list.push(text);
+    else this.pending.set(file, [text]);
+  }
+
+  private writePending(): void {
+    for (const [file, texts] of this.pending) {
+      let fd = this.fds.get(file);
+      if (fd === undefined) {
+        fd = openSync(file, "a", 0o600);
+        this.fds.set(file, fd);
+      }
+      const buf = Buffer.from(texts.join(""));
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
     }
-    const buf = Buffer.from(text);
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+    this.pending.clear();
   }
 
   private line(which: "stdout" | "stderr", line: Buffer): void {
@@ -143,6 +172,27 @@ export class OutputDemuxer {
       }
     }
     this.raw(which, line);
+  }
+
+  /** Complete raw lines (ending in a newline) with nothing to skip. */
+  private rawLines(which: "stdout" | "stderr", text: string): void {
+    for (const m of this.masks) if (text.includes(m)) text = text.split(m).join("***");
+    this.append(this.o.rawLogPath, text);
+    const lines = text.split("\n");
+    lines.pop();
+    for (const bare of lines.slice(-TAIL_LINES).map((l) => l.trimEnd())) {
+      this.tail.push(bare);
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+    }
+    if (which === "stdout") {
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const bare = (lines[i] as string).trimEnd();
+        if (bare.trim() !== "") {
+          this.lastStdoutLine = bare;
+          break;
+        }
+      }
+    }
   }
 
   private raw(which: "stdout" | "stderr", line: Buffer): void {
