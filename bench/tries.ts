@@ -57,8 +57,8 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
   const [config, context, orch, actions] = await Promise.all([
     import(dist("config/config.js")), import(dist("core/context.js")), import(dist("services/orchestrator.js")), import(dist("core/actions.js")),
   ]);
-  const chainN = o.chain ?? 100;
-  const wideN = o.wide ?? 300;
+  const chainN = o.chain ?? 60;
+  const wideN = o.wide ?? 200;
   const work = o.workMs ?? 0;
   const opts = `backend: "${o.backend}", ${Object.entries(o.taskOptions ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}, `).join("")}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-bench-tries-"));

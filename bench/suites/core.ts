@@ -6,6 +6,7 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { nodeStartMs, percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { tryFigures } from "../tries.js";
 
 const dist = (p: string) => pathToFileURL(path.join(ROOT, "dist", p)).href;
 
@@ -99,6 +100,15 @@ export async function run(): Promise<BenchRow[]> {
     const s = (performance.now() - t) / 1000;
     rows.push({ suite: "core", name: `(c) 2,000 independent tasks (${done.state}), throughput`, value: 2000 / s, unit: "tasks/s" });
   });
+
+  // (e) issue 14 on the process backend: chain overhead, independent tasks/s and orchestrator CPU per try, with warm
+  // launch off and on.
+  for (const warm of [false, true]) {
+    rows.push(...await tryFigures({
+      suite: "core", backend: "process", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
+      goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { wide: ">= 40 tasks/s" },
+    }));
+  }
 
   // (d) parse + schedule a large DAG at several sizes: time and peak memory of this (orchestrator) process.
   for (const n of [2500, 5000, 10000]) {

@@ -15,6 +15,7 @@ import { fakeEnvironmentBuild } from "../../test/helpers/docker-env.js";
 import { bundleRunner, launchRequest, serializedTask } from "../../test/helpers/docker-runner.js";
 
 import type { BenchRow } from "../lib.js";
+import { tryFigures } from "../tries.js";
 
 const SUITE = "docker";
 const ROUNDS = 7;
@@ -90,7 +91,9 @@ async function builds(): Promise<BenchRow[]> {
 /** Runs the suite. */
 export async function run(): Promise<BenchRow[]> {
   ensureDocker();
-  return [...(await overhead()), ...(await builds())];
+  // Issue 14 through the whole orchestrator (no warm launch on docker: each try is a new container).
+  const tries = await tryFigures({ suite: SUITE, backend: "docker", label: "warm launch n/a", chain: 30, wide: 60 });
+  return [...(await overhead()), ...tries, ...(await builds())];
 }
 
 // `npx tsx bench/suites/docker.ts` runs this suite alone.

@@ -13,6 +13,7 @@ import { buildEnvironment } from "../../src/environments/index.js";
 import { launchRequest, serializedTask } from "../../test/helpers/docker-runner.js";
 import { makeProject } from "../../test/helpers/sandbox.js";
 import { percentile, type BenchRow } from "../lib.js";
+import { tryFigures } from "../tries.js";
 
 const SUITE = "sandbox";
 const LAUNCHES = 30;
@@ -106,5 +107,13 @@ async function builds(): Promise<BenchRow[]> {
 
 /** Runs the suite. */
 export async function run(): Promise<BenchRow[]> {
-  return [...(await startOverhead()), ...(await builds())];
+  const rows = [...(await startOverhead())];
+  // Issue 14 through the whole orchestrator: chain overhead, independent tasks/s, orchestrator CPU per try.
+  for (const warm of [false, true]) {
+    rows.push(...await tryFigures({
+      suite: SUITE, backend: "sandbox", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
+      goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : undefined,
+    }));
+  }
+  return [...rows, ...(await builds())];
 }
