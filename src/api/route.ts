@@ -129,7 +129,7 @@ export function validate(schema: z.ZodType | undefined, value: unknown, where: "
   const issue = result.error.issues[0];
   const field = [where, ...(issue?.path ?? []).map(String)].join(".");
   let message = issue?.message ?? "is invalid";
-  if (issue?.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (issue?.code === "unrecognized_keys") message = `unknown ${issue.keys.length === 1 ? "field" : "fields"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
   if (issue?.code === "invalid_type" && issue.message.startsWith("Invalid input")) message = `expected ${issue.expected}`;
   return raise(new ValidationError(field, message, `Fix ${field} and retry; /api/v1/openapi.json describes every field`));
 }

@@ -264,7 +264,7 @@ function describe(issue: z.core.$ZodIssue, source: string): string {
   const key = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     const known = knownKeys(issue.path);
-    return `${source}: unknown key(s) ${issue.keys.map((k) => {
+    return `${source}: unknown ${issue.keys.length === 1 ? "key" : "keys"} ${issue.keys.map((k) => {
       const hint = suggestKey(k, known);
       return `"${[...issue.path, k].join(".")}"${hint ? ` (did you mean "${[...issue.path, hint].join(".")}"?)` : ""}`;
     }).join(", ")}; remove them or check the spelling`;

@@ -76,7 +76,7 @@ function parseDateField(value: string | null, timezone: string, field: "startDat
 function makeCron(expression: string, timezone: string, original: string): Cron {
   const fields = expression.split(/\s+/);
   if (fields.length !== 5) {
-    throw new ScheduleError(`schedule ${JSON.stringify(original)} has ${fields.length} field(s): ${CRON_HELP}`, "schedule");
+    throw new ScheduleError(`schedule ${JSON.stringify(original)} has ${fields.length} ${fields.length === 1 ? "field" : "fields"}: ${CRON_HELP}`, "schedule");
   }
   try {
     return new Cron(expression, { timezone, mode: "5-part", paused: true });

@@ -49,3 +49,8 @@ export function formatBytes(n: number | null | undefined): string {
   }
   return `${v < 10 && i > 0 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
+
+/** "1 run", "2 runs": a count with its noun in the right number. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

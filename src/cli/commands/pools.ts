@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { deletePool, listPools, setPool } from "../../core/pools.js";
 import { withContext } from "../context.js";
-import { printJson, printTable, UsageError } from "../output.js";
+import { plural, printJson, printTable, UsageError } from "../output.js";
 import { listJson } from "../json-shapes.js";
 import { auditCli } from "../../core/audit.js";
 
@@ -26,7 +26,7 @@ export function poolsCommand(): Command {
         const pool = await setPool(ctx, name, slots, o.description);
         await auditCli(ctx, { action: "pool.set", target: name, details: { slots: pool.slots } });
         if (o.json) printJson(pool);
-        else process.stdout.write(`pool ${name}: ${pool.slots} slot(s)\n`);
+        else process.stdout.write(`pool ${name}: ${plural(pool.slots, "slot")}\n`);
       });
     });
   pools.command("delete <name>").description("delete a pool that no queued or running task uses").action(async (name: string) => {

@@ -1,3 +1,4 @@
+import { plural } from "../format";
 import { seg } from "../api";
 import { useResource } from "../data";
 import type { Calendar } from "../types";
@@ -26,7 +27,7 @@ export function CalendarView({ dagId }: { dagId: string }) {
   const total = cal.days.reduce((n, d) => n + d.total, 0);
   return (
     <div className="calendar" data-testid="calendar">
-      <div className="muted small">{total} runs from {cal.from} to {cal.to} (logical dates, {cal.timezone})</div>
+      <div className="muted small">{plural(total, "run")} from {cal.from} to {cal.to} (logical dates, {cal.timezone})</div>
       <div className="cal-scroll">
         <div className="cal-months" style={{ gridTemplateColumns: `repeat(${Math.ceil(cells.length / 7)}, var(--cal))` }}>
           {months.map((m) => <span key={`${m.col}${m.name}`} style={{ gridColumn: m.col + 1 }}>{m.name}</span>)}

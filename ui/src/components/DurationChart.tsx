@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { seg } from "../api";
 import { useResource } from "../data";
-import { formatDate } from "../format";
+import { formatDate, plural } from "../format";
 import type { TaskDurations } from "../types";
 
 const SHOWN = 200;
@@ -28,7 +28,7 @@ export function DurationChart({ dagId, runs }: { dagId: string; runs: number }) 
     <div className="durations" data-testid="durations" data-runs={d.runs.length}>
       <div className="chart-toolbar">
         <input className="search" type="search" placeholder="Filter tasks…" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter tasks" />
-        <span className="muted small">{d.runs.length} runs, oldest left{rows.length > SHOWN ? ` · first ${SHOWN} of ${rows.length} tasks` : ""}</span>
+        <span className="muted small">{plural(d.runs.length, "run")}, oldest left{rows.length > SHOWN ? ` · first ${SHOWN} of ${rows.length} tasks` : ""}</span>
       </div>
       <table className="table duration-table">
         <thead><tr><th>Task</th><th>Duration per run</th><th className="num">Mean</th><th className="num">Max</th><th className="num">Last</th></tr></thead>

@@ -1,3 +1,4 @@
+import { plural } from "../format";
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { seg } from "../api";
 import { layoutGraph, NODE_H, NODE_W, DATA_H, DATA_W, type LaidNode } from "../graph/layout";
@@ -159,7 +160,7 @@ const GroupBox = memo(function GroupBox({ n, detail, state, counts }: { n: LaidN
       <rect width={NODE_W} height={NODE_H} rx="9" />
       <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 9} />
       {detail && <text x="14" y="15" className="node-id">▸ {short(n.id, 20)}</text>}
-      {detail && <text x="14" y="28" className="node-kind">{n.groupTasks?.length ?? 0} tasks · {state.replace(/_/g, " ")}</text>}
+      {detail && <text x="14" y="28" className="node-kind">{plural(n.groupTasks?.length ?? 0, "task")} · {state.replace(/_/g, " ")}</text>}
       <title>{`group ${n.id} (${counts}): click to expand`}</title>
     </g>
   );

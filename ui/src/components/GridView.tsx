@@ -1,6 +1,6 @@
 import { memo, useEffect, useRef, useState, type MouseEvent } from "react";
 import { useNow } from "../data";
-import { formatDate, formatDuration } from "../format";
+import { formatDate, formatDuration, plural } from "../format";
 import type { Grid, GridRun } from "../types";
 
 /**
@@ -68,12 +68,12 @@ export const GridView = memo(function GridView({ grid, selectedRun, selectedTask
     <div className="grid-outer">
     <div className="grid-toolbar">
       <input className="search" type="search" placeholder="Filter tasks…" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter tasks" data-testid="grid-filter" />
-      {needle && <span className="muted small" data-testid="grid-filter-count">{tasks.length} of {grid.tasks.length} tasks</span>}
+      {needle && <span className="muted small" data-testid="grid-filter-count">{tasks.length} of {plural(grid.tasks.length, "task")}</span>}
     </div>
     <div className="grid-wrap" data-testid="grid" data-runs={runCount} data-tasks={grid.tasks.length}>
       <div className="grid-labels">
         <div className="grid-corner">
-          <span className="muted small">{runCount} runs</span>
+          <span className="muted small">{plural(runCount, "run")}</span>
         </div>
         {tasks.map((t) => (
           <div key={t.taskId} className={`grid-label ${t.taskId === selectedTask ? "sel" : ""}`} title={t.taskId}>
