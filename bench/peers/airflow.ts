@@ -1,0 +1,252 @@
+/**
+ * Side by side with Apache Airflow (`npm run bench -- --peers airflow`; never part of the test suite). Airflow comes
+ * from PyPI into a cached venv (scripts/setup-airflow.sh) and runs as `airflow standalone` on SQLite; Airlock runs
+ * as `airlock standalone` on SQLite. Each gets the same three DAGs of tiny Python/TypeScript tasks (one task, a
+ * 10-task chain, 100 independent tasks), triggered and polled through its own REST API with its own auth: Airflow 3's
+ * REST API v2 with a JWT from /auth/token, Airlock's /api/v1 with a bearer token. Runs alternate between the two.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { percentile, ROOT, tempProject, type BenchRow } from "../lib.js";
+
+const ROUNDS = Number(process.env.AIRLOCK_BENCH_PEER_ROUNDS ?? 3);
+const SCENARIOS = [
+  { id: "one", label: "one-task DAG", tasks: 1, chain: true },
+  { id: "chain10", label: "10-task chain", tasks: 10, chain: true },
+  { id: "wide100", label: "100 independent tasks", tasks: 100, chain: false },
+] as const;
+
+/** A system under test: how to trigger a run and read its state through its REST API. */
+interface Peer {
+  name: string;
+  child: ChildProcess;
+  trigger(dagId: string): Promise<string>;
+  state(dagId: string, runId: string): Promise<string>;
+  ready(dagIds: string[]): Promise<void>;
+}
+
+const freePort = (): Promise<number> => new Promise((resolve, reject) => {
+  const s = net.createServer();
+  s.once("error", reject);
+  s.listen(0, "127.0.0.1", () => {
+    const port = (s.address() as net.AddressInfo).port;
+    s.close(() => resolve(port));
+  });
+});
+
+async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs: number, child?: ChildProcess): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: the process exited with ${child.exitCode}`);
+    const v = await check().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function json(res: Response, what: string): Promise<any> {
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${what} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+/** Resident memory of every process in `pgid`'s group, in MiB. */
+function groupRssMiB(pgid: number): number {
+  let kib = 0;
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      kib += Number(m?.[1] ?? 0);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return kib / 1024;
+}
+
+async function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || !child.pid) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, 20_000);
+  await exited;
+  clearTimeout(timer);
+  // Task processes of either system may outlive their parent for a moment.
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    process.kill(-(child.pid as number), "SIGKILL");
+  } catch {
+    // The whole group is gone.
+  }
+}
+
+const airflowDag = (s: (typeof SCENARIOS)[number]) => `from datetime import datetime
+from airflow.sdk import dag, task
+
+@dag(dag_id="${s.id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def build():
+    @task
+    def work(i):
+        return i
+    prev = None
+    for i in range(${s.tasks}):
+        t = work.override(task_id=f"t{i}")(i)
+        ${s.chain ? "if prev is not None:\n            prev >> t\n        prev = t" : "pass"}
+
+build()
+`;
+
+const airlockDag = (s: (typeof SCENARIOS)[number]) => `import { dag, fn } from "airlock";
+export default dag({ id: "${s.id}" }, () => {
+  let prev = null;
+  for (let i = 0; i < ${s.tasks}; i++) {
+    const t = fn({ id: "t" + i, run: async () => i });
+    ${s.chain ? "if (prev) prev.then(t);\n    prev = t;" : ""}
+  }
+});`;
+
+async function startAirflow(home: string, venv: string): Promise<Peer> {
+  const port = await freePort();
+  const user = "bench";
+  const password = randomBytes(12).toString("hex");
+  mkdirSync(path.join(home, "dags"), { recursive: true });
+  for (const s of SCENARIOS) writeFileSync(path.join(home, "dags", `${s.id}.py`), airflowDag(s));
+  writeFileSync(path.join(home, "passwords.json"), JSON.stringify({ [user]: password }));
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env, PATH: `${path.join(venv, "bin")}:${process.env.PATH}`, AIRFLOW_HOME: home,
+    AIRFLOW__CORE__DAGS_FOLDER: path.join(home, "dags"), AIRFLOW__CORE__LOAD_EXAMPLES: "False",
+    AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: "False", AIRFLOW__API__HOST: "127.0.0.1", AIRFLOW__API__PORT: String(port),
+    AIRFLOW__API__BASE_URL: base, AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${base}/execution/`,
+    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${user}:admin`, AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: path.join(home, "passwords.json"),
+  };
+  const child = spawn(path.join(venv, "bin", "airflow"), ["standalone"], { cwd: home, env, detached: true, stdio: ["ignore", "ignore", "ignore"] });
+  let token = "";
+  const auth = async () => {
+    token = (await json(await fetch(`${base}/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: user, password }) }), "POST /auth/token")).access_token as string;
+    return token;
+  };
+  const headers = () => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+  return {
+    name: "Airflow", child,
+    ready: async (dagIds) => {
+      await until("Airflow's API to answer", async () => (await fetch(`${base}/api/v2/monitor/health`)).ok, 600_000, child);
+      await until("an Airflow token", auth, 120_000, child);
+      for (const id of dagIds) {
+        await until(`Airflow to parse DAG ${id}`, async () => {
+          const d = await json(await fetch(`${base}/api/v2/dags/${id}`, { headers: headers() }), `GET dag ${id}`);
+          if (d.is_paused) await json(await fetch(`${base}/api/v2/dags/${id}`, { method: "PATCH", headers: headers(), body: JSON.stringify({ is_paused: false }) }), `unpause ${id}`);
+          return true;
+        }, 600_000, child);
+      }
+    },
+    trigger: async (dagId) => (await json(await fetch(`${base}/api/v2/dags/${dagId}/dagRuns`, { method: "POST", headers: headers(), body: JSON.stringify({ logical_date: null }) }), `trigger ${dagId}`)).dag_run_id as string,
+    state: async (dagId, runId) => (await json(await fetch(`${base}/api/v2/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}`, { headers: headers() }), `run ${runId}`)).state as string,
+  };
+}
+
+async function startAirlock(): Promise<Peer & { dir: string }> {
+  const dir = tempProject(Object.fromEntries(SCENARIOS.map((s) => [`${s.id}.ts`, airlockDag(s)])));
+  const port = await freePort();
+  const token = randomBytes(16).toString("hex");
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "airlock.js"), "standalone", "--port", String(port)], {
+    cwd: dir, env: { ...process.env, AIRLOCK__API__TOKEN: token }, detached: true, stdio: ["ignore", "ignore", "ignore"],
+  });
+  const base = `http://127.0.0.1:${port}/api/v1`;
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  return {
+    name: "Airlock", child, dir,
+    ready: async (dagIds) => {
+      for (const id of dagIds) await until(`Airlock to parse DAG ${id}`, async () => (await fetch(`${base}/dags/${id}`, { headers })).ok, 120_000, child);
+    },
+    trigger: async (dagId) => (await json(await fetch(`${base}/dags/${dagId}/runs`, { method: "POST", headers, body: "{}" }), `trigger ${dagId}`)).runId as string,
+    state: async (dagId, runId) => (await json(await fetch(`${base}/dags/${dagId}/runs/${encodeURIComponent(runId)}`, { headers }), `run ${runId}`)).state as string,
+  };
+}
+
+/** Trigger → terminal state through the REST API, in ms; throws unless the run succeeded. */
+async function timeRun(p: Peer, dagId: string): Promise<number> {
+  const t = performance.now();
+  const runId = await p.trigger(dagId);
+  const state = await until(`${p.name} run ${runId}`, async () => {
+    const s = await p.state(dagId, runId);
+    return s === "success" || s === "failed" ? s : null;
+  }, 900_000, p.child);
+  if (state !== "success") throw new Error(`${p.name}: run ${runId} of ${dagId} ended ${state}`);
+  return performance.now() - t;
+}
+
+/** Runs the side-by-side comparison. */
+export async function run(): Promise<BenchRow[]> {
+  process.stderr.write("bench: airflow peer — installing Airflow when needed (scripts/setup-airflow.sh)…\n");
+  const venv = execFileSync("bash", [path.join(ROOT, "scripts", "setup-airflow.sh")], { stdio: ["ignore", "pipe", "inherit"] }).toString().trim().split("\n").pop() ?? "";
+  const version = execFileSync(path.join(venv, "bin", "python"), ["-c", "import airflow; print(airflow.__version__)"]).toString().trim();
+  const home = mkdtempSync(path.join(os.tmpdir(), "airlock-bench-airflow-"));
+  const ids = SCENARIOS.map((s) => s.id);
+  const rows: BenchRow[] = [];
+  const peers: Peer[] = [];
+  let airlockDir = "";
+  try {
+    // Start-up: from spawn to every DAG visible through the API (Airflow also migrates its database on first start).
+    const t0 = performance.now();
+    const airflow = await startAirflow(home, venv);
+    peers.push(airflow);
+    await airflow.ready(ids);
+    const airflowStart = performance.now() - t0;
+    const t1 = performance.now();
+    const airlock = await startAirlock();
+    airlockDir = airlock.dir;
+    peers.push(airlock);
+    await airlock.ready(ids);
+    const airlockStart = performance.now() - t1;
+    rows.push({ suite: "peers", name: `start → DAGs visible: Airlock`, value: airlockStart, unit: "ms" });
+    rows.push({ suite: "peers", name: `start → DAGs visible: Airflow ${version}`, value: airflowStart, unit: "ms" });
+    // One warm-up run each (first-run caches: Airlock's DAG bundle, Airflow's serialized DAG fetch).
+    for (const p of [airlock, airflow]) await timeRun(p, "one");
+    const samples = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of SCENARIOS) {
+        const order = round % 2 === 0 ? [airlock, airflow] : [airflow, airlock];
+        for (const p of order) {
+          const key = `${p.name}/${s.id}`;
+          const ms = await timeRun(p, s.id);
+          samples.set(key, [...(samples.get(key) ?? []), ms]);
+          process.stderr.write(`bench: ${key} round ${round + 1}: ${ms.toFixed(0)} ms\n`);
+        }
+      }
+    }
+    for (const s of SCENARIOS) {
+      const a = percentile(samples.get(`Airlock/${s.id}`) ?? [], 50);
+      const f = percentile(samples.get(`Airflow/${s.id}`) ?? [], 50);
+      rows.push({ suite: "peers", name: `${s.label}, trigger→success via REST, p50 of ${ROUNDS}: Airlock`, value: a, unit: "ms" });
+      rows.push({ suite: "peers", name: `${s.label}, trigger→success via REST, p50 of ${ROUNDS}: Airflow ${version}`, value: f, unit: "ms" });
+      rows.push({ suite: "peers", name: `${s.label}: Airflow / Airlock`, value: f / a, unit: "×", goal: "> 1 (Airlock faster)" });
+    }
+    rows.push({ suite: "peers", name: "memory after the runs (process group RSS): Airlock", value: groupRssMiB(airlock.child.pid as number), unit: "MiB" });
+    rows.push({ suite: "peers", name: `memory after the runs (process group RSS): Airflow ${version}`, value: groupRssMiB(airflow.child.pid as number), unit: "MiB" });
+    rows.push({ suite: "peers", name: `start → DAGs visible: Airflow / Airlock`, value: airflowStart / airlockStart, unit: "×" });
+  } finally {
+    for (const p of peers) await stopGroup(p.child);
+    rmSync(home, { recursive: true, force: true });
+    if (airlockDir) rmSync(airlockDir, { recursive: true, force: true });
+  }
+  return rows;
+}
