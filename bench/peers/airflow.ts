@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -27,6 +27,8 @@ interface Peer {
   trigger(dagId: string): Promise<string>;
   state(dagId: string, runId: string): Promise<string>;
   ready(dagIds: string[]): Promise<void>;
+  /** Throws when a part the runs need has died (Airflow's standalone does not restart its scheduler). */
+  check?(): Promise<void>;
 }
 
 const freePort = (): Promise<number> => new Promise((resolve, reject) => {
@@ -138,7 +140,13 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
     AIRFLOW__API__BASE_URL: base, AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${base}/execution/`,
     AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${user}:admin`, AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: path.join(home, "passwords.json"),
   };
-  const child = spawn(path.join(venv, "bin", "airflow"), ["standalone"], { cwd: home, env, detached: true, stdio: ["ignore", "ignore", "ignore"] });
+  // Its own output goes to a file: the reason when a part of it dies.
+  const logFile = path.join(home, "standalone.log");
+  const out = openSync(logFile, "a");
+  const child = spawn(path.join(venv, "bin", "airflow"), ["standalone"], { cwd: home, env, detached: true, stdio: ["ignore", out, out] });
+  closeSync(out);
+  const tail = () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n");
+  let lastCheck = 0;
   let token = "";
   const auth = async () => {
     token = (await json(await fetch(`${base}/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: user, password }) }), "POST /auth/token")).access_token as string;
@@ -156,6 +164,16 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
           if (d.is_paused) await json(await fetch(`${base}/api/v2/dags/${id}`, { method: "PATCH", headers: headers(), body: JSON.stringify({ is_paused: false }) }), `unpause ${id}`);
           return true;
         }, 600_000, child);
+      }
+    },
+    check: async () => {
+      if (Date.now() - lastCheck < 10_000) return;
+      lastCheck = Date.now();
+      const health = await json(await fetch(`${base}/api/v2/monitor/health`), "GET health").catch(() => null);
+      if (!health) return;
+      const beat = Date.parse(health.scheduler?.latest_scheduler_heartbeat ?? "");
+      if (health.scheduler?.status !== "healthy" && Date.now() - beat > 120_000) {
+        throw new Error(`Airflow's scheduler stopped (last heartbeat ${health.scheduler?.latest_scheduler_heartbeat}); the end of its output:\n${tail()}`);
       }
     },
     trigger: async (dagId) => (await json(await fetch(`${base}/api/v2/dags/${dagId}/dagRuns`, { method: "POST", headers: headers(), body: JSON.stringify({ logical_date: null }) }), `trigger ${dagId}`)).dag_run_id as string,
@@ -186,12 +204,16 @@ async function startAirlock(): Promise<Peer & { dir: string }> {
 async function timeRun(p: Peer, dagId: string): Promise<number> {
   const t = performance.now();
   const runId = await p.trigger(dagId);
-  const state = await until(`${p.name} run ${runId}`, async () => {
-    const s = await p.state(dagId, runId);
-    return s === "success" || s === "failed" ? s : null;
-  }, 900_000, p.child);
-  if (state !== "success") throw new Error(`${p.name}: run ${runId} of ${dagId} ended ${state}`);
-  return performance.now() - t;
+  const deadline = Date.now() + 900_000;
+  for (;;) {
+    // A dead scheduler ends the wait at once rather than at the deadline; passing network errors do not.
+    await p.check?.();
+    const state = await p.state(dagId, runId).catch(() => null);
+    if (state === "success") return performance.now() - t;
+    if (state === "failed") throw new Error(`${p.name}: run ${runId} of ${dagId} failed`);
+    if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`${p.name}: run ${runId} of ${dagId} did not end (last state ${state})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Runs the side-by-side comparison. */
