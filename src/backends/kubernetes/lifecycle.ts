@@ -128,7 +128,7 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       ? { code: null, signal: "SIGKILL", detail: `killed: ${killed}` }
       : {
         code: failure ? null : code, signal: null, oomKilled,
-        ...(oomKilled ? { detail: `OOMKilled: the container exceeded its memory limit${limit ? ` of ${limit}` : ""}` } : code !== 0 && state.kind === "ended" ? { detail: `pod ${handle.podName} container exited with code ${code}${state.reason ? ` (${state.reason})` : ""}` } : {}),
+        ...(oomKilled ? { detail: `OOMKilled: the container exceeded its memory limit${limit ? ` of ${limit}` : ""}` } : code !== 0 && state.kind === "ended" ? { detail: `pod ${handle.podName} container exited with code ${code}${state.reason ? ` (${state.reason})` : ""}${evicted(pod)}` } : {}),
       };
     if (failure) {
       const f: KubernetesError = failure;
@@ -161,4 +161,9 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       for (let i = 0; i < 120 && (await readPod(client, handle.podName).catch(() => null)); i++) await sleep(POLL_MS);
     },
   };
+}
+
+/** The kubelet's reason for evicting a pod (over an emptyDir's sizeLimit, say), or "". */
+function evicted(pod: V1Pod | null): string {
+  return pod?.status?.reason === "Evicted" ? `; evicted by the kubelet: ${pod.status.message ?? "no message"}` : "";
 }
