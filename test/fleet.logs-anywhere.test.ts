@@ -6,6 +6,9 @@
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { loadConfig } from "../src/config/config.js";
+import { createContext } from "../src/core/context.js";
+import { readLogChunk } from "../src/core/logs.js";
 import { createProject, type Project } from "./helpers/project.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/postgres.js";
 
@@ -50,4 +53,21 @@ it("follows and shows a try of another installation, and keeps its log after tha
   const shown = await b.cliJson(["tasks", "logs", "talky", runId, "speak", "--json"]);
   expect(shown.code, shown.stderr).toBe(0);
   expect(shown.json.log).toBe(followed.stdout);
+
+  // The shipped copy also says when each line was written: the first mark dates byte 0, and the marks go forward.
+  const ctx = await createContext(await loadConfig({ cwd: b.dir, env: b.env }));
+  try {
+    const chunk = await readLogChunk(ctx, { runId, taskId: "speak", tryNumber: 1 }, 0, 1 << 20);
+    expect(chunk.text).toBe(followed.stdout);
+    expect(chunk.times[0]?.offset).toBe(0);
+    const at = chunk.times.map((m) => Date.parse(m.at));
+    expect(at.every(Number.isFinite)).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+    // "line 3" came after the go-ahead, later than "line 1": it lies under a later mark.
+    const line3 = Buffer.byteLength(followed.stdout.slice(0, followed.stdout.indexOf("line 3")));
+    const markOf = (offset: number) => chunk.times.filter((m) => m.offset <= offset).at(-1)?.at;
+    expect(Date.parse(markOf(line3) ?? "")).toBeGreaterThan(Date.parse(markOf(0) ?? ""));
+  } finally {
+    await ctx.store.close();
+  }
 }, 200_000);

@@ -15,7 +15,7 @@ export interface LogChunk {
   complete: boolean;
   /**
    * When the lines were written: each mark dates the bytes from its offset up to the next mark (the first one may
-   * lie before `offset`). Empty when unknown (logs shipped from another host, logs of older versions).
+   * lie before `offset`). Empty when unknown (logs written before times were recorded).
    */
   times: LogTimeMark[];
 }
@@ -70,5 +70,6 @@ function isLocal(ctx: AirlockContext, logPath: string): boolean {
 async function readShipped(ctx: AirlockContext, ref: { runId: string; taskId: string; mapIndex?: number; tryNumber: number }, offset: number, limit: number, ended: boolean): Promise<LogChunk> {
   const slice = await ctx.store.readLogChunks(ref, offset, limit);
   // A running try's last shipped piece always ends a line (the pump ships whole lines), so nothing half-written shows.
-  return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size, times: [] };
+  const times = slice.times.map((m) => ({ offset: m.offset, at: new Date(m.ms).toISOString() }));
+  return { text: slice.text, offset, nextOffset: slice.nextOffset, complete: ended && slice.nextOffset >= slice.size, times };
 }

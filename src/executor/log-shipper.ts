@@ -7,11 +7,17 @@ import type { Store, TryKeyRef } from "../store/store.js";
 
 /** Bytes buffered before a flush is started without waiting for the timer. */
 const EAGER_BYTES = 256 * 1024;
+/** Pieces pushed closer together than this share the earlier time mark (as in core/log-times.ts). */
+const MARK_EVERY_MS = 100;
 
 /** Buffers log text and appends it to the store in order. */
 export class LogShipper {
   private offset = 0;
   private buffer = "";
+  /** Bytes in `buffer`, and when its parts were pushed (offsets relative to the buffer's start). */
+  private bufferBytes = 0;
+  private marks: Array<{ offset: number; ms: number }> = [];
+  private lastMarkMs = -Infinity;
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private ready: Promise<void>;
@@ -28,9 +34,14 @@ export class LogShipper {
     this.timer.unref();
   }
 
-  /** Queues masked log text. */
-  push(text: string): void {
+  /** Queues masked log text, noting when it was written (each shipped piece starts with a mark). */
+  push(text: string, now = Date.now()): void {
+    if (this.marks.length === 0 || now - this.lastMarkMs >= MARK_EVERY_MS) {
+      this.marks.push({ offset: this.bufferBytes, ms: now });
+      this.lastMarkMs = now;
+    }
     this.buffer += text;
+    this.bufferBytes += Buffer.byteLength(text);
     if (this.buffer.length >= EAGER_BYTES) void this.flush();
   }
 
@@ -40,12 +51,18 @@ export class LogShipper {
       await this.ready;
       if (!this.buffer) return;
       const text = this.buffer;
+      const bytes = this.bufferBytes;
+      const marks = this.marks;
       this.buffer = "";
+      this.bufferBytes = 0;
+      this.marks = [];
       try {
-        await this.store.appendLogChunk(this.key, this.offset, text);
-        this.offset += Buffer.byteLength(text);
+        await this.store.appendLogChunk(this.key, this.offset, text, marks.map((m) => ({ offset: this.offset + m.offset, ms: m.ms })));
+        this.offset += bytes;
       } catch {
         this.buffer = text + this.buffer;
+        this.marks = [...marks, ...this.marks.map((m) => ({ offset: m.offset + bytes, ms: m.ms }))];
+        this.bufferBytes += bytes;
       }
     });
     return this.flushing;

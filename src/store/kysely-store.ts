@@ -22,7 +22,7 @@ import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import * as mapping from "./ops/mapping.js";
 import * as triggers from "./ops/triggers.js";
-import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice } from "./ops/log-chunks.js";
+import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice, type ShippedTimeMark } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
 import type {
   ClaimRequest, ClaimedTry, InstanceRef, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
@@ -481,8 +481,8 @@ export class KyselyStore implements Store {
 
   // ---- Shipped logs
 
-  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void> {
-    return this.adapter.exclusive((db) => appendLogChunk(db, key, offset, text));
+  appendLogChunk(key: TryKeyRef, offset: number, text: string, times?: ShippedTimeMark[]): Promise<void> {
+    return this.adapter.exclusive((db) => appendLogChunk(db, key, offset, text, times));
   }
 
   resetLogChunks(key: TryKeyRef): Promise<void> {

@@ -3,6 +3,7 @@ import { BATCH_MIGRATIONS } from "./ops/batch-migrations.js";
 import { AUDIT_MIGRATIONS } from "./ops/audit.js";
 import { MAPPING_MIGRATIONS } from "./ops/mapping.js";
 import { TRIGGER_MIGRATIONS } from "./ops/triggers.js";
+import { LOG_TIMES_MIGRATIONS } from "./ops/log-chunks.js";
 
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
@@ -107,5 +108,6 @@ export const MIGRATIONS: Migration[] = [
   ...MAPPING_MIGRATIONS,
   ...TRIGGER_MIGRATIONS,
   ...BATCH_MIGRATIONS,
+  ...LOG_TIMES_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
 ];

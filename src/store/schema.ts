@@ -41,7 +41,7 @@ export interface ChangesTable {
   id: Generated<number>; at: string; kind: string; dag_id: string | null; run_id: string | null; task_id: string | null;
   try_number: number | null; state: string | null;
 }
-export interface LogChunksTable { run_id: string; task_id: string; map_index: Generated<number>; try_number: number; byte_offset: number; byte_length: number; text: string }
+export interface LogChunksTable { run_id: string; task_id: string; map_index: Generated<number>; try_number: number; byte_offset: number; byte_length: number; text: string; times: string | null }
 export interface LeasesTable { name: string; holder: string; expires_at: number; epoch: Generated<number> }
 export interface WorkersTable {
   worker_id: string; hostname: string; machine: string; pid: number; queues: string; backends: string; version: string;

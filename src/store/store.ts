@@ -6,7 +6,7 @@ import type { BackendName } from "../sdk/types.js";
 import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
-import type { ShippedLogSlice } from "./ops/log-chunks.js";
+import type { ShippedLogSlice, ShippedTimeMark } from "./ops/log-chunks.js";
 import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
 import type { TriggerRecord } from "./ops/triggers.js";
 import type {
@@ -242,8 +242,8 @@ export interface Store {
   completeTrigger(key: TryKeyRef, owner: string, outcome: TryOutcome): Promise<"done" | "gone" | "lost">;
 
   // Shipped logs (a try's masked log, readable from any host; see ops/log-chunks.ts)
-  /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on). */
-  appendLogChunk(key: TryKeyRef, offset: number, text: string): Promise<void>;
+  /** Stores a piece of a try's log at byte `offset` (replacing anything stored from there on), with when its parts were written. */
+  appendLogChunk(key: TryKeyRef, offset: number, text: string, times?: ShippedTimeMark[]): Promise<void>;
   /** Drops a try's shipped log (it is rebuilt from the start after an adoption). */
   resetLogChunks(key: TryKeyRef): Promise<void>;
   /** Reads a try's shipped log from `offset`. */

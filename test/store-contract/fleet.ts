@@ -84,12 +84,12 @@ export function fleetContract(ctx: ContractContext): void {
     it("stores chunks by byte offset and reads them back from any offset, whole lines first", async () => {
       const s = ctx.store();
       const key = { runId: uid("run_"), taskId: "t", tryNumber: 1 };
-      expect(await s.readLogChunks(key, 0, 1000)).toEqual({ text: "", nextOffset: 0, size: 0 });
+      expect(await s.readLogChunks(key, 0, 1000)).toEqual({ text: "", nextOffset: 0, size: 0, times: [] });
       await s.appendLogChunk(key, 0, "héllo\nwor");
       const first = Buffer.byteLength("héllo\nwor");
       await s.appendLogChunk(key, first, "ld\nlast\n");
       const all = await s.readLogChunks(key, 0, 1 << 20);
-      expect(all).toEqual({ text: "héllo\nworld\nlast\n", nextOffset: Buffer.byteLength("héllo\nworld\nlast\n"), size: Buffer.byteLength("héllo\nworld\nlast\n") });
+      expect(all).toEqual({ text: "héllo\nworld\nlast\n", nextOffset: Buffer.byteLength("héllo\nworld\nlast\n"), size: Buffer.byteLength("héllo\nworld\nlast\n"), times: [] });
       const fromWorld = await s.readLogChunks(key, Buffer.byteLength("héllo\n"), 1 << 20);
       expect(fromWorld.text).toBe("world\nlast\n");
       const limited = await s.readLogChunks(key, 0, 10);
@@ -99,6 +99,19 @@ export function fleetContract(ctx: ContractContext): void {
       expect((await s.readLogChunks(key, 0, 1 << 20)).text).toBe("héllo\nworld\nlast\n");
       await s.resetLogChunks(key);
       expect((await s.readLogChunks(key, 0, 1000)).size).toBe(0);
+    });
+
+    it("keeps when each part was written and gives a read the mark in force at its start", async () => {
+      const s = ctx.store();
+      const key = { runId: uid("run_"), taskId: "t", tryNumber: 1 };
+      // Piece one: "a\n" at t=1000, "b\n" at t=2000; piece two: "c\n" at t=3000.
+      await s.appendLogChunk(key, 0, "a\nb\n", [{ offset: 0, ms: 1000 }, { offset: 2, ms: 2000 }]);
+      await s.appendLogChunk(key, 4, "c\n", [{ offset: 4, ms: 3000 }]);
+      expect((await s.readLogChunks(key, 0, 1 << 20)).times).toEqual([{ offset: 0, ms: 1000 }, { offset: 2, ms: 2000 }, { offset: 4, ms: 3000 }]);
+      // From inside the first piece: the mark in force there comes first.
+      expect((await s.readLogChunks(key, 3, 1 << 20)).times).toEqual([{ offset: 2, ms: 2000 }, { offset: 4, ms: 3000 }]);
+      // A read that ends before the second piece does not return its mark.
+      expect((await s.readLogChunks(key, 0, 4)).times).toEqual([{ offset: 0, ms: 1000 }, { offset: 2, ms: 2000 }]);
     });
   });
 
