@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { descendants, isSameProcess, processStartTime } from "../process/proc.js";
+import { isSameProcess, processStartTime } from "../process/proc.js";
 import type { WarmLaunchSettings } from "../../config/warm-launch.js";
 import type { WarmProcess } from "./warm-process.js";
 
@@ -171,13 +171,18 @@ export class WarmPool {
   }
 }
 
-/** Resident memory of a process and its descendants, in bytes. */
+/**
+ * Resident memory of a process and its descendants, in bytes, following /proc/<pid>/task/<pid>/children (a warm
+ * runner's tree is two or three processes: a whole /proc scan per runner would cost more than the runner's start).
+ */
 function treeRss(pid: number): number {
   let total = 0;
-  for (const p of [pid, ...descendants(pid)]) {
+  const stack = [pid];
+  for (let seen = 0; stack.length > 0 && seen < 64; seen++) {
+    const p = stack.pop() as number;
     try {
-      const pages = Number(readFileSync(`/proc/${p}/statm`, "utf8").split(" ")[1]);
-      total += pages * 4096;
+      total += Number(readFileSync(`/proc/${p}/statm`, "utf8").split(" ")[1]) * 4096;
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").split(" ")) if (c.trim()) stack.push(Number(c));
     } catch {
       // Gone.
     }

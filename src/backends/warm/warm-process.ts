@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { BackendName } from "../../sdk/types.js";
 import type { TaskPayload } from "../../runner/protocol.js";
@@ -159,7 +160,8 @@ export class WarmProcess {
     return trackedTry(this.handle, this.exitedRaw, {
       onKill: this.spec.onKill,
       onExit: async (info) => {
-        rmSync(path.join(request.tryDir, "warm"), { recursive: true, force: true });
+        // In the background: the try's end must not wait for the file system (the supervisor removes the folder too).
+        void rm(path.join(request.tryDir, "warm"), { recursive: true, force: true }).catch(() => undefined);
         return onExit ? onExit(info, request) : info;
       },
     });
