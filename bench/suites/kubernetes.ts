@@ -77,7 +77,10 @@ export async function run(): Promise<BenchRow[]> {
       if (i > 0) ours.push(performance.now() - t0);
       if (exit.code !== 0) throw new Error(`bench try failed: ${exit.detail ?? exit.code}`);
     }
-    const t0 = performance.now();
+    let t0 = performance.now();
+    await Promise.all(Array.from({ length: PARALLEL }, (_v, i) => barePod(client, `bare-p${i}`, image, pullPolicy)));
+    const bareParallelMs = performance.now() - t0;
+    t0 = performance.now();
     const exits = await Promise.all(Array.from({ length: PARALLEL }, async (_v, i) => {
       const request = launchRequest(fx.stateDir, { dagId: "bench", task: { ...serializedTask(`p${i}`, "bash", { command: COMMAND }), backend: "kubernetes" } });
       return (await backend.launch(request)).exited;
@@ -91,7 +94,9 @@ export async function run(): Promise<BenchRow[]> {
       { suite: SUITE, name: "bare pod through the API (median)", value: round(b), unit: "ms" },
       { suite: SUITE, name: "kubernetes backend try (median)", value: round(o), unit: "ms" },
       { suite: SUITE, name: "kubernetes backend / bare pod", value: round(o / b), unit: "x", goal: "<= 1.2" },
+      { suite: SUITE, name: `${PARALLEL} bare pods at once, until all finished`, value: Math.round(bareParallelMs), unit: "ms" },
       { suite: SUITE, name: `${PARALLEL} tries at once, until all finished`, value: Math.round(parallelMs), unit: "ms" },
+      { suite: SUITE, name: `${PARALLEL} tries at once / ${PARALLEL} bare pods at once`, value: round(parallelMs / bareParallelMs), unit: "x", goal: "<= 1.2" },
     ];
   } finally {
     await fx.cleanup();

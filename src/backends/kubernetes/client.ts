@@ -37,7 +37,7 @@ export function createKubeClient(settings: Pick<KubernetesSettings, "kubeconfig"
 
 /** Every permission the backend uses, in the namespace: the README's Role grants exactly these. */
 export const REQUIRED_ACCESS: ReadonlyArray<{ resource: string; subresource?: string; verbs: string[] }> = [
-  { resource: "pods", verbs: ["create", "get", "list", "delete"] },
+  { resource: "pods", verbs: ["create", "get", "list", "watch", "delete"] },
   { resource: "pods", subresource: "log", verbs: ["get"] },
   { resource: "pods", subresource: "exec", verbs: ["create", "get"] },
   { resource: "secrets", verbs: ["create", "patch", "delete", "list"] },

@@ -24,7 +24,8 @@ import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
 import { type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
 import { payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
-import { ANNOTATIONS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
+import { PodWatch } from "./watch.js";
+import { ANNOTATIONS, LABELS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
 import { mergePodTemplate, readPodTemplate } from "./template.js";
 import { scratchBytes } from "../../environments/resources.js";
 
@@ -60,6 +61,9 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
   let client: KubeClient | null = null;
   let bundle: Promise<RunnerBundle> | null = null;
   const kube = () => (client ??= createKubeClient(settings));
+  let watch: PodWatch | null = null;
+  // One watch of this installation's pods serves every try of this process.
+  const podWatch = () => (watch ??= new PodWatch(kube(), `${LABELS.owner}=${owner}`));
 
   function runnerBundle(): Promise<RunnerBundle> {
     bundle ??= (async () => {
@@ -100,7 +104,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       }
     }
     return supervisePod({
-      client: kube(), handle, demux, follower, ended, settings, onEnded,
+      client: kube(), watch: podWatch(), handle, demux, follower, ended, settings, onEnded,
       note: (line) => note(request, line),
       collecting: () => collecting,
     });
@@ -110,13 +114,15 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
   async function createPod(pod: V1Pod, secret: ReturnType<typeof payloadSecret> | null): Promise<V1Pod> {
     const { core, namespace } = kube();
     const name = pod.metadata?.name as string;
-    const exists = await core.readNamespacedPod({ name, namespace }).then(() => true, () => false);
-    if (exists) throw new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`);
+    const twice = () => new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`);
+    // The Secret comes first (a pod whose Secret is missing would fail its mount or env), then the pod, then the
+    // Secret's owner reference; a pod that exists is found by the create's 409 (or, with a Secret, just below).
     if (secret) {
       try {
         await core.createNamespacedSecret({ namespace, body: secret });
       } catch (err) {
         if (statusOf(err) !== 409) throw new KubernetesError("cluster_unavailable", `creating the payload Secret ${name} failed: ${messageOf(err)}`, { cause: err });
+        if (await core.readNamespacedPod({ name, namespace }).then(() => true, () => false)) throw twice();
         // Left by a launch that died before its pod existed: replace it.
         await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
         await core.createNamespacedSecret({ namespace, body: secret });
@@ -126,7 +132,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     try {
       created = await core.createNamespacedPod({ namespace, body: pod });
     } catch (err) {
-      if (statusOf(err) === 409) throw new KubernetesError("pod_failed", `pod ${name} of this try already exists: a try never runs twice; the orchestrator adopts it after a restart`, { cause: err });
+      if (statusOf(err) === 409) throw twice();
       if (secret) await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
       throw new KubernetesError(statusOf(err) === 403 ? "forbidden" : "pod_failed", `creating pod ${name} in namespace ${namespace} failed: ${messageOf(err)}`, { cause: err });
     }
@@ -135,6 +141,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const ownerReferences = [{ apiVersion: "v1", kind: "Pod", name, uid: created.metadata?.uid as string, blockOwnerDeletion: false }];
       await core.patchNamespacedSecret({ name, namespace, body: [{ op: "add", path: "/metadata/ownerReferences", value: ownerReferences }] });
     }
+    podWatch().seed(created);
     return created;
   }
 
@@ -190,6 +197,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       let pod: V1Pod;
       try {
         pod = await kube().core.readNamespacedPod({ name, namespace: kube().namespace });
+        podWatch().seed(pod);
       } catch (err) {
         if (statusOf(err) === 404) return null;
         throw err;
@@ -206,6 +214,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const { finishUserPod } = await import("./pod-task.js");
       return watchPod(files, adopted, full.payload?.masks ?? [], true, finishUserPod({ ...files, key: request.key }, pod));
     },
-    async close() {},
+    async close() {
+      watch?.stop();
+    },
   };
 }

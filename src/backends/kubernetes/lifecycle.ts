@@ -1,5 +1,6 @@
 /**
- * Supervising one try's pod from creation (or adoption) to its end: poll its status, start the log follower once
+ * Supervising one try's pod from creation (or adoption) to its end: follow its status through the backend's
+ * shared watch (no polling per pod), start the log follower once
  * the container runs, collect a large result, turn pod failures into named errors, and delete the pod (always
  * after a kill or a failure of the pod itself; otherwise as `onFinish` says), so no pod outlives its try.
  */
@@ -12,6 +13,7 @@ import { ERROR_TYPES, podFailure, podState, type PodState } from "./diagnose.js"
 import { KubernetesError, messageOf, statusOf } from "./errors.js";
 import type { LogFollower } from "./follow.js";
 import { TASK_CONTAINER } from "./spec.js";
+import type { PodWatch } from "./watch.js";
 
 /** What the kubernetes backend stores to adopt a try after a restart. */
 export interface PodHandle extends TryHandle {
@@ -41,22 +43,39 @@ export interface PodSuperviseOptions {
   /** Resolves when a large result has been collected (or failed); null when there is none. */
   collecting: () => Promise<void> | null;
   onEnded?: OnPodEnded;
+  /** The backend's shared watch of its pods. */
+  watch: PodWatch;
 }
 
-const POLL_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long the API server may stay unreachable before a try gives up on its pod. */
+const UNAVAILABLE_MS = 120_000;
 
 async function readPod(client: KubeClient, name: string): Promise<V1Pod | null> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.core.readNamespacedPod({ name, namespace: client.namespace });
-    } catch (err) {
-      if (statusOf(err) === 404) return null;
-      // An API server restart or a dropped connection is not the try's end: keep asking for a while.
-      if (attempt >= 240) throw new KubernetesError("cluster_unavailable", `reading pod ${name} failed for a minute: ${messageOf(err)}`, { cause: err });
-      await sleep(POLL_MS);
-    }
+  try {
+    return await client.core.readNamespacedPod({ name, namespace: client.namespace });
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw err;
   }
+}
+
+/**
+ * The pod as the shared watch knows it; a pod the watch has not reported yet (its creation's event is on the way,
+ * or the watch is reconnecting) is read once directly after a few seconds, so a missed event cannot stall a try.
+ */
+async function current(watch: PodWatch, client: KubeClient, name: string, unknownSince: { at: number | null }): Promise<V1Pod | null | undefined> {
+  const known = watch.get(name);
+  if (known !== undefined) {
+    unknownSince.at = null;
+    return known;
+  }
+  unknownSince.at ??= Date.now();
+  if (Date.now() - unknownSince.at < 3000) return undefined;
+  unknownSince.at = Date.now();
+  const pod = await readPod(client, name).catch(() => undefined);
+  if (pod) watch.seed(pod);
+  return pod;
 }
 
 /** Deletes a try's pod with a short grace; its payload Secret goes with it (owner reference). */
@@ -80,17 +99,29 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
   const { client, handle } = o;
   let killed: string | null = null;
   let deleting = false;
+  const release = o.watch.acquire();
   const exited = (async (): Promise<ExitInfo> => {
     let pod: V1Pod | null = null;
     let state: PodState = { kind: "starting", why: "being created" };
     let failure: KubernetesError | null = null;
     let lastWhy = "";
+    const unknownSince = { at: null as number | null };
+    let seen = -1;
     for (;;) {
-      pod = await readPod(client, handle.podName).catch((err: unknown) => {
-        failure = err instanceof KubernetesError ? err : new KubernetesError("cluster_unavailable", messageOf(err), { cause: err });
-        return null;
-      });
-      if (failure) break;
+      if (seen >= 0) await o.watch.changed(handle.podName, 1000, seen);
+      seen = o.watch.version(handle.podName);
+      const known = await current(o.watch, client, handle.podName, unknownSince);
+      if (o.watch.refused) {
+        failure = new KubernetesError("forbidden", o.watch.refused);
+        break;
+      }
+      const down = o.watch.downSince;
+      if (down !== null && Date.now() - down > UNAVAILABLE_MS) {
+        failure = new KubernetesError("cluster_unavailable", `the Kubernetes API has not answered for ${Math.round((Date.now() - down) / 1000)} s (${o.watch.lastError ?? "no connection"}); the pod ${handle.podName} may still run: a restarted orchestrator adopts it`);
+        break;
+      }
+      if (known === undefined) continue;
+      pod = known;
       if (!pod) {
         if (!killed) failure = podFailure("deleted", handle.podName, handle.image, "the pod disappeared while its try ran (deleted by someone else, or by the node's garbage collection)", []);
         break;
@@ -114,7 +145,6 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
           break;
         }
       }
-      await sleep(POLL_MS);
     }
     o.ended.value = true;
     await o.follower.finish();
@@ -148,7 +178,13 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
     if (pod && (!keep || killed || (failure && state.kind !== "ended"))) await deletePod(client, handle.podName).catch(() => undefined);
     else if (pod && keep) o.note(`pod ${handle.podName} kept (kubernetes.onFinish is ${o.settings.onFinish}); delete it with kubectl delete pod ${handle.podName} -n ${client.namespace}`);
     return exit;
-  })();
+  })().finally(() => {
+    // kill() still waits for the pod to be gone; otherwise the try's pod is no longer of interest.
+    if (!killed) {
+      release();
+      o.watch.forget(handle.podName);
+    }
+  });
   return {
     handle,
     exited,
@@ -158,7 +194,10 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       await deletePod(client, handle.podName).catch(() => undefined);
       await Promise.race([exited, sleep(60_000)]);
       // The slot is free only once the pod is gone, not merely terminating.
-      for (let i = 0; i < 120 && (await readPod(client, handle.podName).catch(() => null)); i++) await sleep(POLL_MS);
+      const until = Date.now() + 30_000;
+      while (Date.now() < until && o.watch.get(handle.podName) !== null && (await readPod(client, handle.podName).catch(() => null))) await o.watch.changed(handle.podName, 1000);
+      release();
+      o.watch.forget(handle.podName);
     },
   };
 }
