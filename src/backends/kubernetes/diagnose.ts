@@ -18,7 +18,8 @@ export type PodState =
 export const ERROR_TYPES: Partial<Record<KubernetesErrorCode, string>> = {
   image_pull_failed: "PodImagePullFailed", image_missing: "PodImageMissing", unschedulable: "PodUnschedulable",
   startup_timeout: "PodStartupTimeout", evicted: "PodEvicted", deleted: "PodDeleted", node_lost: "PodNodeLost",
-  pod_failed: "PodFailed", result_fetch_failed: "ResultFetchFailed",
+  pod_failed: "PodFailed", result_fetch_failed: "ResultFetchFailed", inputs_failed: "InputDeliveryFailed",
+  network_unenforced: "NetworkPolicyNotEnforced",
 };
 
 const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageInspect", "RegistryUnavailable", "SignatureValidationFailed"]);
@@ -28,16 +29,17 @@ const CONFIG_FAILURES = new Set(["CreateContainerConfigError", "CreateContainerE
 export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
   const status = pod.status ?? {};
   const task = status.containerStatuses?.find((c) => c.name === TASK_CONTAINER);
-  const terminated = task?.state?.terminated;
-  if (terminated) {
-    return { kind: "ended", code: terminated.exitCode ?? null, reason: terminated.reason ?? null, oomKilled: terminated.reason === "OOMKilled", message: terminated.message ?? null };
-  }
   const disruption = status.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
   if (status.reason === "Evicted" || disruption?.reason === "EvictionByEvictionAPI" || disruption?.reason === "TerminationByKubelet" || disruption?.reason === "PreemptionByScheduler") {
     return { kind: "failed", code: "evicted", why: status.message ?? disruption?.message ?? "the pod was evicted" };
   }
   if (status.reason === "NodeLost" || disruption?.reason === "DeletionByTaintManager" || disruption?.reason === "DeletionByPodGC") {
     return { kind: "failed", code: "node_lost", why: status.message ?? disruption?.message ?? `node ${pod.spec?.nodeName ?? "?"} was lost` };
+  }
+  // After an eviction the container is terminated too (exit 137): the eviction is the story, not the exit code.
+  const terminated = task?.state?.terminated;
+  if (terminated) {
+    return { kind: "ended", code: terminated.exitCode ?? null, reason: terminated.reason ?? null, oomKilled: terminated.reason === "OOMKilled", message: terminated.message ?? null };
   }
   if (pod.metadata?.deletionTimestamp && !deletedByUs) {
     return { kind: "failed", code: "deleted", why: `the pod was deleted at ${new Date(pod.metadata.deletionTimestamp).toISOString()} by someone other than Airlock` };
@@ -47,10 +49,24 @@ export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
   if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: "failed", code: "image_pull_failed", why: waiting.message ?? waiting.reason };
   if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) return { kind: "failed", code: "pod_failed", why: waiting.message ?? waiting.reason };
   const scheduled = status.conditions?.find((c) => c.type === "PodScheduled");
-  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") return { kind: "failed", code: "unschedulable", why: scheduled.message ?? "no node fits the pod" };
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") return { kind: "failed", code: "unschedulable", why: `${scheduled.message ?? "no node fits the pod"}${placement(pod)}` };
   if (status.phase === "Failed") return { kind: "failed", code: "pod_failed", why: status.message ?? status.reason ?? "the pod failed before its task started" };
   if (task?.state?.running) return { kind: "running" };
   return { kind: "starting", why: waiting?.reason ?? (scheduled?.status === "True" ? "container being created" : "waiting to be scheduled") };
+}
+
+/** What the pod asks of a node (selector, tolerations, requests), for an unschedulable pod's message. */
+function placement(pod: V1Pod): string {
+  const spec = pod.spec;
+  const parts: string[] = [];
+  const selector = Object.entries(spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (selector.length) parts.push(`nodeSelector ${selector.join(",")}`);
+  if (spec?.affinity?.nodeAffinity) parts.push("a node affinity");
+  const tolerations = (spec?.tolerations ?? []).map((t) => `${t.key ?? "*"}${t.value ? `=${t.value}` : ""}:${t.effect ?? "*"}`);
+  parts.push(tolerations.length ? `tolerations ${tolerations.join(",")}` : "no tolerations");
+  const requests = spec?.containers.find((c) => c.name === TASK_CONTAINER)?.resources?.requests as Record<string, string> | undefined;
+  if (requests && Object.keys(requests).length) parts.push(`requests ${Object.entries(requests).map(([k, v]) => `${k}=${v}`).join(",")}`);
+  return ` (the pod asks for ${parts.join("; ")})`;
 }
 
 /** The pod's events as `kubectl describe` lists them (oldest first, at most the last 12). */

@@ -3,7 +3,8 @@
 /** Closed set of kubernetes failure codes. */
 export type KubernetesErrorCode =
   | "cluster_unavailable" | "forbidden" | "invalid_task" | "image_pull_failed" | "image_missing" | "unschedulable"
-  | "startup_timeout" | "evicted" | "deleted" | "node_lost" | "pod_failed" | "result_fetch_failed";
+  | "startup_timeout" | "evicted" | "deleted" | "node_lost" | "pod_failed" | "result_fetch_failed" | "inputs_failed"
+  | "network_unenforced";
 
 /** A kubernetes operation or pod failed; `code` tells which, the message quotes the pod's events and the fix. */
 export class KubernetesError extends Error {

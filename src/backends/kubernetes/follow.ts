@@ -55,7 +55,11 @@ export class LogFollower {
 
   /** Saves the cursor now (after the backend appended its own note to the raw log). */
   save(): void {
-    writeCursor(this.o.cursorPath, this.position, this.o.rawLogPath);
+    try {
+      writeCursor(this.o.cursorPath, this.position, this.o.rawLogPath);
+    } catch {
+      // The try's folder is gone (the try was cleared or its state removed): nothing left to resume into.
+    }
   }
 
   private async run(): Promise<void> {

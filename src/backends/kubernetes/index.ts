@@ -23,7 +23,8 @@ import { type OnPodEnded, type PodHandle, supervisePod } from "./lifecycle.js";
 import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
 import { type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
-import { payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
+import { deliverInputs } from "./inputs.js";
+import { type PodInput, payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { PodWatch } from "./watch.js";
 import { ANNOTATIONS, LABELS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
 import { mergePodTemplate, readPodTemplate } from "./template.js";
@@ -78,7 +79,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
   }
 
   /** Follower, demuxer and supervision of a pod, for a launch or an adoption. */
-  async function watchPod(request: Pick<LaunchRequest, "tryDir" | "rawLogPath" | "eventsPath" | "scratchDir">, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): Promise<RunningTry> {
+  async function watchPod(request: Pick<LaunchRequest, "tryDir" | "rawLogPath" | "eventsPath" | "scratchDir">, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded, inputs: PodInput[] = []): Promise<RunningTry> {
     const cursor = readCursor(cursorFile(request.tryDir));
     const already = adopted ? { rawLines: rawLinesAfter(request.rawLogPath, cursor), maxSeq: (await writtenSoFar(request.rawLogPath, request.eventsPath)).maxSeq } : undefined;
     const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: handle.nonce, masks }, already);
@@ -105,6 +106,12 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     }
     return supervisePod({
       client: kube(), watch: podWatch(), handle, demux, follower, ended, settings, onEnded,
+      ...(inputs.length ? {
+        onRunning: async () => {
+          await deliverInputs(kube(), handle.podName, inputs);
+          note(request, `${inputs.length} upstream XCom(s) of ${Math.round(inputs.reduce((n, i) => n + i.size, 0) / 1024)} KiB copied into the pod`);
+        },
+      } : {}),
       note: (line) => note(request, line),
       collecting: () => collecting,
     });
@@ -155,7 +162,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     const env = request.environment;
     const { image, pullPolicy } = await clusterImage(config, env, (line) => note(request, line));
     const b = await runnerBundle();
-    const { files } = podPayload(request, env ? IMAGE_ENVIRONMENT_ROOT : null);
+    const { files, inputs } = podPayload(request, env ? IMAGE_ENVIRONMENT_ROOT : null);
     const name = podName(request.key);
     const labels = tryLabels(request.key, "runner", owner);
     const profile = resolveProfile(settings.profiles, request.resources, tagsOf(request.payload.operator));
@@ -165,11 +172,12 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       tryNumber: request.key.tryNumber, resources: containerResources(profile, request.resources),
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
       scratchBytes: scratchBytes(request.resources),
+      serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets, waitForInputs: inputs.length > 0,
     }), request);
     await createPod(pod, payloadSecret(name, labels, files));
     note(request, `pod ${name} created in namespace ${kube().namespace} (${image})`);
     const handle: PodHandle = { backend: "kubernetes", podName: name, namespace: kube().namespace, mode: "runner", nonce: request.payload.nonce, image };
-    return watchPod(request, handle, request.payload.masks, false);
+    return watchPod(request, handle, request.payload.masks, false, undefined, inputs);
   }
 
   return {

@@ -45,6 +45,8 @@ export interface PodSuperviseOptions {
   onEnded?: OnPodEnded;
   /** The backend's shared watch of its pods. */
   watch: PodWatch;
+  /** Called once when the task container first runs (e.g. to copy inputs in); a rejection fails the try. */
+  onRunning?: () => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,6 +109,8 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
     let lastWhy = "";
     const unknownSince = { at: null as number | null };
     let seen = -1;
+    let started: Promise<void> | null = null;
+    let startFailure: KubernetesError | null = null;
     for (;;) {
       if (seen >= 0) await o.watch.changed(handle.podName, 1000, seen);
       seen = o.watch.version(handle.podName);
@@ -130,6 +134,15 @@ export function supervisePod(o: PodSuperviseOptions): RunningTry {
       if (state.kind === "failed") {
         if (!killed) failure = podFailure(state.code, handle.podName, handle.image, state.why, await eventsOf(client, handle.podName));
         break;
+      }
+      if (startFailure) {
+        failure = startFailure;
+        break;
+      }
+      if (state.kind === "running" && o.onRunning && !started && !killed) {
+        started = o.onRunning().catch((err: unknown) => {
+          startFailure = err instanceof KubernetesError ? err : new KubernetesError("inputs_failed", messageOf(err), { cause: err });
+        });
       }
       if (state.kind !== "starting") o.follower.start();
       if (state.kind === "ended") break;

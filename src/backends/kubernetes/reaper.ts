@@ -11,7 +11,8 @@ import { deletePod } from "./lifecycle.js";
 import { LABELS, keyOf, ownerOf } from "./spec.js";
 
 /** Deletes this installation's orphaned pods and payload Secrets; returns the deleted pods' names. */
-export async function reapOrphanPods(store: Pick<Store, "getTry">, config: Pick<AirlockConfig, "kubernetes" | "stateDir">, client: KubeClient = createKubeClient(config.kubernetes)): Promise<string[]> {
+export async function reapOrphanPods(store: Pick<Store, "getTry">, config: Pick<AirlockConfig, "kubernetes" | "stateDir">, client: KubeClient = createKubeClient(config.kubernetes), options: { secretGraceMs?: number } = {}): Promise<string[]> {
+  const secretGraceMs = options.secretGraceMs ?? 5 * 60_000;
   const { core, namespace } = client;
   const labelSelector = `${LABELS.owner}=${ownerOf(config)}`;
   const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
@@ -34,7 +35,7 @@ export async function reapOrphanPods(store: Pick<Store, "getTry">, config: Pick<
     if (!name || live.has(name) || (s.metadata?.ownerReferences?.length ?? 0) > 0) continue;
     // Created a moment ago by a launch still creating its pod: leave it for the next round.
     const age = Date.now() - new Date(s.metadata?.creationTimestamp ?? Date.now()).getTime();
-    if (age > 5 * 60_000) await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
+    if (age >= secretGraceMs) await core.deleteNamespacedSecret({ name, namespace }).catch(() => undefined);
   }
   return reaped;
 }

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
-import { Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { Exec, type V1Status } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.js";
 import { KubernetesError, messageOf } from "./errors.js";
@@ -22,11 +22,11 @@ export interface ResultRef {
 }
 
 /** Runs a command in the task container; stdout goes to `out`; rejects on a non-success status or after `timeoutMs`. */
-export async function execIn(client: KubeClient, pod: string, command: string[], out: Writable | null, timeoutMs: number): Promise<void> {
+export async function execIn(client: KubeClient, pod: string, command: string[], out: Writable | null, timeoutMs: number, stdin: Readable | null = null): Promise<void> {
   const errors: Buffer[] = [];
   const stderr = new Writable({ write: (c: Buffer, _e, cb) => { if (errors.length < 64) errors.push(c); cb(); } });
   let status: V1Status | undefined;
-  const ws = await new Exec(client.kc).exec(client.namespace, pod, TASK_CONTAINER, command, out, stderr, null, false, (s) => { status = s; });
+  const ws = await new Exec(client.kc).exec(client.namespace, pod, TASK_CONTAINER, command, out, stderr, stdin, false, (s) => { status = s; });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.close();

@@ -3,7 +3,9 @@
  * in a per-try Secret mounted read-only. Nothing a task was granted is in the pod's spec, env or args; the
  * Secret is owned by the pod, so Kubernetes deletes it with the pod.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { TaskPayload } from "../../runner/protocol.js";
 import type { LaunchRequest } from "../types.js";
@@ -21,6 +23,21 @@ export const COLLECTED_MARK = ".airlock/collected";
 export const COLLECT_WAIT_SECONDS = 600;
 /** A Secret holds at most 1 MiB. */
 const SECRET_LIMIT = 1024 * 1024 - 16 * 1024;
+/** Upstream XComs the orchestrator copies into the pod (through exec) before the runner starts. */
+export const POD_INPUTS = `${POD_SCRATCH}/.airlock/inputs`;
+/** Written by the orchestrator once every input is in place and verified. */
+export const INPUTS_READY = `${POD_INPUTS}/.ready`;
+/** How long a task container waits for its inputs before giving up. */
+export const INPUTS_WAIT_SECONDS = 300;
+
+/** An upstream XCom too large for the payload Secret: the host file and where it goes in the pod. */
+export interface PodInput {
+  taskId: string;
+  hostPath: string;
+  podPath: string;
+  size: number;
+  sha256: string;
+}
 
 /** The relative path of a try's large result in its scratch directory (the runner's convention). */
 export function resultRef(tryNumber: number): string {
@@ -31,11 +48,19 @@ export function resultRef(tryNumber: number): string {
  * The task container's command: run the runner on the mounted payload; when it left a large result, wait
  * (bounded) until the orchestrator has copied it out, so the file outlives the runner but never holds the pod.
  */
-export function runnerCommand(tryNumber: number): string[] {
+export function runnerCommand(tryNumber: number, waitForInputs = false): string[] {
   const result = `${POD_SCRATCH}/${resultRef(tryNumber)}`;
   const mark = `${POD_SCRATCH}/${COLLECTED_MARK}`;
   const polls = COLLECT_WAIT_SECONDS * 5;
+  // Large upstream XComs are copied in by the orchestrator once the container runs; the task starts after them.
+  const inputs = waitForInputs
+    ? [
+      `i=0; while [ ! -e ${INPUTS_READY} ] && [ $i -lt ${INPUTS_WAIT_SECONDS * 10} ]; do sleep 0.1; i=$((i+1)); done`,
+      `[ -e ${INPUTS_READY} ] || { echo "[airlock] the upstream XComs were not delivered into the pod within ${INPUTS_WAIT_SECONDS} s" >&2; exit 125; }`,
+    ]
+    : [];
   return ["/bin/sh", "-c", [
+    ...inputs,
     `node ${RUNNER_ROOT}/runner.mjs < ${PAYLOAD_ROOT}/payload.json`,
     "code=$?",
     `if [ -e ${result} ]; then i=0; while [ ! -e ${mark} ] && [ $i -lt ${polls} ]; do sleep 0.2; i=$((i+1)); done; fi`,
@@ -43,8 +68,12 @@ export function runnerCommand(tryNumber: number): string[] {
   ].join("\n")];
 }
 
-/** The payload as the pod sees it (paths inside the pod) and the Secret's files. */
-export function podPayload(request: LaunchRequest, environmentRoot: string | null): { payload: TaskPayload; files: Record<string, string> } {
+/**
+ * The payload as the pod sees it (paths inside the pod), the Secret's files, and the inputs to copy in. Upstream
+ * XComs that came by reference (≥ 1 MiB), and the largest inline ones while the payload would not fit a Secret, are
+ * not in the Secret: the pod waits for the orchestrator to copy them into its scratch volume.
+ */
+export function podPayload(request: LaunchRequest, environmentRoot: string | null): { payload: TaskPayload; files: Record<string, string>; inputs: PodInput[] } {
   const p = request.payload;
   const files: Record<string, string> = {};
   let dagModule: string | null = null;
@@ -53,23 +82,38 @@ export function podPayload(request: LaunchRequest, environmentRoot: string | nul
     dagModule = `${PAYLOAD_ROOT}/dag.mjs`;
   }
   const xcom: TaskPayload["inputs"]["xcom"] = {};
-  for (const [taskId, v] of Object.entries(p.inputs.xcom)) {
-    if ("inline" in v) {
-      xcom[taskId] = v;
-      continue;
-    }
-    throw new KubernetesError("invalid_task", `the XCom of upstream task "${taskId}" is ${Math.round(v.size / 1024 / 1024)} MiB; the kubernetes backend passes upstream XComs only below 1 MiB: pass large data through shared storage (a dataset or a volume) instead`);
-  }
-  const payload: TaskPayload = {
-    ...p, dagModule, inputs: { ...p.inputs, xcom },
-    context: { ...p.context, scratchDir: POD_SCRATCH, environment: request.environment && environmentRoot ? { name: request.environment.name, root: environmentRoot } : null },
+  const inputs: PodInput[] = [];
+  const byRef = (taskId: string, hostPath: string, size: number, sha256: string) => {
+    const podPath = `${POD_INPUTS}/${inputs.length}.json`;
+    inputs.push({ taskId, hostPath, podPath, size, sha256 });
+    xcom[taskId] = { ref: podPath, size, sha256 };
   };
-  files["payload.json"] = JSON.stringify(payload);
-  const size = Object.values(files).reduce((n, t) => n + Buffer.byteLength(t), 0);
-  if (size > SECRET_LIMIT) {
-    throw new KubernetesError("invalid_task", `the payload of ${request.key.taskId} (context, grants, inputs and DAG module) is ${Math.round(size / 1024)} KiB, more than a Secret holds; pass large values through shared storage`);
+  for (const [taskId, v] of Object.entries(p.inputs.xcom)) {
+    if ("inline" in v) xcom[taskId] = v;
+    else byRef(taskId, v.ref, v.size, v.sha256);
   }
-  return { payload, files };
+  const build = () => {
+    const payload: TaskPayload = {
+      ...p, dagModule, inputs: { ...p.inputs, xcom },
+      context: { ...p.context, scratchDir: POD_SCRATCH, environment: request.environment && environmentRoot ? { name: request.environment.name, root: environmentRoot } : null },
+    };
+    files["payload.json"] = JSON.stringify(payload);
+    return { payload, size: Object.values(files).reduce((n, t) => n + Buffer.byteLength(t), 0) };
+  };
+  let built = build();
+  while (built.size > SECRET_LIMIT) {
+    const inline = Object.entries(xcom).filter((e): e is [string, { inline: unknown }] => "inline" in e[1]).map(([taskId, v]) => ({ taskId, json: JSON.stringify(v.inline) }));
+    const largest = inline.sort((a, b) => b.json.length - a.json.length)[0];
+    if (!largest) {
+      throw new KubernetesError("invalid_task", `the payload of ${request.key.taskId} (context, grants and DAG module) is ${Math.round(built.size / 1024)} KiB, more than a Secret holds; pass large values through shared storage`);
+    }
+    const hostPath = path.join(request.tryDir, "inputs", `${largest.taskId.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`);
+    mkdirSync(path.dirname(hostPath), { recursive: true, mode: 0o700 });
+    writeFileSync(hostPath, largest.json, { mode: 0o600 });
+    byRef(largest.taskId, hostPath, Buffer.byteLength(largest.json), createHash("sha256").update(largest.json).digest("hex"));
+    built = build();
+  }
+  return { payload: built.payload, files, inputs };
 }
 
 /** The per-try payload Secret; its owner reference to the pod is added once the pod exists. */
@@ -96,6 +140,8 @@ export interface RunnerPodInput {
   imagePullSecrets: string[];
   /** Size limit of the scratch and /tmp emptyDirs (resources.scratch); the kubelet evicts a pod over it. */
   scratchBytes?: number;
+  /** The task waits for inputs the orchestrator copies in. */
+  waitForInputs?: boolean;
 }
 
 const sized = (bytes: number | undefined) => (bytes ? { sizeLimit: `${Math.ceil(bytes / 1024 ** 2)}Mi` } : {});
@@ -122,7 +168,7 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
         name: TASK_CONTAINER,
         image: i.image,
         imagePullPolicy: i.pullPolicy,
-        command: runnerCommand(i.tryNumber),
+        command: runnerCommand(i.tryNumber, i.waitForInputs),
         workingDir: POD_SCRATCH,
         env: [{ name: "PATH", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, { name: "HOME", value: POD_SCRATCH }, { name: "TMPDIR", value: "/tmp" }, { name: "LANG", value: "C.UTF-8" }],
         ...(i.resources && Object.keys(i.resources).length ? { resources: i.resources } : {}),

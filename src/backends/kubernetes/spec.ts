@@ -92,15 +92,26 @@ function memoryQuantity(value: string | number): string {
   return bytes % 1024 ** 2 === 0 ? `${bytes / 1024 ** 2}Mi` : String(bytes);
 }
 
+/** Cores of a Kubernetes cpu quantity ("500m", "2", 1.5). */
+function cores(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "number") return v;
+  return v.endsWith("m") ? Number(v.slice(0, -1)) / 1000 : Number(v);
+}
+
 /**
- * Requests and limits of the task container: the profile's, then the task's resources on top. A task's memory
- * and cpu are hard limits on every backend, so here they are both the request and the limit.
+ * Requests and limits of the task container. One rule: the profile's requests and limits stand unless the task's
+ * `resources` override them; a task's memory or cpu (its own, or its environment's default where the profile says
+ * nothing) is a hard limit on every backend, so it becomes both the request and the limit of that resource. The
+ * executor fills the profile's limits into the task's resources (so sandbox and docker apply them too): a value
+ * equal to the profile's limit is the profile's, not an override, and keeps the profile's lower request.
  */
 export function containerResources(profile: KubernetesProfile, resources: Resources | null): V1ResourceRequirements {
   const requests: Record<string, string> = { ...(profile.requests ?? {}) } as Record<string, string>;
   const limits: Record<string, string> = { ...(profile.limits ?? {}) } as Record<string, string>;
-  if (resources?.memory !== undefined) requests.memory = limits.memory = memoryQuantity(resources.memory);
-  if (resources?.cpu !== undefined) requests.cpu = limits.cpu = `${Math.max(1, Math.round(resources.cpu * 1000))}m`;
+  const profileMemory = profile.limits?.memory === undefined ? undefined : parseMemory(profile.limits.memory);
+  if (resources?.memory !== undefined && parseMemory(resources.memory) !== profileMemory) requests.memory = limits.memory = memoryQuantity(resources.memory);
+  if (resources?.cpu !== undefined && resources.cpu !== cores(profile.limits?.cpu)) requests.cpu = limits.cpu = `${Math.max(1, Math.round(resources.cpu * 1000))}m`;
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
