@@ -37,7 +37,7 @@ async function localImage(config: Config, env: ResolvedEnvironment | null, log: 
   if (!exists) {
     log(`building image ${repository}:${env.key} for environment ${env.name}`);
     const { loadEnvironmentSpec } = await import("../../environments/spec.js");
-    await buildEnvironmentImage(config, loadEnvironmentSpec(config, env.name), { name: env.name, key: env.key, root: env.root, nodeBinary: env.nodeBinary }, { log: () => undefined });
+    await buildEnvironmentImage(config, loadEnvironmentSpec(config, env.name), { name: env.name, key: env.key, root: env.root, nodeBinary: env.nodeBinary, python: env.python ?? null }, { log: () => undefined });
   }
   return { repository, tag: env.key };
 }

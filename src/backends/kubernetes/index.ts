@@ -22,8 +22,9 @@ import { clusterImage } from "./images.js";
 import { type OnPodEnded, type PodHandle, supervisePod } from "./lifecycle.js";
 import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
-import { type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
+import { RUNNER_ROOT, type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
 import { deliverInputs } from "./inputs.js";
+import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type PodInput, payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { PodWatch } from "./watch.js";
 import { ANNOTATIONS, LABELS, applyProfile, containerResources, ownerOf, podName, resolveProfile, tryAnnotations, tryLabels } from "./spec.js";
@@ -162,7 +163,10 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     const env = request.environment;
     const { image, pullPolicy } = await clusterImage(config, env, (line) => note(request, line));
     const b = await runnerBundle();
-    const { files, inputs } = podPayload(request, env ? IMAGE_ENVIRONMENT_ROOT : null);
+    if (isPythonTask(request.payload) && !env?.python) {
+      throw new KubernetesError("invalid_task", `python task "${request.key.taskId}" needs an environment with a requirements.txt on the kubernetes backend (its image provides the interpreter); ${env ? `add environments/${env.name}/requirements.txt (it may be empty)` : "give it environment: \"<name>\""}`);
+    }
+    const { files, items, inputs } = podPayload(request, env ? IMAGE_ENVIRONMENT_ROOT : null);
     const name = podName(request.key);
     const labels = tryLabels(request.key, "runner", owner);
     const profile = resolveProfile(settings.profiles, request.resources, tagsOf(request.payload.operator));
@@ -173,6 +177,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
       scratchBytes: scratchBytes(request.resources),
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets, waitForInputs: inputs.length > 0,
+      runner: containerRunnerCommand(request.payload, RUNNER_ROOT, IMAGE_ENVIRONMENT_ROOT), payloadItems: items,
     }), request);
     await createPod(pod, payloadSecret(name, labels, files));
     note(request, `pod ${name} created in namespace ${kube().namespace} (${image})`);

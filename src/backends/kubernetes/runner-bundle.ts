@@ -35,6 +35,8 @@ function filesOf(distDir: string): string[] {
   };
   walk("runner-chunks", (f) => f.endsWith(".mjs"));
   walk("sdk", (f) => f.endsWith(".js"));
+  // The Python runner of python tasks (plain standard library).
+  if (existsSync(path.join(distDir, "runner-python"))) walk("runner-python", (f) => f.endsWith(".py"));
   return out.sort();
 }
 

@@ -4,9 +4,9 @@
  * Secret is owned by the pod, so Kubernetes deletes it with the pod.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { V1KeyToPath, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { TaskPayload } from "../../runner/protocol.js";
 import type { LaunchRequest } from "../types.js";
 import { KubernetesError } from "./errors.js";
@@ -48,7 +48,7 @@ export function resultRef(tryNumber: number): string {
  * The task container's command: run the runner on the mounted payload; when it left a large result, wait
  * (bounded) until the orchestrator has copied it out, so the file outlives the runner but never holds the pod.
  */
-export function runnerCommand(tryNumber: number, waitForInputs = false): string[] {
+export function runnerCommand(tryNumber: number, waitForInputs = false, runner: string[] = ["node", `${RUNNER_ROOT}/runner.mjs`]): string[] {
   const result = `${POD_SCRATCH}/${resultRef(tryNumber)}`;
   const mark = `${POD_SCRATCH}/${COLLECTED_MARK}`;
   const polls = COLLECT_WAIT_SECONDS * 5;
@@ -61,7 +61,7 @@ export function runnerCommand(tryNumber: number, waitForInputs = false): string[
     : [];
   return ["/bin/sh", "-c", [
     ...inputs,
-    `node ${RUNNER_ROOT}/runner.mjs < ${PAYLOAD_ROOT}/payload.json`,
+    `${runner.join(" ")} < ${PAYLOAD_ROOT}/payload.json`,
     "code=$?",
     `if [ -e ${result} ]; then i=0; while [ ! -e ${mark} ] && [ $i -lt ${polls} ]; do sleep 0.2; i=$((i+1)); done; fi`,
     "exit $code",
@@ -73,13 +73,24 @@ export function runnerCommand(tryNumber: number, waitForInputs = false): string[
  * XComs that came by reference (≥ 1 MiB), and the largest inline ones while the payload would not fit a Secret, are
  * not in the Secret: the pod waits for the orchestrator to copy them into its scratch volume.
  */
-export function podPayload(request: LaunchRequest, environmentRoot: string | null): { payload: TaskPayload; files: Record<string, string>; inputs: PodInput[] } {
+export function podPayload(request: LaunchRequest, environmentRoot: string | null): { payload: TaskPayload; files: Record<string, string>; items: V1KeyToPath[]; inputs: PodInput[] } {
   const p = request.payload;
   const files: Record<string, string> = {};
+  const items: V1KeyToPath[] = [];
   let dagModule: string | null = null;
   if (p.dagModule && existsSync(p.dagModule)) {
     files["dag.mjs"] = readFileSync(p.dagModule, "utf8");
     dagModule = `${PAYLOAD_ROOT}/dag.mjs`;
+  }
+  // A python task's shipped code (the .py files of its DAG folder) travels in the Secret too, laid out as folders.
+  let codeDir: string | null = null;
+  if (p.codeDir && existsSync(p.codeDir)) {
+    for (const rel of pythonFiles(p.codeDir)) {
+      const key = `code__${rel.split("/").join("__")}`;
+      files[key] = readFileSync(path.join(p.codeDir, rel), "utf8");
+      items.push({ key, path: `code/${rel}` });
+    }
+    codeDir = `${PAYLOAD_ROOT}/code`;
   }
   const xcom: TaskPayload["inputs"]["xcom"] = {};
   const inputs: PodInput[] = [];
@@ -94,7 +105,7 @@ export function podPayload(request: LaunchRequest, environmentRoot: string | nul
   }
   const build = () => {
     const payload: TaskPayload = {
-      ...p, dagModule, inputs: { ...p.inputs, xcom },
+      ...p, dagModule, codeDir, inputs: { ...p.inputs, xcom },
       context: { ...p.context, scratchDir: POD_SCRATCH, environment: request.environment && environmentRoot ? { name: request.environment.name, root: environmentRoot } : null },
     };
     files["payload.json"] = JSON.stringify(payload);
@@ -105,7 +116,7 @@ export function podPayload(request: LaunchRequest, environmentRoot: string | nul
     const inline = Object.entries(xcom).filter((e): e is [string, { inline: unknown }] => "inline" in e[1]).map(([taskId, v]) => ({ taskId, json: JSON.stringify(v.inline) }));
     const largest = inline.sort((a, b) => b.json.length - a.json.length)[0];
     if (!largest) {
-      throw new KubernetesError("invalid_task", `the payload of ${request.key.taskId} (context, grants and DAG module) is ${Math.round(built.size / 1024)} KiB, more than a Secret holds; pass large values through shared storage`);
+      throw new KubernetesError("invalid_task", `the payload of ${request.key.taskId} (context, grants, DAG module and Python code) is ${Math.round(built.size / 1024)} KiB, more than a Secret holds; move large code into the environment's packages and pass large values through shared storage`);
     }
     const hostPath = path.join(request.tryDir, "inputs", `${largest.taskId.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`);
     mkdirSync(path.dirname(hostPath), { recursive: true, mode: 0o700 });
@@ -113,7 +124,16 @@ export function podPayload(request: LaunchRequest, environmentRoot: string | nul
     byRef(largest.taskId, hostPath, Buffer.byteLength(largest.json), createHash("sha256").update(largest.json).digest("hex"));
     built = build();
   }
-  return { payload: built.payload, files, inputs };
+  items.push(...Object.keys(files).filter((k) => !k.startsWith("code__")).map((key) => ({ key, path: key })));
+  return { payload: built.payload, files, items, inputs };
+}
+
+/** The .py files under a shipped code folder, as relative paths with "/". */
+function pythonFiles(root: string, rel = ""): string[] {
+  return readdirSync(path.join(root, rel), { withFileTypes: true }).flatMap((e) => {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    return e.isDirectory() ? pythonFiles(root, p) : e.name.endsWith(".py") ? [p] : [];
+  });
 }
 
 /** The per-try payload Secret; its owner reference to the pod is added once the pod exists. */
@@ -142,6 +162,10 @@ export interface RunnerPodInput {
   scratchBytes?: number;
   /** The task waits for inputs the orchestrator copies in. */
   waitForInputs?: boolean;
+  /** The runner's command line (node and the Node runner, or the environment's python and the Python runner). */
+  runner?: string[];
+  /** How the payload Secret's keys are laid out in the pod (folders of shipped code). */
+  payloadItems?: V1KeyToPath[];
 }
 
 const sized = (bytes: number | undefined) => (bytes ? { sizeLimit: `${Math.ceil(bytes / 1024 ** 2)}Mi` } : {});
@@ -159,7 +183,7 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
       enableServiceLinks: false,
       ...(i.imagePullSecrets.length ? { imagePullSecrets: i.imagePullSecrets.map((name) => ({ name })) } : {}),
       volumes: [
-        { name: "payload", secret: { secretName: i.name, defaultMode: 0o444 } },
+        { name: "payload", secret: { secretName: i.name, defaultMode: 0o444, ...(i.payloadItems ? { items: i.payloadItems } : {}) } },
         { name: "runner", configMap: { name: i.bundle.name, items: i.bundle.items } },
         { name: "scratch", emptyDir: sized(i.scratchBytes) },
         { name: "tmp", emptyDir: sized(i.scratchBytes) },
@@ -168,7 +192,7 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
         name: TASK_CONTAINER,
         image: i.image,
         imagePullPolicy: i.pullPolicy,
-        command: runnerCommand(i.tryNumber, i.waitForInputs),
+        command: runnerCommand(i.tryNumber, i.waitForInputs, i.runner),
         workingDir: POD_SCRATCH,
         env: [{ name: "PATH", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, { name: "HOME", value: POD_SCRATCH }, { name: "TMPDIR", value: "/tmp" }, { name: "LANG", value: "C.UTF-8" }],
         ...(i.resources && Object.keys(i.resources).length ? { resources: i.resources } : {}),
