@@ -31,7 +31,7 @@ export default dag({ id: "py_features", params: { n: 2 }, defaultArgs: { backend
 }
 
 /** A project with the examples and the py_features DAG whose tasks run on `backend`. */
-export function pythonProject(backend: "process" | "sandbox" | "docker", config: Record<string, unknown> = {}): Project {
+export function pythonProject(backend: "process" | "sandbox" | "docker" | "kubernetes", config: Record<string, unknown> = {}): Project {
   const project = createProject({
     examples: true,
     config,
