@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 install_packages() {
-  local want=(containerd runc containernetworking-plugins iptables iproute2 openssl busybox-static util-linux curl) missing=()
+  local want=(containerd runc containernetworking-plugins iptables ipset iproute2 openssl busybox-static util-linux curl) missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -97,7 +97,28 @@ build_etcd() {
   (cd "$dir" && go build -ldflags "-s -w" -o "$K8S_BIN/etcd.tmp" . && mv "$K8S_BIN/etcd.tmp" "$K8S_BIN/etcd")
 }
 
+# kube-router (its network policy firewall only) in a module of its own, like etcd.
+build_kube_router() {
+  [ -x "$KUBE_ROUTER_BIN" ] && return 0
+  local dir="$K8S_CACHE/src/kube-router-$KUBE_ROUTER_VERSION"
+  mkdir -p "$dir" "$(dirname "$KUBE_ROUTER_BIN")"
+  cat >"$dir/go.mod" <<MOD
+module airlock.local/kube-router-build
+
+go 1.21
+
+require github.com/cloudnativelabs/kube-router/v2 v$KUBE_ROUTER_VERSION
+MOD
+  log "building kube-router v$KUBE_ROUTER_VERSION (first time: about 5 min on 2 cores)"
+  (cd "$dir" && go build -ldflags "-s -w" -o "$KUBE_ROUTER_BIN.tmp" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router &&
+    mv "$KUBE_ROUTER_BIN.tmp" "$KUBE_ROUTER_BIN")
+}
+
 install_packages
+if [ ! -x "$KUBE_ROUTER_BIN" ]; then
+  go_env
+  build_kube_router
+fi
 built=1
 for b in "${K8S_BINARIES[@]}" etcd; do [ -x "$K8S_BIN/$b" ] || built=0; done
 if [ "$built" = 0 ]; then

@@ -27,6 +27,7 @@ stop() {
 }
 
 stop kube-controller-manager
+stop kube-router
 # With the kubelet still running, deleting the pods lets it tear down their sandboxes and networks properly.
 if ours kubelet && ours kube-apiserver; then
   log "deleting pods"
@@ -51,6 +52,9 @@ if ours containerd; then
 fi
 stop containerd
 for ns in "${netns[@]}"; do umount "$ns" 2>/dev/null; rm -f "$ns"; done
+
+# kube-router's iptables chains and ipsets (its firewall's only traces).
+[ -x "$KUBE_ROUTER_BIN" ] && "$KUBE_ROUTER_BIN" --cleanup-config >/dev/null 2>&1 || true
 
 # The kubelet's and CNI's leftovers outside the state dir.
 for m in $(findmnt -rn -o TARGET | grep "^$K8S_STATE/" | sort -r); do umount -l "$m" 2>/dev/null; done

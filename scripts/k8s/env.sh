@@ -6,6 +6,9 @@ K8S_CACHE="${AIRLOCK_CACHE_DIR:-$HOME/.cache/airlock}/k8s"
 K8S_BIN="$K8S_CACHE/v$K8S_VERSION/bin"
 K8S_STATE="${AIRLOCK_K8S_STATE:-/tmp/airlock-test-k8s}"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+# The NetworkPolicy enforcer: kube-router with only its firewall (the CNI bridge plugin enforces no policy).
+KUBE_ROUTER_VERSION="${AIRLOCK_KUBE_ROUTER_VERSION:-2.1.0}"
+KUBE_ROUTER_BIN="$K8S_CACHE/kube-router-v$KUBE_ROUTER_VERSION/kube-router"
 
 # Ports: one block so the cluster never collides with other local services. The registry is the one
 # scripts/setup-registry.sh runs.
@@ -19,6 +22,7 @@ CONTROLLER_MANAGER_PORT=$((K8S_PORT_BASE + 5))
 SCHEDULER_PORT=$((K8S_PORT_BASE + 6))
 ETCD_METRICS_PORT=$((K8S_PORT_BASE + 7))
 CONTAINERD_METRICS_PORT=$((K8S_PORT_BASE + 8))
+KUBE_ROUTER_HEALTH_PORT=$((K8S_PORT_BASE + 9))
 KUBELET_READONLY_PORT=0
 REGISTRY_PORT="${AIRLOCK_REGISTRY_PORT:-5000}"
 

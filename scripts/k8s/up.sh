@@ -11,7 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 for b in "${K8S_BINARIES[@]}" etcd; do
   [ -x "$K8S_BIN/$b" ] || die "$K8S_BIN/$b is missing: run scripts/k8s/cluster.sh build first"
 done
-for b in containerd runc ctr iptables openssl; do
+[ -x "$KUBE_ROUTER_BIN" ] || die "$KUBE_ROUTER_BIN is missing: run scripts/k8s/cluster.sh build first"
+for b in containerd runc ctr iptables ipset openssl; do
   command -v "$b" >/dev/null || die "$b is missing: run scripts/k8s/cluster.sh build first (it installs it)"
 done
 [ "$(id -u)" = 0 ] || die "the test cluster runs containerd and a kubelet: run this as root"
@@ -111,6 +112,12 @@ start kubelet "$K8S_BIN/kubelet" --config "$K8S_STATE/kubelet.yaml" --kubeconfig
   --root-dir "$K8S_STATE/kubelet" --hostname-override "$NODE" --v=1
 
 wait_for "node $NODE" 120 kubelet node_ready
+# NetworkPolicy enforcement: kube-router's firewall alone (no routing, no service proxy, no CNI of its own). It
+# programs iptables for the pods of this node that policies select; pods no policy selects are left alone.
+start kube-router "$KUBE_ROUTER_BIN" --kubeconfig "$KUBECONFIG_ADMIN" --hostname-override "$NODE" \
+  --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+  --service-cluster-ip-range "$SERVICE_CIDR" --health-port "$KUBE_ROUTER_HEALTH_PORT" --metrics-port 0 --v=1
+wait_for kube-router 60 kube-router curl -fsS --max-time 2 "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz"
 wait_for "default service account" 60 kube-controller-manager "${KUBECTL[@]}" get serviceaccount default -n default
 log "cluster ready (node $NODE, registry for pods: 127.0.0.1:$REGISTRY_PORT)"
 echo "$KUBECONFIG_ADMIN"

@@ -36,13 +36,14 @@ export function createKubeClient(settings: Pick<KubernetesSettings, "kubeconfig"
 }
 
 /** Every permission the backend uses, in the namespace: the README's Role grants exactly these. */
-export const REQUIRED_ACCESS: ReadonlyArray<{ resource: string; subresource?: string; verbs: string[] }> = [
+export const REQUIRED_ACCESS: ReadonlyArray<{ group?: string; resource: string; subresource?: string; verbs: string[] }> = [
   { resource: "pods", verbs: ["create", "get", "list", "watch", "delete"] },
   { resource: "pods", subresource: "log", verbs: ["get"] },
   { resource: "pods", subresource: "exec", verbs: ["create", "get"] },
   { resource: "secrets", verbs: ["create", "patch", "delete", "list"] },
   { resource: "configmaps", verbs: ["create", "get"] },
   { resource: "events", verbs: ["list"] },
+  { group: "networking.k8s.io", resource: "networkpolicies", verbs: ["create"] },
 ];
 
 /** Fails with the first permission the current identity lacks in the namespace (and how to grant it). */
@@ -53,7 +54,7 @@ export async function checkAccess(client: KubeClient): Promise<void> {
   try {
     answers = await Promise.all(checks.map(async (c) => {
       const review = await authz.createSelfSubjectAccessReview({
-        body: { spec: { resourceAttributes: { namespace: client.namespace, verb: c.verb, resource: c.resource, ...(c.subresource ? { subresource: c.subresource } : {}) } } },
+        body: { spec: { resourceAttributes: { namespace: client.namespace, verb: c.verb, resource: c.resource, ...(c.group ? { group: c.group } : {}), ...(c.subresource ? { subresource: c.subresource } : {}) } } },
       });
       return review.status?.allowed === true;
     }));

@@ -24,6 +24,7 @@ import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
 import { RUNNER_ROOT, type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
 import { deliverInputs } from "./inputs.js";
+import { NETWORK_LABEL, type Sentinel, ensureNetworkIsolation, removeSentinel } from "./network.js";
 import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type PodInput, payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { PodWatch } from "./watch.js";
@@ -153,13 +154,35 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     return created;
   }
 
-  /** Placement shared by every pod of a try: profile, service account, pull secrets, then the pod template under it all. */
+  /** Placement shared by every pod of a try: profile, network isolation label, then the pod template under it all. */
   function place(pod: V1Pod, request: LaunchRequest): V1Pod {
     applyProfile(pod, resolveProfile(settings.profiles, request.resources, tagsOf(request.payload.operator)));
-    return settings.podTemplate ? mergePodTemplate(readPodTemplate(settings.podTemplate), pod) : pod;
+    if (request.network === "none") (pod.metadata ??= {}).labels = { ...(pod.metadata?.labels ?? {}), [NETWORK_LABEL]: "none" };
+    return templated(pod);
+  }
+  const templated = (pod: V1Pod) => (settings.podTemplate ? mergePodTemplate(readPodTemplate(settings.podTemplate), pod) : pod);
+
+  type Isolation = { promise: Promise<Sentinel>; failedAt: number | null; sentinel: Sentinel | null };
+  let isolation: Isolation | null = null;
+  /** The namespace's deny-all policy, proven enforced by this process (a failure is retried after a minute). */
+  function networkIsolation(): Promise<Sentinel> {
+    const fresh = isolation && (isolation.sentinel ? Date.now() < isolation.sentinel.until : isolation.failedAt === null || Date.now() - isolation.failedAt < 60_000);
+    if (isolation && fresh) return isolation.promise;
+    const old = isolation?.sentinel;
+    if (old) void removeSentinel(kube(), old);
+    const entry: Isolation = { promise: Promise.resolve(null as unknown as Sentinel), failedAt: null, sentinel: null };
+    entry.promise = (async () => {
+      const { image, pullPolicy } = await clusterImage(config, null, () => undefined);
+      return (entry.sentinel = await ensureNetworkIsolation(kube(), image, pullPolicy, templated));
+    })();
+    entry.promise.catch(() => {
+      entry.failedAt = Date.now();
+    });
+    isolation = entry;
+    return entry.promise;
   }
 
-  async function launchRunner(request: LaunchRequest): Promise<RunningTry> {
+  async function launchRunner(request: LaunchRequest, sentinel: Sentinel | null): Promise<RunningTry> {
     const env = request.environment;
     const { image, pullPolicy } = await clusterImage(config, env, (line) => note(request, line));
     const b = await runnerBundle();
@@ -177,7 +200,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
       scratchBytes: scratchBytes(request.resources),
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets, waitForInputs: inputs.length > 0,
-      runner: containerRunnerCommand(request.payload, RUNNER_ROOT, IMAGE_ENVIRONMENT_ROOT), payloadItems: items,
+      runner: containerRunnerCommand(request.payload, RUNNER_ROOT, IMAGE_ENVIRONMENT_ROOT), payloadItems: items, isolatedFrom: sentinel?.address ?? null,
     }), request);
     await createPod(pod, payloadSecret(name, labels, files));
     note(request, `pod ${name} created in namespace ${kube().namespace} (${image})`);
@@ -197,12 +220,13 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     },
     async launch(request) {
       prepareTryFiles(request);
+      const sentinel = request.network === "none" ? await networkIsolation() : null;
       const kind = request.payload.operator.kind;
       if (kind === "container" || kind === "kubernetes_pod") {
         const { launchUserPod } = await import("./pod-task.js");
         return launchUserPod(request, { settings: { ...settings, projectDir: config.projectDir }, owner, client: kube(), createPod, place, watchPod });
       }
-      return launchRunner(request);
+      return launchRunner(request, sentinel);
     },
     async adopt(handle: TryHandle, request) {
       const h = handle as Partial<PodHandle>;
@@ -229,6 +253,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     },
     async close() {
       watch?.stop();
+      if (isolation?.sentinel) await removeSentinel(kube(), isolation.sentinel);
     },
   };
 }

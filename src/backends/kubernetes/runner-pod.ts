@@ -48,7 +48,7 @@ export function resultRef(tryNumber: number): string {
  * The task container's command: run the runner on the mounted payload; when it left a large result, wait
  * (bounded) until the orchestrator has copied it out, so the file outlives the runner but never holds the pod.
  */
-export function runnerCommand(tryNumber: number, waitForInputs = false, runner: string[] = ["node", `${RUNNER_ROOT}/runner.mjs`]): string[] {
+export function runnerCommand(tryNumber: number, waitForInputs = false, runner: string[] = ["node", `${RUNNER_ROOT}/runner.mjs`], isolatedFrom: string | null = null): string[] {
   const result = `${POD_SCRATCH}/${resultRef(tryNumber)}`;
   const mark = `${POD_SCRATCH}/${COLLECTED_MARK}`;
   const polls = COLLECT_WAIT_SECONDS * 5;
@@ -59,7 +59,17 @@ export function runnerCommand(tryNumber: number, waitForInputs = false, runner: 
       `[ -e ${INPUTS_READY} ] || { echo "[airlock] the upstream XComs were not delivered into the pod within ${INPUTS_WAIT_SECONDS} s" >&2; exit 125; }`,
     ]
     : [];
+  // network: "none": the enforcer programs a new pod shortly after it gets its address. The task starts only once
+  // the pod can no longer reach the namespace's sentinel (a listener that pods without the policy do reach).
+  const isolation = isolatedFrom
+    ? [
+      // A refused connection answers at once; a dropped one is given up after a second.
+      `reach() { ( if command -v bash >/dev/null; then bash -c ': </dev/tcp/${isolatedFrom.replace(":", "/")}' & p=$!; (sleep 1; kill $p) & k=$!; wait $p; r=$?; kill $k; exit $r; else exec node -e 'const s=require("net").connect(${isolatedFrom.split(":")[1]},"${isolatedFrom.split(":")[0]}");s.setTimeout(1000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))'; fi ) >/dev/null 2>&1; }`,
+      `i=0; while reach; do i=$((i+1)); if [ $i -ge 600 ]; then echo "[airlock] network isolation did not take effect within 60 s: the cluster's NetworkPolicy enforcer did not program this pod" >&2; exit 125; fi; sleep 0.1; done`,
+    ]
+    : [];
   return ["/bin/sh", "-c", [
+    ...isolation,
     ...inputs,
     `${runner.join(" ")} < ${PAYLOAD_ROOT}/payload.json`,
     "code=$?",
@@ -164,6 +174,8 @@ export interface RunnerPodInput {
   waitForInputs?: boolean;
   /** The runner's command line (node and the Node runner, or the environment's python and the Python runner). */
   runner?: string[];
+  /** network: "none": the sentinel (ip:port) the pod must stop reaching before the task starts. */
+  isolatedFrom?: string | null;
   /** How the payload Secret's keys are laid out in the pod (folders of shipped code). */
   payloadItems?: V1KeyToPath[];
 }
@@ -192,7 +204,7 @@ export function runnerPod(i: RunnerPodInput): V1Pod {
         name: TASK_CONTAINER,
         image: i.image,
         imagePullPolicy: i.pullPolicy,
-        command: runnerCommand(i.tryNumber, i.waitForInputs, i.runner),
+        command: runnerCommand(i.tryNumber, i.waitForInputs, i.runner, i.isolatedFrom ?? null),
         workingDir: POD_SCRATCH,
         env: [{ name: "PATH", value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, { name: "HOME", value: POD_SCRATCH }, { name: "TMPDIR", value: "/tmp" }, { name: "LANG", value: "C.UTF-8" }],
         ...(i.resources && Object.keys(i.resources).length ? { resources: i.resources } : {}),
