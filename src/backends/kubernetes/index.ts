@@ -197,7 +197,6 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     const pod = place(runnerPod({
       name, labels, annotations: tryAnnotations(request.key, request.payload.nonce), image, pullPolicy, bundle: b,
       tryNumber: request.key.tryNumber, resources: containerResources(profile, request.resources),
-      serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets,
       scratchBytes: scratchBytes(request.resources),
       serviceAccountName: settings.serviceAccountName, imagePullSecrets: settings.imagePullSecrets, waitForInputs: inputs.length > 0,
       runner: containerRunnerCommand(request.payload, RUNNER_ROOT, IMAGE_ENVIRONMENT_ROOT), payloadItems: items, isolatedFrom: sentinel?.address ?? null,
