@@ -212,10 +212,11 @@ export const JOIN_FAILED = 125;
 
 /**
  * `argv` behind a tiny shell that joins the cgroup and then execs it, so nothing of the try ever runs outside its
- * cgroup (a pid written after spawn would leave a window in which the task allocates unlimited).
+ * cgroup (a pid written after spawn would leave a window in which the task allocates unlimited). The shell's own
+ * PWD is not passed on: a task's environment stays exactly its allowlist.
  */
 export function joinCgroupCommand(cgroup: TryCgroup, argv: string[], name = "airlock-try"): string[] {
-  return ["/bin/sh", "-c", `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${JOIN_FAILED}; shift; done; shift; exec "$@"`, name, ...procsFiles(cgroup), "--", ...argv];
+  return ["/bin/sh", "-c", `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${JOIN_FAILED}; shift; done; shift; unset PWD; exec "$@"`, name, ...procsFiles(cgroup), "--", ...argv];
 }
 
 /** The memory-limit message of a try whose cgroup saw an OOM kill, or null. */
