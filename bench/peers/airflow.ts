@@ -29,6 +29,8 @@ interface Peer {
   ready(dagIds: string[]): Promise<void>;
   /** Throws when a part the runs need has died (Airflow's standalone does not restart its scheduler). */
   check?(): Promise<void>;
+  /** Why a run failed, from the system's own logs (what the API alone does not say). */
+  explain?(dagId: string, runId: string): string;
 }
 
 const freePort = (): Promise<number> => new Promise((resolve, reject) => {
@@ -166,6 +168,23 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
         }, 600_000, child);
       }
     },
+    explain: (dagId, runId) => {
+      const dir = path.join(home, "logs", `dag_id=${dagId}`, `run_id=${runId}`);
+      let tasks: string[] = [];
+      try {
+        tasks = readdirSync(dir);
+      } catch {
+        return `no task logs under ${dir}; the end of the standalone's output:\n${tail()}`;
+      }
+      return tasks.map((t) => {
+        try {
+          const attempts = readdirSync(path.join(dir, t));
+          return `${t}: ${readFileSync(path.join(dir, t, attempts.at(-1) as string), "utf8").split("\n").slice(-8).join("\n")}`;
+        } catch {
+          return `${t}: (no log)`;
+        }
+      }).join("\n").slice(-4000) + `\nthe end of the standalone's output:\n${tail().slice(-3000)}`;
+    },
     check: async () => {
       if (Date.now() - lastCheck < 10_000) return;
       lastCheck = Date.now();
@@ -210,7 +229,7 @@ async function timeRun(p: Peer, dagId: string): Promise<number> {
     await p.check?.();
     const state = await p.state(dagId, runId).catch(() => null);
     if (state === "success") return performance.now() - t;
-    if (state === "failed") throw new Error(`${p.name}: run ${runId} of ${dagId} failed`);
+    if (state === "failed") throw new Error(`${p.name}: run ${runId} of ${dagId} failed; ${p.explain?.(dagId, runId) ?? ""}`);
     if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`${p.name}: run ${runId} of ${dagId} did not end (last state ${state})`);
     await new Promise((r) => setTimeout(r, 50));
   }
