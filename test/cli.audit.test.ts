@@ -112,6 +112,10 @@ describe("audit log", () => {
     const cli = await audit("--dag", "audited", "--action", "pause");
     expect(cli.items.map((e) => [e.actor, e.via])).toEqual([["ci-bot", "api"], [me, "cli"]]);
     expect(cli.total).toBe(2);
+    const remote = await project.cliJson<{ items: Event[]; total: number }>(["audit", "list", "--json", "--dag", "audited", "--action", "pause", "--api-url", standalone.url],
+      { env: { AIRLOCK__CLI__TOKEN: TOKEN } });
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(remote.json).toEqual(cli);
     const table = await ok(["audit", "list", "--limit", "2"]);
     expect(table.stdout).toMatch(/connection\.set\s+api_conn/);
     expect(table.stdout).toMatch(/more: --offset 2/);

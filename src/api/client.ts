@@ -9,6 +9,7 @@ import type {
   RunView, TaskInstanceList, TaskInstanceView, TryList, VariableList, VariableView, Version,
 } from "./schemas.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
+import type { AuditEvent } from "../store/types.js";
 
 /** Types of the API's answers. */
 export type DagListResult = z.output<typeof DagList>;
@@ -77,6 +78,11 @@ export class ApiClient {
   /** Pauses or unpauses a DAG. */
   setPaused(dagId: string, isPaused: boolean): Promise<DagDetailResult> {
     return this.request("PATCH", `/dags/${enc(dagId)}`, { isPaused });
+  }
+
+  /** The audit log, newest first. */
+  listAudit(query: { dagId?: string; action?: string; since?: string; limit?: number; offset?: number } = {}): Promise<{ events: AuditEvent[]; total: number }> {
+    return this.request("GET", "/audit", undefined, query);
   }
 
   /** Files that failed to parse. */

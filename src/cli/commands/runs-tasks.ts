@@ -109,7 +109,7 @@ export function tasksCommand(): Command {
           if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n, { mapIndex })) process.stdout.write(escapeControls(text));
           else {
             const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20, mapIndex)).text;
-            if (o.json) printJson({ dagId, runId: run.runId, taskId, mapIndex, tryNumber: n, log: text });
+            if (o.json) printJson({ dagId, runId: run.runId, taskId, ...(mapIndex >= 0 ? { mapIndex } : {}), tryNumber: n, log: text });
             else process.stdout.write(escapeControls(text));
           }
         });
@@ -143,7 +143,7 @@ export function tasksCommand(): Command {
           if (chunk.complete || (!o.follow && !more)) break;
           if (!more) await new Promise((r) => setTimeout(r, 200));
         }
-        if (o.json) printJson({ dagId, runId: run.runId, taskId, mapIndex, tryNumber: n, log: collected });
+        if (o.json) printJson({ dagId, runId: run.runId, taskId, ...(mapIndex >= 0 ? { mapIndex } : {}), tryNumber: n, log: collected });
       });
     });
   tasks.command("test <dag> <task> [date]").description("run one task once, ignoring its dependencies and writing no state (no run, no try, no log is kept); exit 0 iff it succeeds")
