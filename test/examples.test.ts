@@ -46,7 +46,7 @@ describe("examples", () => {
     expect(r.json.importErrors).toEqual([]);
     expect(r.json.items.map((d) => d.dagId)).toEqual(expect.arrayContaining([
       "operators", "templating", "branching", "trigger_rules", "retries", "http_api", "file_sensor", "daily_batch", "daily_report", "params_schema",
-      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls", "alerts",
+      "task_groups", "trigger_dag", "triggered_report", "setup_teardown", "run_controls", "alerts", "mapping", "deferrable",
     ]));
   });
 
@@ -168,6 +168,37 @@ describe("examples", () => {
     const missing = await test("file_sensor", ["--conf", JSON.stringify({ inbox: path.join(project.dir, "empty") })]);
     expect(missing.summary.state).toBe("success");
     expect(states(missing.summary)).toEqual({ wait_for_orders: "skipped", count_orders: "skipped" });
+  });
+
+  it("mapping: one instance per file, each with its own XCom and log, and the list pulled downstream", async () => {
+    const { summary } = await test("mapping");
+    expect(summary.state).toBe("success");
+    const measure = summary.tasks.filter((t) => t.taskId === "measure") as Array<Summary["tasks"][number] & { mapIndex?: number }>;
+    expect(measure.map((t) => [t.mapIndex, t.state, t.xcom])).toEqual([
+      [0, "success", { file: "orders.csv", size: 1000 }], [1, "success", { file: "refunds.csv", size: 1100 }], [2, "success", { file: "stock.csv", size: 900 }],
+    ]);
+    expect(summary.tasks.filter((t) => t.taskId === "announce").map((t) => t.xcom)).toEqual(["file 0: orders.csv", "file 1: refunds.csv", "file 2: stock.csv"]);
+    expect(summary.tasks.find((t) => t.taskId === "total")?.xcom).toBe(3000);
+    const log = await project.cli(["tasks", "logs", "mapping", summary.runId, "measure", "--map-index", "1"]);
+    expect(log.stdout).toContain("measuring refunds.csv (instance 1)");
+  });
+
+  it("deferrable: the sensors defer (no process), fire on the file and the time, and soft-fail without the file", async () => {
+    const inbox = path.join(project.dir, "stock-inbox");
+    mkdirSync(inbox);
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    for (const day of [today, tomorrow]) writeFileSync(path.join(inbox, `stock-${day}.csv`), "x\n");
+    const found = await test("deferrable", ["--conf", JSON.stringify({ inbox })]);
+    expect(found.summary.state).toBe("success");
+    expect(found.task("settle").state).toBe("success");
+    expect(found.task("report").xcom).toMatch(new RegExp(`^stock file: ${inbox}/stock-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+    const log = await project.cli(["tasks", "logs", "deferrable", found.summary.runId, "wait_for_stock"]);
+    expect(log.stdout).toContain("deferred: waiting for file");
+    expect(log.stdout).toContain("trigger fired: found");
+    const missing = await test("deferrable", ["--conf", JSON.stringify({ inbox: path.join(project.dir, "no-stock") })]);
+    expect(missing.summary.state).toBe("success");
+    expect(states(missing.summary)).toEqual({ settle: "success", wait_for_stock: "skipped", report: "skipped" });
   });
 
   it("daily_batch: fans out per region and back in", async () => {

@@ -115,7 +115,12 @@ export const ImportErrorView = z.object({ fileloc: z.string(), message: z.string
 export const ImportErrorList = z.object({ importErrors: z.array(ImportErrorView) });
 
 export const GridQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(25) });
-export const GridCell = z.object({ state: TaskStateSchema, tryNumber: z.number().int() });
+export const GridCell = z.object({
+  state: TaskStateSchema,
+  tryNumber: z.number().int(),
+  mapped: z.record(z.string(), z.number().int()).optional()
+    .describe("For a mapped task: how many of its instances are in each state (the cell's state sums them up)"),
+});
 export const Grid = z.object({
   dagId: z.string(),
   tasks: z.array(z.object({ taskId: z.string(), upstream: z.array(z.string()) })),

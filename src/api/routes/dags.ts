@@ -1,4 +1,5 @@
 /** DAG routes: list, detail, pause, tags, import errors and the runs × tasks grid. */
+import { groupInstances } from "../../scheduler/mapping.js";
 import { z } from "zod";
 import { NotFoundError } from "../../core/errors.js";
 import type { AirlockContext } from "../../core/context.js";
@@ -103,9 +104,12 @@ export const dagRoutes: AnyRoute[] = [
       const taskIds = [...s.order];
       const known = new Set(taskIds);
       const columns = runs.map((r, i) => {
-        const cells: Record<string, { state: z.infer<typeof Grid>["runs"][number]["cells"][string]["state"]; tryNumber: number }> = {};
-        for (const ti of instances[i] ?? []) {
-          cells[ti.taskId] = { state: ti.state, tryNumber: ti.tryNumber };
+        const cells: Record<string, z.infer<typeof Grid>["runs"][number]["cells"][string]> = {};
+        const { byTask, summary } = groupInstances(instances[i] ?? []);
+        for (const ti of summary.values()) {
+          const list = byTask.get(ti.taskId) ?? [];
+          const mapped = list.some((x) => x.mapIndex >= 0) ? countStates(list) : undefined;
+          cells[ti.taskId] = { state: ti.state, tryNumber: ti.tryNumber, ...(mapped ? { mapped } : {}) };
           // Tasks removed from the DAG since still show for the runs that had them.
           if (!known.has(ti.taskId)) {
             known.add(ti.taskId);
@@ -122,3 +126,10 @@ export const dagRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** A mapped task's instances counted by state. */
+function countStates(list: Array<{ state: string }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of list) out[t.state] = (out[t.state] ?? 0) + 1;
+  return out;
+}

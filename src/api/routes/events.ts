@@ -17,6 +17,8 @@ const LOG_CHUNK_BYTES = 64 * 1024;
 /** A try whose log the client follows, from a byte offset. */
 interface LogFollow extends TryRef {
   offset: number;
+  /** The task as the client named it: "each[3]" for a mapped instance. */
+  label: string;
 }
 
 function parseLogSpec(spec: string, index: number): LogFollow {
@@ -25,9 +27,11 @@ function parseLogSpec(spec: string, index: number): LogFollow {
   const tryNumber = Number(tryText);
   const offset = offsetText === undefined ? 0 : Number(offsetText);
   if (parts.length < 3 || parts.length > 4 || !runId || !taskId || !Number.isInteger(tryNumber) || tryNumber < 1 || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ValidationError(`query.log.${index}`, `"${spec.slice(0, 100)}" is not "runId|taskId|tryNumber[|offset]"`, "Name a try as runId|taskId|tryNumber, e.g. log=manual__1|extract|1");
+    throw new ValidationError(`query.log.${index}`, `"${spec.slice(0, 100)}" is not "runId|taskId|tryNumber[|offset]"`, "Name a try as runId|taskId|tryNumber, e.g. log=manual__1|extract|1 (a mapped instance as task[mapIndex]: log=manual__1|each[3]|1)");
   }
-  return { runId, taskId, tryNumber, offset };
+  // A mapped instance is named "task[mapIndex]" (task ids cannot hold brackets).
+  const mapped = /^(.+)\[(\d+)\]$/.exec(taskId);
+  return { runId, taskId: mapped ? (mapped[1] as string) : taskId, mapIndex: mapped ? Number(mapped[2]) : -1, tryNumber, offset, label: taskId };
 }
 
 /** One open stream. */
@@ -93,7 +97,7 @@ class EventStream {
       }
       if (this.closed) return;
       if (chunk.text.length > 0 || chunk.complete) {
-        this.write(`event: log\ndata: ${JSON.stringify({ runId: f.runId, taskId: f.taskId, tryNumber: f.tryNumber, ...chunk })}\n\n`);
+        this.write(`event: log\ndata: ${JSON.stringify({ runId: f.runId, taskId: f.label, tryNumber: f.tryNumber, ...chunk })}\n\n`);
       }
       if (chunk.complete) return;
       // A full chunk means more is waiting: read again at once.

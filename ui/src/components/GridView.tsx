@@ -140,6 +140,7 @@ function HoverCard({ x, y, run, task }: { x: number; y: number; run: GridRun; ta
         <div>
           <strong className="mono">{task}</strong> · {cell?.state.replace(/_/g, " ") ?? "not in this run"}
           {cell && cell.tryNumber > 1 ? ` · try ${cell.tryNumber}` : ""}
+          {cell?.mapped && <div className="small" data-testid="hover-mapped">{mappedSummary(cell.mapped)}</div>}
         </div>
       )}
       <div className="mono small">{run.runId}</div>
@@ -148,4 +149,10 @@ function HoverCard({ x, y, run, task }: { x: number; y: number; run: GridRun; ta
       </div>
     </div>
   );
+}
+
+/** "12 mapped: 10 success, 2 running". */
+function mappedSummary(counts: Record<string, number>): string {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return `${total} mapped: ${Object.entries(counts).map(([s, n]) => `${n} ${s.replace(/_/g, " ")}`).join(", ")}`;
 }

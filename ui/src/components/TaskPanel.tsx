@@ -7,20 +7,29 @@ import { ActionButton } from "./Action";
 import { LogViewer } from "./LogViewer";
 import { StateBadge } from "./State";
 
-/** A task instance: state, tries, clear/mark actions and the log of the chosen try. */
-export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
+/**
+ * A task instance: state, tries, clear/mark actions and the log of the chosen try. A mapped task shows its instances
+ * (counted by state, one chip each) and the chosen one's details (`?map=N`).
+ */
+export function TaskPanel({ dagId, runId, taskId, tryParam, mapParam, onClose }: {
   dagId: string;
   runId: string;
   taskId: string;
   tryParam: string | null;
+  mapParam?: string | null;
   onClose: () => void;
 }) {
-  const base = `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}`;
+  const path = `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}`;
   const relevant = (c: { runId: string | null; taskId: string | null }) => c.runId === runId && (c.taskId === taskId || c.taskId === null);
-  const ti = useResource<TaskInstance>(base, relevant);
-  const tries = useResource<{ tries: Try[] }>(`${base}/tries`, relevant);
+  const all = useResource<{ taskInstances: TaskInstance[] }>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks`, relevant);
+  const instances = (all.data?.taskInstances ?? []).filter((x) => x.taskId === taskId && x.mapIndex >= 0);
+  const mapIndex = instances.length > 0 ? Math.min(Math.max(0, Number(mapParam) || 0), instances.length - 1) : -1;
+  const q = mapIndex >= 0 ? `?mapIndex=${mapIndex}` : "";
+  const base = all.data ? path : null;
+  const ti = useResource<TaskInstance>(base && `${base}${q}`, relevant);
+  const tries = useResource<{ tries: Try[] }>(base && `${base}/tries${q}`, relevant);
   const t = ti.data;
-  const xcom = useResource<{ value: unknown; sizeBytes: number; truncated: boolean }>(t?.state === "success" ? `${base}/xcom` : null, relevant);
+  const xcom = useResource<{ value: unknown; sizeBytes: number; truncated: boolean }>(t?.state === "success" ? `${path}/xcom${q}` : null, relevant);
   // Re-render every second while running so the duration counts up.
   useNow(t?.state === "running");
   const latest = t?.tryNumber ?? 0;
@@ -35,6 +44,7 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
         <button className="btn ghost small" onClick={onClose} aria-label="Close">✕</button>
       </div>
       <div className="mono small ellipsis muted" title={runId}>{runId}</div>
+      {instances.length > 0 && <MappedInstances instances={instances} chosen={mapIndex} />}
       {ti.error && <div className="error-box">{ti.error.message}</div>}
       {t?.waitReason && <div className="warn-box" data-testid="wait-reason">Waiting: {t.waitReason}</div>}
       {t && (
@@ -52,10 +62,10 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
           <div className="actions">
             {/* As in Airflow, clearing includes the downstream tasks: clearing only a failed task would leave its
                 downstream upstream_failed and the run failed. */}
-            <ActionButton label="Clear + downstream" action="clear-task-downstream" run={() => api(`${base}/clear`, { method: "POST", body: { downstream: true } })} />
-            <ActionButton label="Clear task only" action="clear-task" run={() => api(`${base}/clear`, { method: "POST", body: {} })} />
-            <ActionButton label="Mark success" action="mark-task-success" run={() => api(base, { method: "PATCH", body: { state: "success" } })} />
-            <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(base, { method: "PATCH", body: { state: "failed" } })} />
+            <ActionButton label="Clear + downstream" action="clear-task-downstream" run={() => api(`${path}/clear${q}`, { method: "POST", body: { downstream: true } })} />
+            <ActionButton label="Clear task only" action="clear-task" run={() => api(`${path}/clear${q}`, { method: "POST", body: {} })} />
+            <ActionButton label="Mark success" action="mark-task-success" run={() => api(`${path}${q}`, { method: "PATCH", body: { state: "success" } })} />
+            <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(`${path}${q}`, { method: "PATCH", body: { state: "failed" } })} />
           </div>
           {t.state === "success" && xcom.data && (
             <details className="xcom">
@@ -84,13 +94,40 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, onClose }: {
                   );
                 })}
               </div>
-              <LogViewer key={`${runId}|${taskId}|${chosen}`} dagId={dagId} runId={runId} taskId={taskId} tryNumber={chosen} />
+              <LogViewer key={`${runId}|${taskId}|${mapIndex}|${chosen}`} dagId={dagId} runId={runId} taskId={mapIndex >= 0 ? `${taskId}[${mapIndex}]` : taskId} tryNumber={chosen} />
             </>
           ) : (
             <div className="muted empty">Not started yet: the log appears here when the first try starts.</div>
           )}
         </>
       )}
+    </div>
+  );
+}
+
+/** The first instances shown as chips; the others are reached by number. */
+const CHIPS = 200;
+
+/** A mapped task's instances: counts by state and one chip per instance (coloured by state) to open it. */
+function MappedInstances({ instances, chosen }: { instances: TaskInstance[]; chosen: number }) {
+  const counts = new Map<string, number>();
+  for (const i of instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+  return (
+    <div className="mapped" data-testid="mapped-instances" data-count={instances.length}>
+      <div className="small">
+        <strong>{instances.length} mapped instances</strong>
+        {[...counts].map(([state, n]) => <span key={state} className="muted" data-state-count={state}> · {n} {state.replace(/_/g, " ")}</span>)}
+      </div>
+      <div className="map-chips">
+        {instances.slice(0, CHIPS).map((i) => (
+          <button key={i.mapIndex} className={`map-chip st-${i.state}${i.mapIndex === chosen ? " on" : ""}`} data-map-index={i.mapIndex}
+            title={`instance ${i.mapIndex}: ${i.state}`} onClick={() => setQuery({ map: String(i.mapIndex), try: null })}>{i.mapIndex}</button>
+        ))}
+        {instances.length > CHIPS && (
+          <input type="number" min={0} max={instances.length - 1} className="search small" aria-label="Open instance"
+            placeholder={`0–${instances.length - 1}`} onChange={(e) => setQuery({ map: e.target.value || null, try: null })} />
+        )}
+      </div>
     </div>
   );
 }

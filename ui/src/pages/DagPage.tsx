@@ -111,7 +111,7 @@ export function DagPage({ dagId, query }: { dagId: string; query: URLSearchParam
         </section>
         <aside className="side-pane">
           {runId && taskId ? (
-            <TaskPanel dagId={dagId} runId={runId} taskId={taskId} tryParam={query.get("try")} onClose={() => select(runId, null)} />
+            <TaskPanel dagId={dagId} runId={runId} taskId={taskId} tryParam={query.get("try")} mapParam={query.get("map")} onClose={() => select(runId, null)} />
           ) : runId ? (
             <RunPanel dagId={dagId} runId={runId} onClose={() => select(null, null)} />
           ) : (
