@@ -104,6 +104,13 @@ async function fairness(): Promise<BenchRow[]> {
     }
   };
   try {
+    // Parsing no longer holds up the orchestrator's start (slow files give back their slot): wait for both DAGs.
+    for (const id of ["wide", "small"]) {
+      for (const deadline = Date.now() + 300_000; !(await ctx.store.getDag(id)); ) {
+        if (Date.now() > deadline) throw new Error(`DAG "${id}" was not parsed within 300 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     const wide = await actions.triggerDagRun(actx, "wide", {});
     // Let the large run start and fill every slot before the small one arrives.
     for (let running = 0; running < 16; ) {
