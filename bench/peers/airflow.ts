@@ -147,7 +147,8 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
   const out = openSync(logFile, "a");
   const child = spawn(path.join(venv, "bin", "airflow"), ["standalone"], { cwd: home, env, detached: true, stdio: ["ignore", out, out] });
   closeSync(out);
-  const tail = () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n");
+  // The API server's access log would bury the scheduler's last words.
+  const tail = () => readFileSync(logFile, "utf8").split("\n").filter((l) => !l.includes("[http.access]")).slice(-40).join("\n");
   let lastCheck = 0;
   let token = "";
   const auth = async () => {
