@@ -69,6 +69,7 @@ export async function environmentUsers(store: Pick<Store, "listDags"> | null | u
       users.set(task.environment, list);
     }
   }
+  for (const list of users.values()) list.sort((a, b) => a.dagId.localeCompare(b.dagId) || a.taskId.localeCompare(b.taskId));
   return users;
 }
 
