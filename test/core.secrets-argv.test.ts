@@ -3,10 +3,10 @@
  * argv (checked on the process backend by scanning every /proc/<pid>/cmdline while the command runs; the docker
  * backend's test does the same with `docker inspect`). Store URLs in messages hide the whole password, `@` included.
  */
-import { readFileSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { redactUrl } from "../src/config/config.js";
 import { createProject, type Project } from "./helpers/project.js";
+import { processesHolding } from "./helpers/processes.js";
 
 const SECRET = "pw-argv-Zq81-secret";
 
@@ -25,19 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await project.cleanup();
 });
-
-function processesHolding(text: string): string[] {
-  const hits: string[] = [];
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes(text)) hits.push(`${pid}: ${cmdline.replace(/\0/g, " ")}`);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return hits;
-}
 
 it("a templated secret is not in the argv of any process while the bash task runs", async () => {
   const p = project.spawnCli(["dags", "test", "argv"]);

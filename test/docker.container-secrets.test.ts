@@ -14,6 +14,7 @@ import type { Backend, LaunchRequest } from "../src/backends/types.js";
 import { decide, readEvents } from "../src/executor/outcome.js";
 import { ensureDocker, removeContainers } from "./helpers/docker.js";
 import { launchRequest, serializedTask } from "./helpers/docker-runner.js";
+import { processesHolding } from "./helpers/processes.js";
 
 const IMAGE = "airlock/base:bookworm";
 const SECRET = "pw-inspect-Kx93-secret";
@@ -28,19 +29,6 @@ let backend: Backend;
 /** A container try as the executor hands it over: args rendered, the variable's secret value among the masks. */
 const request = (id: string, args: Record<string, unknown>): LaunchRequest =>
   launchRequest(stateDir, { dagId: "container_secrets", task: serializedTask(id, "container", { image: IMAGE, pull: "never", ...args }), masks: [SECRET] });
-
-function processesHolding(text: string): string[] {
-  const hits: string[] = [];
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes(text)) hits.push(`${pid}: ${cmdline.replace(/\0/g, " ")}`);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return hits;
-}
 
 describe("secrets in a container's command", { timeout: 300_000 }, () => {
   beforeAll(() => {

@@ -9,6 +9,11 @@ export class ApiFailure extends Error {
   }
 }
 
+/** What a form shows for a failed request: the API's message and its hint, or the error as text. */
+export function failureText(err: unknown): string {
+  return err instanceof ApiFailure ? `${err.message}${err.hint ? ` — ${err.hint}` : ""}` : String(err);
+}
+
 type Listener = () => void;
 const unauthorizedListeners = new Set<Listener>();
 

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, ApiFailure, seg } from "../api";
+import { api, failureText, seg } from "../api";
 import { ActionButton } from "../components/Action";
 import { useResource } from "../data";
 import { relative } from "../format";
@@ -26,7 +26,7 @@ export function RoutesPage() {
       setFallbacks("");
       res.reload();
     } catch (err) {
-      setError(err instanceof ApiFailure ? `${err.message}${err.hint ? ` — ${err.hint}` : ""}` : String(err));
+      setError(failureText(err));
     }
   };
   return (
