@@ -134,6 +134,9 @@ describe("pod status into named failures", () => {
     expect(podState(withTask({ waiting: { reason: "ErrImageNeverPull", message: "never pull" } }), false)).toMatchObject({ kind: "failed", code: "image_missing" });
     expect(podState(withTask({ waiting: { reason: "ImagePullBackOff" } }), false)).toMatchObject({ kind: "failed", code: "image_pull_failed" });
     expect(podState(withTask({ running: {} }), false)).toEqual({ kind: "running" });
+    // The kubelet retries a secret cache that has not synced yet; a missing Secret fails at once.
+    expect(podState(withTask({ waiting: { reason: "CreateContainerConfigError", message: "failed to sync secret cache: timed out waiting for the condition" } }), false)).toMatchObject({ kind: "starting", why: expect.stringContaining("kubelet retries") });
+    expect(podState(withTask({ waiting: { reason: "CreateContainerConfigError", message: 'secret "nope" not found' } }), false)).toMatchObject({ kind: "failed", code: "pod_failed" });
     const unschedulable: V1Pod = { metadata: {}, status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient memory." }] } };
     expect(podState(unschedulable, false)).toMatchObject({ kind: "failed", code: "unschedulable", why: expect.stringContaining("Insufficient memory") });
     expect(podState({ metadata: {}, status: { phase: "Failed", reason: "Evicted", message: "low on memory" } }, false)).toMatchObject({ kind: "failed", code: "evicted" });

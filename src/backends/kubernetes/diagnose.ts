@@ -24,6 +24,12 @@ export const ERROR_TYPES: Partial<Record<KubernetesErrorCode, string>> = {
 
 const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageInspect", "RegistryUnavailable", "SignatureValidationFailed"]);
 const CONFIG_FAILURES = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError", "PreStartHookError"]);
+/**
+ * Config errors the kubelet retries by itself and that pass: its secret and configmap caches not yet synced
+ * (a busy API server right after the try's Secret was created). They wait like any other start, bounded by
+ * kubernetes.startupTimeout; a Secret that really is missing still fails at once.
+ */
+const TRANSIENT_CONFIG = /failed to sync (secret|configmap) cache|timed out waiting for the condition/i;
 
 /** Classifies a pod; `deletedByUs` tells a deletion Airlock asked for from one by someone else. */
 export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
@@ -47,7 +53,10 @@ export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
   const waiting = task?.state?.waiting;
   if (waiting?.reason === "ErrImageNeverPull") return { kind: "failed", code: "image_missing", why: waiting.message ?? waiting.reason };
   if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: "failed", code: "image_pull_failed", why: waiting.message ?? waiting.reason };
-  if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) return { kind: "failed", code: "pod_failed", why: waiting.message ?? waiting.reason };
+  if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) {
+    if (TRANSIENT_CONFIG.test(waiting.message ?? "")) return { kind: "starting", why: `${waiting.reason}: ${waiting.message} (the kubelet retries)` };
+    return { kind: "failed", code: "pod_failed", why: waiting.message ?? waiting.reason };
+  }
   const scheduled = status.conditions?.find((c) => c.type === "PodScheduled");
   if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") return { kind: "failed", code: "unschedulable", why: `${scheduled.message ?? "no node fits the pod"}${placement(pod)}` };
   if (status.phase === "Failed") return { kind: "failed", code: "pod_failed", why: status.message ?? status.reason ?? "the pod failed before its task started" };
