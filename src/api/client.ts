@@ -205,6 +205,11 @@ export class ApiClient {
    * A try that has not started yet is waited for.
    */
   async *followLog(dagId: string, runId: string, taskId: string, tryNumber: number, options: { pollMs?: number; signal?: AbortSignal; mapIndex?: number } = {}): AsyncGenerator<string> {
+    for await (const chunk of this.followLogChunks(dagId, runId, taskId, tryNumber, options)) yield chunk.text;
+  }
+
+  /** As followLog, but yields the chunks themselves (with their offsets and time marks). */
+  async *followLogChunks(dagId: string, runId: string, taskId: string, tryNumber: number, options: { pollMs?: number; signal?: AbortSignal; mapIndex?: number } = {}): AsyncGenerator<LogChunkResult> {
     let offset = 0;
     while (!options.signal?.aborted) {
       let chunk: LogChunkResult;
@@ -218,7 +223,7 @@ export class ApiClient {
         }
         throw err;
       }
-      if (chunk.text) yield chunk.text;
+      if (chunk.text) yield chunk;
       if (chunk.complete) return;
       const more = chunk.nextOffset > offset;
       offset = chunk.nextOffset;

@@ -4,6 +4,7 @@ import type { AirlockContext } from "../../core/context.js";
 import { NotFoundError } from "../../core/errors.js";
 import { readLogChunk } from "../../core/logs.js";
 import { escapeControls } from "../../core/utf8.js";
+import { LineStamper, stampedLines, type StampMark } from "../../core/log-stamps.js";
 import { summarizeRun, type RunSummary } from "../../services/test-run.js";
 import { RUN_STATES, type DagRun, type RunState } from "../../store/types.js";
 import { clearTaskInstances, instanceName, markTaskState, planClear } from "../../core/actions.js";
@@ -81,8 +82,9 @@ export function tasksCommand(): Command {
 
   remoteOptions(tasks.command("logs <dag> <run> <task>").description("a try's log (the latest try unless --try)").option("--try <n>", "try number")
     .option("--map-index <n>", "the instance of a mapped task (0-based, as `tasks states` lists them)")
-    .option("-f, --follow", "keep printing as the log grows until the try ends").option("--json", "print {dagId, runId, taskId, mapIndex, tryNumber, log} (not with --follow)"))
-    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; mapIndex?: string; follow?: boolean; json?: boolean } & RemoteOptions) => {
+    .option("-f, --follow", "keep printing as the log grows until the try ends").option("--json", "print {dagId, runId, taskId, mapIndex, tryNumber, log} (not with --follow)")
+    .option("-t, --timestamps", "start each line with the time it was written (UTC; \"-\" when unknown); with --json adds lines: [{at, text}]"))
+    .action(async (dagId: string, runId: string, taskId: string, o: { try?: string; mapIndex?: string; follow?: boolean; json?: boolean; timestamps?: boolean } & RemoteOptions) => {
       if (o.json && o.follow) {
         process.exitCode = 2;
         process.stderr.write("error: --json and --follow cannot be combined\nhint: use --follow for a live stream, --json for a finished log\n");
@@ -100,17 +102,33 @@ export function tasksCommand(): Command {
         process.stderr.write(`error: --map-index "${o.mapIndex}" is not a map index\nhint: map indexes start at 0 (see \`airlock tasks states ${dagId} ${runId}\`)\n`);
         return;
       }
+      // Each chunk as printed: its lines prefixed with their times under --timestamps.
+      const stamper = new LineStamper();
+      const show = (chunk: { text: string; offset: number; times?: StampMark[] }) => escapeControls(o.timestamps ? stamper.push(chunk) : chunk.text);
+      const jsonOf = (id: string, n: number, text: string, marks: StampMark[]) => ({
+        dagId, runId: id, taskId, ...(mapIndex >= 0 ? { mapIndex } : {}), tryNumber: n, log: text, ...(o.timestamps ? { lines: stampedLines(text, marks) } : {}),
+      });
       const client = await remoteClient(o);
       if (client) {
         await guarded(false, async () => {
           const run = await client.getRun(dagId, runId);
           const ti = await client.getTaskInstance(dagId, run.runId, taskId, mapIndex);
           const n = tryArg ?? Math.max(1, ti.tryNumber);
-          if (o.follow) for await (const text of client.followLog(dagId, run.runId, taskId, n, { mapIndex })) process.stdout.write(escapeControls(text));
+          if (o.follow) for await (const chunk of client.followLogChunks(dagId, run.runId, taskId, n, { mapIndex })) process.stdout.write(show(chunk));
           else {
-            const text = (await client.readLog(dagId, run.runId, taskId, n, 0, 8 << 20, mapIndex)).text;
-            if (o.json) printJson({ dagId, runId: run.runId, taskId, ...(mapIndex >= 0 ? { mapIndex } : {}), tryNumber: n, log: text });
-            else process.stdout.write(escapeControls(text));
+            // What is there now, in chunks of the API's largest size.
+            let text = "";
+            const marks: StampMark[] = [];
+            for (let offset = 0; ;) {
+              const chunk = await client.readLog(dagId, run.runId, taskId, n, offset, 4 << 20, mapIndex);
+              if (o.json) {
+                text += chunk.text;
+                marks.push(...(chunk.times ?? []));
+              } else process.stdout.write(show(chunk));
+              if (chunk.complete || chunk.nextOffset <= offset) break;
+              offset = chunk.nextOffset;
+            }
+            if (o.json) printJson(jsonOf(run.runId, n, text, marks));
           }
         });
         return;
@@ -132,18 +150,22 @@ export function tasksCommand(): Command {
         if (n === 0) throw new NotFoundError("Try", `${taskId} try 1`, `The task has not run yet (state ${ti.state}); use --follow to wait for it`);
         let offset = 0;
         let collected = "";
+        const marks: StampMark[] = [];
         for (;;) {
           const chunk = await readLogChunk(ctx, { runId: run.runId, taskId, mapIndex, tryNumber: n }, offset, 1 << 20);
-          if (o.json) collected += chunk.text;
+          if (o.json) {
+            collected += chunk.text;
+            marks.push(...chunk.times);
+          }
           // A task's output may hold terminal escape sequences; they are shown, never obeyed.
-          else process.stdout.write(escapeControls(chunk.text));
+          else process.stdout.write(show(chunk));
           const more = chunk.nextOffset > offset;
           offset = chunk.nextOffset;
           // Without --follow, read what is there (in 1 MiB chunks) and stop.
           if (chunk.complete || (!o.follow && !more)) break;
           if (!more) await new Promise((r) => setTimeout(r, 200));
         }
-        if (o.json) printJson({ dagId, runId: run.runId, taskId, ...(mapIndex >= 0 ? { mapIndex } : {}), tryNumber: n, log: collected });
+        if (o.json) printJson(jsonOf(run.runId, n, collected, marks));
       });
     });
   tasks.command("test <dag> <task> [date]").description("run one task once, ignoring its dependencies and writing no state (no run, no try, no log is kept); exit 0 iff it succeeds")
