@@ -182,6 +182,8 @@ export const TryView = z.object({
   tryNumber: z.number().int(),
   state: z.string(),
   isolation: z.string(),
+  /** The try ran in a long-lived runner shared with other tries of its environment (`reuse: true`). */
+  reused: z.boolean(),
   hostname: z.string(),
   workerId: z.string(),
   startedAt: Timestamp,

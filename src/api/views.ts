@@ -88,7 +88,7 @@ export function taskInstanceView(t: TaskInstance, waitReason: string | null = nu
 /** A try, without its worker handle or log path. */
 export function tryView(t: TaskTry): z.input<typeof TryView> {
   return {
-    tryNumber: t.tryNumber, state: t.state, isolation: t.isolation, hostname: t.hostname, workerId: t.workerId, startedAt: t.startedAt,
+    tryNumber: t.tryNumber, state: t.state, isolation: t.isolation, reused: t.handle?.reused === true, hostname: t.hostname, workerId: t.workerId, startedAt: t.startedAt,
     endedAt: t.endedAt, exitCode: t.exitCode, error: t.error,
   };
 }

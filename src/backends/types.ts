@@ -52,6 +52,11 @@ export interface LaunchRequest {
   network: "none" | "host";
   /** Paths (read-only) the task must be able to read, e.g. the compiled DAG module and XCom artifacts. */
   readablePaths: string[];
+  /**
+   * The task or its environment declared `reuse: true`: the try may run in a long-lived runner that ran earlier
+   * tries of the same environment (backends that cannot reuse launch it as usual). @default false
+   */
+  reuse?: boolean;
 }
 
 /** How a try's process ended. */

@@ -32,6 +32,7 @@ const yamlSchema = z.object({
   }).strict().partial(),
   base: z.string().min(1),
   allowScripts: z.boolean(),
+  reuse: z.boolean(),
   python: z.string("must be a quoted version string"),
 }).strict().partial();
 
@@ -95,6 +96,7 @@ export function loadEnvironmentSpec(config: Pick<AirlockConfig, "environmentsFol
     base: options.base ?? null,
     packages,
     allowScripts: options.allowScripts ?? false,
+    reuse: options.reuse ?? false,
     requirements,
     python: options.python ?? null,
     yamlFile: existsSync(yamlPath) ? yamlPath : null,
@@ -169,7 +171,7 @@ function readYamlOptions(file: string, where: string): z.infer<typeof yamlSchema
     if (issue?.code === "unrecognized_keys") {
       const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
       throw new EnvironmentSpecError(`${where}: ${keys}`, "unknown key",
-        "remove it or check the spelling; known keys: node, python, network, resources (memory, cpu, pids, scratch), base, allowScripts");
+        "remove it or check the spelling; known keys: node, python, network, resources (memory, cpu, pids, scratch), base, allowScripts, reuse");
     }
     const key = issue?.path.join(".") || "(top level)";
     throw new EnvironmentSpecError(`${where}: ${key}`, issue?.message ?? "invalid", hintFor(key));
@@ -199,7 +201,8 @@ function hintFor(key: string): string {
   if (key.startsWith("resources")) return 'write e.g. resources: { memory: "256Mi", cpu: 1, pids: 256 }';
   if (key === "base") return "name a Debian-based image, e.g. debian:bookworm-slim";
   if (key === "allowScripts") return "use allowScripts: true to run install scripts of dependencies";
-  return "see the environment.yaml keys: node, python, network, resources, base, allowScripts";
+  if (key === "reuse") return "write reuse: true (tries of this environment share long-lived runner processes) or reuse: false (a fresh process per try, the default)";
+  return "see the environment.yaml keys: node, python, network, resources, base, allowScripts, reuse";
 }
 
 function readPackagesTxt(file: string, where: string): string[] {

@@ -43,6 +43,8 @@ export interface EnvironmentSpec {
   packages: string[];
   /** Run install scripts of dependencies (environment.yaml `allowScripts`). @default false */
   allowScripts: boolean;
+  /** Tries of this environment run in long-lived runners, several tries per process (environment.yaml `reuse`). @default false */
+  reuse: boolean;
   /** Path of its requirements.txt (a Python environment), or null. */
   requirements: string | null;
   /** Requested Python version ("3.11" or "3.11.7"); null = the host's python3 (docker: the image's). */

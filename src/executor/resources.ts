@@ -43,12 +43,14 @@ export function withProfile(config: AirlockConfig, task: SerializedTask): Resour
 }
 
 /** Resources and network of a try: a task's own resources win per field; "host" from either side wins. */
-export function effectiveLimits(config: AirlockConfig, task: SerializedTask): { resources: Resources | null; network: "none" | "host" } {
+export function effectiveLimits(config: AirlockConfig, task: SerializedTask): { resources: Resources | null; network: "none" | "host"; reuse: boolean } {
   const resources = withProfile(config, task);
-  if (!task.environment) return { resources, network: task.network };
+  if (!task.environment) return { resources, network: task.network, reuse: task.reuse ?? false };
   const spec = loadEnvironmentSpec(config, task.environment);
   return {
     resources: mergeResources(resources, spec.resources),
     network: task.network === "host" || spec.network === "host" ? "host" : "none",
+    // The task's own setting wins over its environment's.
+    reuse: task.reuse ?? spec.reuse,
   };
 }

@@ -169,7 +169,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const request: LaunchRequest = {
         key: t, payload: built.payload, tryDir: dir, rawLogPath, eventsPath, scratchDir,
         environment: environment ?? dockerEnvironment, resources: limits.resources, network: limits.network,
-        readablePaths: built.readablePaths,
+        readablePaths: built.readablePaths, reuse: limits.reuse,
       };
       memoryLimit = memoryMiB(limits.resources?.memory);
       let running: RunningTry | null;
@@ -182,6 +182,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       } else {
         void pump.note(header);
         running = await backend.launch(request);
+        if (running.handle.reused === true) void pump.note(reusedNote(running.handle, environment?.name ?? null));
+        else if (limits.reuse) void pump.note(`[airlock] reuse: true does not apply to ${task.kind === "python" ? "python tasks" : `the ${t.isolation} backend`}: this try ran in a process of its own`);
         owned = await ctx.store.setTryHandle(t, running.handle, t.fence);
       }
       if (!owned && running) {
@@ -232,6 +234,12 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     await runCallbacks(deps, { scope: "task", event, ...loaded, tryNumber: t.tryNumber, isolation: t.isolation, error });
   }
   await removed;
+}
+
+/** The log line that says a try ran in a reused runner, and what that means. */
+function reusedNote(handle: Record<string, unknown>, environment: string | null): string {
+  const n = typeof handle.runnerTry === "number" ? handle.runnerTry : 0;
+  return `[airlock] isolation: process (reused): runner pid ${String(handle.pid)}, its try number ${n}; tries of ${environment ? `environment ${environment}` : "tasks without an environment"} that declare reuse share this process (module state, memory, process environment)`;
 }
 
 const SENSOR_KINDS = new Set(["file_sensor", "external_task_sensor", "time_sensor", "http_sensor"]);

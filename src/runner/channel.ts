@@ -10,10 +10,11 @@ export class EventChannel {
   private readonly fd: number;
   private readonly nonce: string | undefined;
 
-  constructor(nonce: string, fd?: number) {
+  /** `fd` forces a descriptor (with `tag`, events on it carry that nonce, e.g. stdout of a reused runner). */
+  constructor(nonce: string, fd?: number, tag?: string) {
     if (fd !== undefined) {
       this.fd = fd;
-      this.nonce = undefined;
+      this.nonce = tag;
       return;
     }
     let fd3 = false;

@@ -32,9 +32,17 @@ function signalReady(): void {
 
 const READY_FD = 5;
 
+/** A reused runner (`--reuse`) serves many tries of one environment, one after another (see reuse.ts). */
+const REUSE = process.argv.includes("--reuse");
+
 async function main(): Promise<void> {
   // Compiled DAG modules carry inline source maps: stack traces of task code then name the DAG file and line.
   process.setSourceMapsEnabled(true);
+  if (REUSE) {
+    const { serveReused } = await import("./reuse.js");
+    serveReused(path.dirname(fileURLToPath(import.meta.url)));
+    return;
+  }
   let payload: TaskPayload;
   try {
     if (WARM) signalReady();

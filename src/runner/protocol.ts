@@ -111,6 +111,9 @@ export function encodeEvent(event: TaskEvent, nonce?: string): string {
 
 export const EVENT_PREFIX = "\u0000airlock:";
 
+/** A reused runner's line after each try's output: the prefix, the try's nonce, ":" and the try's exit code. */
+export const REUSE_END_PREFIX = "\u0000airlock-end:";
+
 /** Decodes one events-channel line; returns undefined for a line that is not a well-formed event. */
 export function decodeEvent(line: string): TaskEvent | undefined {
   try {

@@ -11,7 +11,7 @@ const COMMON_KEYS = [
   "id", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "executionTimeout", "triggerRule",
   "pool", "queue", "environment", "backend", "resources", "network", "grants", "doc", "priorityWeight", "weightRule",
   "setup", "teardown", "onFailureFailDagrun", "dependsOnPast", "onSuccess", "onFailure", "onRetry",
-  "sla", "onSlaMiss", "maxActiveTisPerDag",
+  "sla", "onSlaMiss", "maxActiveTisPerDag", "reuse",
 ] as const;
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -40,6 +40,7 @@ export function checkTaskOptions(where: string, options: Record<string, unknown>
   if (o.priorityWeight !== undefined && !Number.isSafeInteger(o.priorityWeight)) throw new DagDefinitionError(`${where}: priorityWeight must be an integer, got ${JSON.stringify(o.priorityWeight)}`, "priorityWeight");
   if (o.weightRule !== undefined && !WEIGHT_RULES.includes(o.weightRule)) throw new DagDefinitionError(`${where}: weightRule "${String(o.weightRule)}" is unknown; use one of ${WEIGHT_RULES.join(", ")}`, "weightRule");
   if (o.maxActiveTisPerDag !== undefined && !(Number.isInteger(o.maxActiveTisPerDag) && o.maxActiveTisPerDag > 0)) throw new DagDefinitionError(`${where}: maxActiveTisPerDag must be an integer > 0 (instances of the task running at once), got ${JSON.stringify(o.maxActiveTisPerDag)}`, "maxActiveTisPerDag");
+  if (o.reuse !== undefined && typeof o.reuse !== "boolean") throw new DagDefinitionError(`${where}: reuse must be true or false (true runs the task's tries in a long-lived runner shared with other tries of its environment), got ${JSON.stringify(o.reuse)}`, "reuse");
   if (o.dependsOnPast !== undefined && typeof o.dependsOnPast !== "boolean") throw new DagDefinitionError(`${where}: dependsOnPast must be true or false`, "dependsOnPast");
   serializedCallbacks(where, o, CALLBACK_EVENTS);
   if (o.resources !== undefined) checkResources(where, o.resources);
@@ -241,6 +242,8 @@ export interface IsolationOptions {
   resources?: Resources;
   network?: "none" | "host";
   grants?: Grants;
+  /** Run in a long-lived runner shared with other tries of the environment (see TaskOptions.reuse). */
+  reuse?: boolean;
 }
 
 /** Runs any operator sealed in an environment: only what it is granted goes in. Returns the same task. */
@@ -249,8 +252,8 @@ export function isolated(task: Task, options: IsolationOptions): Task {
   if (typeof options !== "object" || options === null) throw new DagDefinitionError(`isolated("${task.id}"): options must be an object with an environment`, "options");
   const where = `isolated("${task.id}")`;
   for (const key of Object.keys(options)) {
-    if (!["environment", "backend", "resources", "network", "grants"].includes(key)) {
-      throw new DagDefinitionError(`${where}: unknown option "${key}"; use environment, backend, resources, network or grants`, key);
+    if (!["environment", "backend", "resources", "network", "grants", "reuse"].includes(key)) {
+      throw new DagDefinitionError(`${where}: unknown option "${key}"; use environment, backend, resources, network, grants or reuse`, key);
     }
   }
   if (typeof options.environment !== "string" || options.environment === "") throw new DagDefinitionError(`${where}: environment is required: the name of a folder in environments/`, "environment");
@@ -260,6 +263,7 @@ export function isolated(task: Task, options: IsolationOptions): Task {
   if (options.backend) o.backend = options.backend;
   if (options.resources) o.resources = { ...o.resources, ...options.resources };
   if (options.network) o.network = options.network;
+  if (options.reuse !== undefined) o.reuse = options.reuse;
   if (options.grants) {
     o.grants = {
       connections: [...new Set([...(o.grants?.connections ?? []), ...(options.grants.connections ?? [])])],

@@ -33,6 +33,8 @@ export interface SerializedTask {
   backend: BackendName | null;
   resources: Resources | null;
   network: "none" | "host";
+  /** The task's own `reuse` (absent when it set none: its environment's applies, else false). */
+  reuse?: boolean;
   grants: Required<Grants>;
   doc: string | null;
   /** Own priority weight; optional because DAG versions stored before it existed lack it (read as 1). */
@@ -145,6 +147,7 @@ export function serializeDag(d: Dag): SerializedDag {
       ...optional("callbacks", serializedCallbacks(`task "${id}"`, to, CALLBACK_EVENTS)),
       ...optional("mapOver", t.mapOver),
       ...optional("maxActiveTisPerDag", to.maxActiveTisPerDag),
+      ...optional("reuse", to.reuse),
       ...optional("slaMs", to.sla === undefined ? undefined : parseDuration(to.sla, "sla")),
     };
     if (t.datasets) Object.assign(tasks[id] as SerializedTask, { datasets: t.datasets, tags: t.tags ?? [] });

@@ -66,6 +66,12 @@ export interface TaskOptions {
   resources?: Resources;
   /** Network for sealed backends. @default "none" */
   network?: "none" | "host";
+  /**
+   * Run this task's tries in a long-lived runner process that also runs other tries of the same environment
+   * (process backend), instead of a fresh process each: much faster, but those tries share module state, memory
+   * and process environment. Only for trusted code; overrides the environment's `reuse`. @default false
+   */
+  reuse?: boolean;
   /** Connections and variables the task may read. */
   grants?: Grants;
   /** Free-form documentation shown in the UI. */

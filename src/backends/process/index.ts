@@ -1,10 +1,13 @@
 /** The `process` backend: every try in its own child process with an allowlisted environment. */
+import os from "node:os";
 import path from "node:path";
 import { AIRLOCK_DIST, RUNNER_PATH } from "../../core/install.js";
 import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../python-runner.js";
 import type { Backend, LaunchRequest, RunningTry } from "../types.js";
 import { WarmPool, type WarmLaunchSettings } from "../warm/pool.js";
 import { WarmHandOverError, WarmProcess, warmScratch } from "../warm/warm-process.js";
+import { ReusePool } from "../reuse/pool.js";
+import type { ReusedRunnerSpec } from "../reuse/runner.js";
 import { ProcessLimits } from "./limits.js";
 import { adoptProcess, spawnTry } from "./spawn.js";
 
@@ -38,6 +41,8 @@ export interface ProcessBackendOptions {
 /** The process backend with its warm pool (null when warm launch is off), for tests and the bench. */
 export interface ProcessBackend extends Backend {
   readonly warmPool: WarmPool | null;
+  /** Long-lived runners of tries that declared `reuse: true`. */
+  readonly reusePool: ReusePool;
   /** Starts runners for tries like `request` ahead of demand (what a first launch of its kind does). */
   prewarm(request: LaunchRequest): void;
 }
@@ -47,6 +52,8 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
   const o = options instanceof ProcessLimits ? { limits: options } : options;
   const limits = o.limits ?? new ProcessLimits();
   const pool = o.warm?.settings.enabled ? new WarmPool(o.warm.settings, path.join(o.warm.stateDir, "warm", "process")) : null;
+  const reusePool = new ReusePool({ idleMs: o.warm?.settings.idleMs ?? 60_000, maxIdlePerKey: o.warm?.settings.maxProcesses ?? 8 });
+  const reuseDir = path.join(o.warm?.stateDir ?? os.tmpdir(), "reuse", "process");
 
   /** The runner's argv of a try and the key of the warm runners that can serve it (same runtime, environment, limits). */
   const runnerOf = (request: LaunchRequest): { argv: string[]; key: string } => {
@@ -84,6 +91,16 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
     }
   };
 
+  /** A long-lived runner for tries like `request` (its cgroup holds the key's limits for the runner's whole life). */
+  const reusedSpec = (request: LaunchRequest, argv: string[]): ReusedRunnerSpec => {
+    const cgroup = limits.create(request, `reuse.${Math.random().toString(36).slice(2, 10)}`);
+    const hooks = limits.hooks(cgroup);
+    // stderr joins stdout, so a try's output and events stay in the order they were written.
+    const merged = ["/bin/sh", "-c", 'unset PWD; exec "$@" 2>&1', "airlock-reuse", ...argv, "--reuse"];
+    const cwd = path.join(reuseDir, `${process.pid}`);
+    return { argv: limits.wrap(cgroup, merged), env: taskEnv({ environment: request.environment, scratchDir: cwd }), cwd, extraHandle: { cgroup }, onKill: hooks.onKill, onExit: hooks.onExit };
+  };
+
   const want = (request: LaunchRequest, runner: ReturnType<typeof runnerOf>) => {
     pool?.want(runner.key, (dir) => startWarm(dir, request, runner.argv));
   };
@@ -91,6 +108,7 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
   return {
     name: "process",
     warmPool: pool,
+    reusePool,
     async check() {
       return { ok: true };
     },
@@ -99,6 +117,7 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
     },
     async launch(request): Promise<RunningTry> {
       const runner = runnerOf(request);
+      if (request.reuse && !isPythonTask(request.payload)) return reusePool.launch(`reuse:${runner.key}`, () => reusedSpec(request, runner.argv), request);
       const slot = pool?.take(runner.key) ?? null;
       // The replacement starts after the hand-over: a spawn blocks this process for milliseconds.
       if (pool) setImmediate(() => want(request, runner));
@@ -113,13 +132,15 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
       return start(request, runner.argv);
     },
     async adopt(handle) {
+      // A reused runner ends with the orchestrator that started it: its try cannot be adopted (it ended).
+      if (handle.reused === true) return null;
       const cgroup = limits.adopted(handle.cgroup);
       const running = adoptProcess(handle, limits.hooks(cgroup));
       if (!running && cgroup) await limits.hooks(cgroup).onExit({ code: null, signal: null });
       return running;
     },
     async close() {
-      await pool?.close();
+      await Promise.all([pool?.close(), reusePool.close()]);
     },
   };
 }

@@ -18,6 +18,7 @@ import { parseConf, plural, printJson, printTable, UsageError } from "../output.
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
 import { listJson } from "../json-shapes.js";
 import { auditCli } from "../../core/audit.js";
+import { addTriesCommand } from "./tries.js";
 
 async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
   // Blame what is missing: an unknown DAG is not an unknown run.
@@ -238,6 +239,7 @@ export function tasksCommand(): Command {
         process.stdout.write(`marked ${plural(marked.length, "task instance")} ${state}: ${marked.join(", ")}\n`);
       });
     });
+  addTriesCommand(tasks);
   return tasks;
 }
 
