@@ -7,6 +7,9 @@ import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { KubernetesError, type KubernetesErrorCode } from "./errors.js";
 import { TASK_CONTAINER } from "./spec.js";
 
+/** Name of the init container that holds a user pod until its network isolation is in force (see network.ts). */
+export const NETWORK_WAIT_CONTAINER = "airlock-network-wait";
+
 /** What a pod's status says about its try. */
 export type PodState =
   | { kind: "starting"; why: string }
@@ -49,6 +52,11 @@ export function podState(pod: V1Pod, deletedByUs: boolean): PodState {
   }
   if (pod.metadata?.deletionTimestamp && !deletedByUs) {
     return { kind: "failed", code: "deleted", why: `the pod was deleted at ${new Date(pod.metadata.deletionTimestamp).toISOString()} by someone other than Airlock` };
+  }
+  // The network wait (an init container) that gave up: the enforcer never programmed the pod.
+  const wait = status.initContainerStatuses?.find((c) => c.name === NETWORK_WAIT_CONTAINER)?.state?.terminated;
+  if (wait && wait.exitCode !== 0) {
+    return { kind: "failed", code: "network_unenforced", why: `network isolation did not take effect (the ${NETWORK_WAIT_CONTAINER} init container exited with code ${wait.exitCode}${wait.reason ? `, ${wait.reason}` : ""}): the cluster's NetworkPolicy enforcer did not program this pod` };
   }
   const waiting = task?.state?.waiting;
   if (waiting?.reason === "ErrImageNeverPull") return { kind: "failed", code: "image_missing", why: waiting.message ?? waiting.reason };
@@ -97,6 +105,7 @@ const ADVICE: Partial<Record<KubernetesErrorCode, (image: string) => string>> = 
   evicted: () => "the node evicted the pod (memory or disk pressure, or preemption): raise the task's memory request or free the node; the try is retried if it has retries left",
   deleted: () => "someone deleted the try's pod (kubectl delete, a namespace cleanup, an operator): do not delete Airlock's pods by hand; clear the task to run it again",
   node_lost: () => "the node running the pod stopped answering: the try is retried if it has retries left",
+  network_unenforced: () => "the NetworkPolicy enforcer (kube-router, Calico, Cilium…) did not program the pod in time: check that it runs on the pod's node, or give the task network: \"host\"",
   pod_failed: () => "Kubernetes could not start the task's container: read the events above (a missing Secret or ConfigMap, a bad volume or securityContext)",
 };
 

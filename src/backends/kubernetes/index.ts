@@ -24,7 +24,7 @@ import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
 import { RUNNER_ROOT, type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
 import { deliverInputs } from "./inputs.js";
-import { NETWORK_LABEL, type Sentinel, ensureNetworkIsolation, removeSentinel } from "./network.js";
+import { NETWORK_LABEL, type Sentinel, ensureNetworkIsolation, removeSentinel, sentinelAlive } from "./network.js";
 import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type PodInput, payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { PodWatch } from "./watch.js";
@@ -164,10 +164,19 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
 
   type Isolation = { promise: Promise<Sentinel>; failedAt: number | null; sentinel: Sentinel | null };
   let isolation: Isolation | null = null;
-  /** The namespace's deny-all policy, proven enforced by this process (a failure is retried after a minute). */
-  function networkIsolation(): Promise<Sentinel> {
+  /**
+   * The namespace's deny-all policy, proven enforced by this process (a failure is retried after a minute). The
+   * proof's sentinel is checked alive for every try: a try's wait trusts "unreachable" only while it lives.
+   */
+  async function networkIsolation(): Promise<Sentinel> {
     const fresh = isolation && (isolation.sentinel ? Date.now() < isolation.sentinel.until : isolation.failedAt === null || Date.now() - isolation.failedAt < 60_000);
-    if (isolation && fresh) return isolation.promise;
+    if (isolation && fresh) {
+      const current = isolation;
+      const sentinel = await current.promise;
+      if (await sentinelAlive(kube(), sentinel)) return sentinel;
+      if (isolation === current) isolation = null;
+      return networkIsolation();
+    }
     const old = isolation?.sentinel;
     if (old) void removeSentinel(kube(), old);
     const entry: Isolation = { promise: Promise.resolve(null as unknown as Sentinel), failedAt: null, sentinel: null };
@@ -223,7 +232,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const kind = request.payload.operator.kind;
       if (kind === "container" || kind === "kubernetes_pod") {
         const { launchUserPod } = await import("./pod-task.js");
-        return launchUserPod(request, { settings: { ...settings, projectDir: config.projectDir }, owner, client: kube(), createPod, place, watchPod });
+        const waitFor = sentinel ? { address: sentinel.address, ...(await clusterImage(config, null, () => undefined)) } : null;
+        return launchUserPod(request, { settings: { ...settings, projectDir: config.projectDir }, owner, client: kube(), createPod, place, watchPod, isolatedFrom: waitFor });
       }
       return launchRunner(request, sentinel);
     },

@@ -6,8 +6,9 @@
  * is refused with a named error; "none" is never silently ignored.
  */
 import { randomBytes } from "node:crypto";
-import { NetworkingV1Api, type V1NetworkPolicy, type V1Pod } from "@kubernetes/client-node";
+import { NetworkingV1Api, type V1Container, type V1NetworkPolicy, type V1Pod } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.js";
+import { NETWORK_WAIT_CONTAINER } from "./diagnose.js";
 import { KubernetesError, messageOf, statusOf } from "./errors.js";
 import { deletePod } from "./lifecycle.js";
 import { TASK_CONTAINER } from "./spec.js";
@@ -114,7 +115,9 @@ async function probe(client: KubeClient, image: string, pullPolicy: string, plac
   let ok = false;
   const names = { listener: `airlock-netprobe-${id}-listen`, control: `airlock-netprobe-${id}-control`, isolated: `airlock-netprobe-${id}-none` };
   try {
-    const server = 'require("net").createServer((s) => s.end("x")).listen(8080); process.on("SIGTERM", () => process.exit(0));';
+    // A client that resets its connection (every isolation wait does, by design) must never bring the listener
+    // down: a dead sentinel is unreachable for every pod, which would let a wait pass before the enforcer acted.
+    const server = 'require("net").createServer((s) => { s.on("error", () => {}); s.end("x"); }).on("error", (e) => { console.error(e.message); process.exit(1); }).listen(8080); process.on("SIGTERM", () => process.exit(0));';
     const sentinel = place(probePod(names.listener, id, image, pullPolicy, server, {}));
     // The listener stays as this process's sentinel; a process that dies without deleting it leaves it an hour at most.
     sentinel.spec!.activeDeadlineSeconds = SENTINEL_SECONDS;
@@ -138,6 +141,39 @@ async function probe(client: KubeClient, image: string, pullPolicy: string, plac
   } finally {
     await Promise.all(Object.entries(names).filter(([k]) => !ok || k !== "listener").map(([, n]) => deletePod(client, n, 0).catch(() => undefined)));
   }
+}
+
+/**
+ * Whether the sentinel can still prove isolation: its pod runs, its listener never restarted, and it is not being
+ * deleted. A wait that finds the sentinel unreachable proves only that the enforcer acted while the sentinel lives,
+ * so every try checks it first and a dead sentinel is replaced by a fresh proof.
+ */
+export async function sentinelAlive(client: KubeClient, sentinel: Sentinel): Promise<boolean> {
+  const pod = await client.core.readNamespacedPod({ name: sentinel.pod, namespace: client.namespace }).catch(() => null);
+  const c = pod?.status?.containerStatuses?.[0];
+  return Boolean(pod && !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" && c?.state?.running && (c.restartCount ?? 0) === 0 && `${pod.status?.podIP}:${PORT}` === sentinel.address);
+}
+
+/**
+ * The shell lines a `network: "none"` pod runs before its task: the enforcer programs a new pod shortly after it
+ * got its address, so the task starts only once the pod can no longer reach the namespace's sentinel (a listener
+ * pods without the policy do reach). A refused connection answers at once; a dropped one is given up after a second.
+ */
+export function isolationWait(address: string): string {
+  const [ip, port] = address.split(":");
+  return [
+    `reach() { ( if command -v bash >/dev/null; then bash -c ': </dev/tcp/${ip}/${port}' & p=$!; (sleep 1; kill $p) & k=$!; wait $p; r=$?; kill $k; exit $r; else exec node -e 'const s=require("net").connect(${port},"${ip}");s.setTimeout(1000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))'; fi ) >/dev/null 2>&1; }`,
+    `i=0; while reach; do i=$((i+1)); if [ $i -ge 600 ]; then echo "[airlock] network isolation did not take effect within 60 s: the cluster's NetworkPolicy enforcer did not program this pod" >&2; exit 125; fi; sleep 0.1; done`,
+  ].join("\n");
+}
+
+/** The init container that holds a user-image pod's task until its network isolation is in force. */
+export function isolationWaitContainer(address: string, image: string, pullPolicy: string): V1Container {
+  return {
+    name: NETWORK_WAIT_CONTAINER, image, imagePullPolicy: pullPolicy, command: ["/bin/sh", "-c", isolationWait(address)],
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ["ALL"] } },
+  };
 }
 
 /** Deletes a process's sentinel (when its backend closes). */

@@ -19,6 +19,7 @@ import type { LaunchRequest, RunningTry } from "../types.js";
 import type { KubeClient } from "./client.js";
 import { KubernetesError } from "./errors.js";
 import type { OnPodEnded, PodHandle } from "./lifecycle.js";
+import { isolationWaitContainer } from "./network.js";
 import { payloadSecret } from "./runner-pod.js";
 import { TASK_CONTAINER, containerResources, podName, tryAnnotations, tryLabels } from "./spec.js";
 import { mergePodTemplate, readPodTemplate } from "./template.js";
@@ -38,6 +39,8 @@ export interface UserPodDeps {
   createPod(pod: V1Pod, secret: ReturnType<typeof payloadSecret> | null): Promise<V1Pod>;
   place(pod: V1Pod, request: LaunchRequest): V1Pod;
   watchPod(request: LaunchRequest, handle: PodHandle, masks: string[], adopted: boolean, onEnded?: OnPodEnded): Promise<RunningTry>;
+  /** network: "none": the sentinel the pod's init container waits to lose, and the image that waits. */
+  isolatedFrom?: { address: string; image: string; pullPolicy: string } | null;
 }
 
 const isRef = (v: unknown): v is SecretKeyRef => typeof v === "object" && v !== null && "secretName" in v;
@@ -211,6 +214,12 @@ export async function launchUserPod(request: LaunchRequest, deps: UserPodDeps): 
     ...(args.skipOnExitCode !== undefined ? { "airlock/skip-on-exit-code": ([] as number[]).concat(args.skipOnExitCode).join(",") } : {}),
   };
   const placed = deps.place(pod, request);
+  // The user's image may have no shell: an init container (Airlock's runtime image) holds the task until the
+  // cluster's enforcer has programmed the pod. Init containers share the pod's network.
+  if (deps.isolatedFrom) {
+    const w = deps.isolatedFrom;
+    placed.spec!.initContainers = [isolationWaitContainer(w.address, w.image, w.pullPolicy), ...(placed.spec!.initContainers ?? [])];
+  }
   const name = placed.metadata?.name as string;
   const hasSecret = Object.keys(secretFiles).length > 0;
   await deps.createPod(placed, hasSecret ? payloadSecret(name, tryLabels(request.key, "pod", deps.owner), secretFiles) : null);

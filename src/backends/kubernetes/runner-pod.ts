@@ -11,6 +11,7 @@ import type { TaskPayload } from "../../runner/protocol.js";
 import type { LaunchRequest } from "../types.js";
 import { KubernetesError } from "./errors.js";
 import { RUNNER_ROOT, type RunnerBundle } from "./runner-bundle.js";
+import { isolationWait } from "./network.js";
 import { TASK_CONTAINER } from "./spec.js";
 
 /** Where the payload Secret is mounted. */
@@ -59,15 +60,8 @@ export function runnerCommand(tryNumber: number, waitForInputs = false, runner: 
       `[ -e ${INPUTS_READY} ] || { echo "[airlock] the upstream XComs were not delivered into the pod within ${INPUTS_WAIT_SECONDS} s" >&2; exit 125; }`,
     ]
     : [];
-  // network: "none": the enforcer programs a new pod shortly after it gets its address. The task starts only once
-  // the pod can no longer reach the namespace's sentinel (a listener that pods without the policy do reach).
-  const isolation = isolatedFrom
-    ? [
-      // A refused connection answers at once; a dropped one is given up after a second.
-      `reach() { ( if command -v bash >/dev/null; then bash -c ': </dev/tcp/${isolatedFrom.replace(":", "/")}' & p=$!; (sleep 1; kill $p) & k=$!; wait $p; r=$?; kill $k; exit $r; else exec node -e 'const s=require("net").connect(${isolatedFrom.split(":")[1]},"${isolatedFrom.split(":")[0]}");s.setTimeout(1000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))'; fi ) >/dev/null 2>&1; }`,
-      `i=0; while reach; do i=$((i+1)); if [ $i -ge 600 ]; then echo "[airlock] network isolation did not take effect within 60 s: the cluster's NetworkPolicy enforcer did not program this pod" >&2; exit 125; fi; sleep 0.1; done`,
-    ]
-    : [];
+  // network: "none": the task starts only once the enforcer has programmed this pod (see isolationWait).
+  const isolation = isolatedFrom ? [isolationWait(isolatedFrom)] : [];
   return ["/bin/sh", "-c", [
     ...isolation,
     ...inputs,
