@@ -11,7 +11,8 @@ import type { Principal } from "./auth.js";
 type P = Record<string, string>;
 type B = Record<string, unknown>;
 type R = Record<string, unknown> | undefined;
-type Describe = (params: P, body: B, result: R) => AuditEntry;
+/** null: the call changed nothing (a dry run), so there is nothing to record. */
+type Describe = (params: P, body: B, result: R) => AuditEntry | null;
 
 const trigger = (dagId: string, result: R): AuditEntry => ({ action: "trigger", dagId, target: String(result?.runId ?? ""), details: { logicalDate: result?.logicalDate ?? null } });
 
@@ -23,7 +24,7 @@ export const AUDITED_OPERATIONS: Record<string, Describe> = {
   markRun: (p, b) => ({ action: "mark", dagId: p.dagId, target: p.runId, details: { state: b.state } }),
   clearRun: (p, b, r) => ({ action: "clear", dagId: p.dagId, target: p.runId, details: { tasks: r?.cleared ?? [], downstream: b.downstream === true, onlyFailed: b.onlyFailed === true } }),
   markTaskInstance: (p, b) => ({ action: "mark", dagId: p.dagId, target: p.runId, details: { tasks: [p.taskId], state: b.state } }),
-  clearTaskInstance: (p, b, r) => ({ action: "clear", dagId: p.dagId, target: p.runId, details: { tasks: r?.cleared ?? [], downstream: b.downstream === true } }),
+  clearTaskInstance: (p, b, r) => (b.dryRun === true ? null : { action: "clear", dagId: p.dagId, target: p.runId, details: { tasks: r?.cleared ?? [], downstream: b.downstream === true, upstream: b.upstream === true, onlyFailed: b.onlyFailed === true } }),
   setRoute: (p, b) => ({ action: "route.set", dagId: dagOfTarget(p.target ?? ""), target: p.target, details: { queue: b.queue, fallbacks: b.fallbacks ?? [] } }),
   deleteRoute: (p) => ({ action: "route.rm", dagId: dagOfTarget(p.target ?? ""), target: p.target }),
   setPool: (p, b) => ({ action: "pool.set", target: p.name, details: { slots: b.slots } }),
@@ -40,6 +41,7 @@ export async function recordApiAudit(store: Store, operationId: string, principa
   if (!describe) return;
   try {
     const e = describe((input.params ?? {}) as P, (input.body ?? {}) as B, input.result as R);
+    if (!e) return;
     await store.recordAudit({ actor: principal.name, via: "api", action: e.action, dagId: e.dagId ?? null, target: e.target ?? null, details: e.details ?? {} });
   } catch (err) {
     log(`warning: ${operationId} succeeded but could not be written to the audit log: ${(err as Error).message}`);

@@ -186,7 +186,7 @@ export class ApiClient {
   }
 
   /** Clears a task instance (and optionally its downstream) for retry. */
-  clearTask(dagId: string, runId: string, taskId: string, options: { downstream?: boolean } = {}): Promise<z.output<typeof Cleared>> {
+  clearTask(dagId: string, runId: string, taskId: string, options: { downstream?: boolean; upstream?: boolean; onlyFailed?: boolean; dryRun?: boolean } = {}): Promise<z.output<typeof Cleared>> {
     return this.request("POST", `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/clear`, options);
   }
 

@@ -9,6 +9,8 @@ import { listEnvironments } from "../environments/catalog.js";
 import type { DagRun, TaskState } from "../store/types.js";
 import type { ApiContext } from "./services.js";
 
+type ClearOptions = { downstream?: boolean; upstream?: boolean; onlyFailed?: boolean; mapIndex?: number };
+
 /** A slice of a try's log. */
 export interface LogChunkResult {
   text: string;
@@ -31,7 +33,9 @@ export interface TryRef {
 /** The core functions the API calls, with the core's signatures. */
 export interface CoreBridge {
   triggerDagRun(dagId: string, options: { conf?: Record<string, unknown>; logicalDate?: string; runId?: string }): Promise<DagRun>;
-  clearTaskInstances(runId: string, taskIds: string[], options: { downstream?: boolean; mapIndex?: number }): Promise<string[]>;
+  clearTaskInstances(runId: string, taskIds: string[], options: ClearOptions): Promise<string[]>;
+  /** What clearTaskInstances would reset ("task" or "task[3]"), changing nothing. */
+  planClear(runId: string, taskIds: string[], options: ClearOptions): Promise<string[]>;
   markRunState(runId: string, state: "success" | "failed"): Promise<DagRun>;
   markTaskState(runId: string, taskId: string, state: TaskState, mapIndex?: number): Promise<unknown>;
   setDagPaused(dagId: string, paused: boolean): Promise<void>;
@@ -51,6 +55,7 @@ export function createCoreBridge(ctx: ApiContext, overrides: Partial<CoreBridge>
   const bridge: CoreBridge = {
     triggerDagRun: (dagId, options) => actions.triggerDagRun(ctx, dagId, options),
     clearTaskInstances: (runId, taskIds, options) => actions.clearTaskInstances(ctx, runId, taskIds, options),
+    planClear: async (runId, taskIds, options) => (await actions.planClear(ctx, runId, taskIds, options)).tasks.map((t) => actions.instanceName(t.taskId, t.mapIndex)),
     markRunState: (runId, state) => actions.markRunState(ctx, runId, state),
     markTaskState: (runId, taskId, state, mapIndex) => actions.markTaskState(ctx, runId, taskId, state, { mapIndex }),
     setDagPaused: (dagId, paused) => actions.setDagPaused(ctx, dagId, paused),

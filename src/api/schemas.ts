@@ -177,7 +177,14 @@ export const TaskInstanceView = z.object({
 });
 export const TaskInstanceList = z.object({ taskInstances: z.array(TaskInstanceView) });
 export const TaskPatchBody = z.object({ state: z.enum(["success", "failed", "skipped"]) }).strict();
-export const ClearTaskBody = z.object({ downstream: z.boolean().optional() }).strict();
+export const ClearTaskBody = z.object({
+  downstream: z.boolean().optional(),
+  upstream: z.boolean().optional(),
+  /** Only instances that failed (failed or upstream_failed) among the selection. */
+  onlyFailed: z.boolean().optional(),
+  /** List what would be cleared, change nothing (the UI's clear dialog shows it before the user confirms). */
+  dryRun: z.boolean().optional(),
+}).strict();
 export const TryView = z.object({
   tryNumber: z.number().int(),
   state: z.string(),

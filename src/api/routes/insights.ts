@@ -143,7 +143,8 @@ export const insightRoutes: AnyRoute[] = [
     async handler({ params, services: { ctx } }) {
       const run = await requireRun(ctx.store, params.dagId, params.runId);
       const order = (await ctx.store.getDagVersion(run.versionHash))?.serialized.order ?? [];
-      const ids = (await ctx.store.listTaskInstances(run.runId)).map((t) => t.taskId);
+      // One entry per task: a mapped task's instances share its id (its XCom is the list of their results).
+      const ids = [...new Set((await ctx.store.listTaskInstances(run.runId)).map((t) => t.taskId))];
       const rank = new Map(order.map((id, i) => [id, i]));
       ids.sort((a, b) => (rank.get(a) ?? order.length) - (rank.get(b) ?? order.length) || a.localeCompare(b));
       const values = await ctx.store.getXcoms(run.runId, ids);

@@ -60,11 +60,13 @@ export const taskRoutes: AnyRoute[] = [
   }),
   defineRoute({
     method: "POST", path: "/dags/{dagId}/runs/{runId}/tasks/{taskId}/clear", operationId: "clearTaskInstance",
-    tag: "Task instances", role: "admin", errors: [404, 409], summary: "Clear a task instance (and optionally its downstream) to retry it",
+    tag: "Task instances", role: "admin", errors: [404, 409], summary: "Clear a task instance (and optionally its downstream or upstream) to retry it; dryRun lists what would be cleared",
     params: TaskParams, query: MapIndexQuery, body: ClearTaskBody, response: Cleared,
     async handler({ params, query, body, services: { ctx, core, hub } }) {
       await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
-      const cleared = await core.clearTaskInstances(params.runId, [params.taskId], { downstream: body.downstream, mapIndex: query.mapIndex });
+      const options = { downstream: body.downstream, upstream: body.upstream, onlyFailed: body.onlyFailed, mapIndex: query.mapIndex };
+      if (body.dryRun) return { cleared: await core.planClear(params.runId, [params.taskId], options) };
+      const cleared = await core.clearTaskInstances(params.runId, [params.taskId], options);
       void hub.poll();
       return { cleared };
     },

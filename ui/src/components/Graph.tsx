@@ -132,7 +132,7 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
               ? <DatasetBox key={`dataset:${n.id}`} n={n} detail={detail} />
               : n.groupTasks
                 ? <GroupBox key={`group:${n.id}`} n={n} detail={detail} {...groupState(run, n.groupTasks)} />
-                : <TaskBox key={n.id} n={n} detail={detail} state={run?.cells[n.id]?.state ?? "none"} selected={n.id === selectedTask} />)}
+                : <TaskBox key={n.id} n={n} detail={detail} state={run?.cells[n.id]?.state ?? "none"} mapped={run?.cells[n.id]?.mapped} selected={n.id === selectedTask} />)}
           </g>
         </svg>
       </div>
@@ -140,15 +140,38 @@ export const Graph = memo(function Graph({ dag, pipeline, run, selectedTask, onS
   );
 });
 
-/** A task box; pure, so a pan or zoom that keeps it in view does not re-render it. */
-const TaskBox = memo(function TaskBox({ n, detail, state, selected }: { n: LaidNode; detail: boolean; state: string; selected: boolean }) {
+/** A mapped task's instances counted by state, most urgent first: [["failed", 1], ["success", 4]]. */
+function mappedCounts(mapped: Record<string, number> | undefined): Array<[string, number]> {
+  if (!mapped) return [];
+  const rank = (s: string) => (STATE_RANK.includes(s) ? STATE_RANK.indexOf(s) : STATE_RANK.length);
+  return Object.entries(mapped).filter(([, n]) => n > 0).sort((a, b) => rank(a[0]) - rank(b[0]));
+}
+
+/**
+ * A task box; pure, so a pan or zoom that keeps it in view does not re-render it. A mapped task shows its instance
+ * count, a bar of its instances by state, and the counts ("×5 · 1 failed, 4 success"); a click opens its instances.
+ */
+const TaskBox = memo(function TaskBox({ n, detail, state, mapped, selected }: { n: LaidNode; detail: boolean; state: string; mapped?: Record<string, number>; selected: boolean }) {
+  const counts = mappedCounts(mapped);
+  const total = counts.reduce((sum, [, c]) => sum + c, 0);
+  const text = counts.map(([s, c]) => `${c} ${s.replace(/_/g, " ")}`).join(", ");
+  let x = 5;
   return (
-    <g className={`node st-${state} ${selected ? "sel" : ""}`} data-state={state} data-task={n.id} transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}>
+    <g className={`node st-${state} ${selected ? "sel" : ""}`} data-state={state} data-task={n.id} data-mapped={total > 0 ? counts.map(([s, c]) => `${s}:${c}`).join(",") : undefined}
+      transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}>
       <rect width={NODE_W} height={NODE_H} rx="5" />
       <rect className="node-state" width={detail ? 5 : NODE_W} height={NODE_H} rx={detail ? 2 : 5} />
       {detail && <text x="14" y="15" className="node-id">{short(n.id, 22)}</text>}
-      {detail && <text x="14" y="28" className="node-kind">{n.kind} · {state.replace(/_/g, " ")}</text>}
-      <title>{`${n.id} (${n.kind}): ${state}`}</title>
+      {detail && (total > 0
+        ? <text x="14" y="27" className="node-kind node-mapped">{short(`×${total} · ${text}`, 30)}</text>
+        : <text x="14" y="28" className="node-kind">{n.kind} · {state.replace(/_/g, " ")}</text>)}
+      {detail && counts.map(([s, c]) => {
+        const w = ((NODE_W - 6) * c) / total;
+        const bar = <rect key={s} className="map-bar" data-bar-state={s} x={x} y={NODE_H - 4} width={w} height={3} style={{ fill: `var(--st-${s})` }} />;
+        x += w;
+        return bar;
+      })}
+      <title>{total > 0 ? `${n.id} (${n.kind}), mapped into ${total} instances: ${text}; click to open one` : `${n.id} (${n.kind}): ${state}`}</title>
     </g>
   );
 });

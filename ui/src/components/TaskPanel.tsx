@@ -3,7 +3,10 @@ import { useNow, useResource } from "../data";
 import { formatBytes, formatDate, formatDuration } from "../format";
 import { setQuery } from "../router";
 import type { TaskInstance, Try } from "../types";
+import { useState } from "react";
+import { useCanAct } from "../session";
 import { ActionButton } from "./Action";
+import { ClearDialog } from "./ClearDialog";
 import { LogViewer } from "./LogViewer";
 import { StateBadge } from "./State";
 
@@ -32,6 +35,8 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, mapParam, onClose }:
   const xcom = useResource<{ value: unknown; sizeBytes: number; truncated: boolean }>(t?.state === "success" ? `${path}/xcom${q}` : null, relevant);
   // Re-render every second while running so the duration counts up.
   useNow(t?.state === "running");
+  const canAct = useCanAct();
+  const [clearing, setClearing] = useState(false);
   const latest = t?.tryNumber ?? 0;
   const chosen = Number(tryParam) || latest;
   const tryInfo = tries.data?.tries.find((x) => x.tryNumber === chosen);
@@ -60,13 +65,12 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, mapParam, onClose }:
             {t.notBefore && t.state === "up_for_reschedule" && (<><dt>Next poke</dt><dd>{formatDate(t.notBefore)}</dd></>)}
           </dl>
           <div className="actions">
-            {/* As in Airflow, clearing includes the downstream tasks: clearing only a failed task would leave its
-                downstream upstream_failed and the run failed. */}
-            <ActionButton label="Clear + downstream" action="clear-task-downstream" run={() => api(`${path}/clear${q}`, { method: "POST", body: { downstream: true } })} />
-            <ActionButton label="Clear task only" action="clear-task" run={() => api(`${path}/clear${q}`, { method: "POST", body: {} })} />
+            {/* As in Airflow, the clear dialog includes the downstream tasks by default. */}
+            <button className="btn small" data-action="clear-task" disabled={!canAct} title={canAct ? "Choose what to clear, see it, then clear" : "Needs an admin token"} onClick={() => setClearing(true)}>Clear…</button>
             <ActionButton label="Mark success" action="mark-task-success" run={() => api(`${path}${q}`, { method: "PATCH", body: { state: "success" } })} />
             <ActionButton label="Mark failed" action="mark-task-failed" kind="danger" run={() => api(`${path}${q}`, { method: "PATCH", body: { state: "failed" } })} />
           </div>
+          {clearing && <ClearDialog path={path} query={q} taskLabel={mapIndex >= 0 ? `${taskId}[${mapIndex}]` : taskId} onClose={() => setClearing(false)} />}
           {t.state === "success" && xcom.data && (
             <details className="xcom">
               <summary>Result (XCom) · {formatBytes(xcom.data.sizeBytes)}</summary>
