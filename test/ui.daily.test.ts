@@ -5,7 +5,8 @@
  *   would leave them upstream_failed and the run failed).
  * - A mapped task's graph node counts its instances by state, and the task panel opens one instance (its log, its
  *   XCom or its error).
- * Screenshots: test-artifacts/ui-clear-*.png, ui-graph-mapped*.png, ui-mapped-instance*.png.
+ * - The "Live" badge says "Offline" once the server is gone (ui.pages proves it says "Live" on every load).
+ * Screenshots: test-artifacts/ui-clear-*.png, ui-graph-mapped*.png, ui-mapped-instance*.png, ui-live-offline.png.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -89,7 +90,7 @@ async function narrowDark(name: string, loaded: string, ready: string, reopen?: 
   }
 }
 
-describe("clear dialog and mapped tasks in the web UI", () => {
+describe("clear dialog, mapped tasks and the Live badge in the web UI", () => {
   it("clears a failed task with its downstream by default, and the run then ends successful", async () => {
     const { page } = browser;
     const run = await client.triggerDagRun("fix_me");
@@ -198,4 +199,16 @@ describe("clear dialog and mapped tasks in the web UI", () => {
     const mappedNode = 'g.node[data-task="each"][data-mapped="failed:1,success:4"]';
     await narrowDark("ui-graph-mapped", mappedNode, mappedNode);
   }, 240_000);
+
+  // Last: it stops the server.
+  it("the Live badge says Offline when the server goes away", async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('[data-live="on"]');
+    expect(await page.textContent("[data-live]")).toBe("Live");
+    await server.stop();
+    await page.waitForSelector('[data-live="off"]', { timeout: 30_000 });
+    expect(await page.textContent("[data-live]")).toBe("Offline");
+    await browser.screenshot("ui-live-offline");
+  }, 120_000);
 });
