@@ -110,7 +110,7 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       client: kube(), watch: podWatch(), handle, demux, follower, ended, settings, onEnded,
       ...(inputs.length ? {
         onRunning: async () => {
-          await deliverInputs(kube(), handle.podName, inputs);
+          if (!await deliverInputs(kube(), handle.podName, inputs, adopted)) return;
           note(request, `${inputs.length} upstream XCom(s) of ${Math.round(inputs.reduce((n, i) => n + i.size, 0) / 1024)} KiB copied into the pod`);
         },
       } : {}),
@@ -256,7 +256,11 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const scratchDir = full.scratchDir ?? path.join(request.tryDir, "scratch");
       if (!existsSync(request.tryDir)) mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
       const files = { ...request, scratchDir };
-      if (mode === "runner") return watchPod(files, adopted, full.payload?.masks ?? [], true);
+      if (mode === "runner") {
+        // A pod still waiting for its large inputs when the earlier orchestrator died gets them now (unless it had them).
+        const inputs = full.payload && !pod.status?.containerStatuses?.[0]?.state?.terminated ? podPayload(full as LaunchRequest, full.environment ? IMAGE_ENVIRONMENT_ROOT : null).inputs : [];
+        return watchPod(files, adopted, full.payload?.masks ?? [], true, undefined, inputs);
+      }
       const { finishUserPod } = await import("./pod-task.js");
       return watchPod(files, adopted, full.payload?.masks ?? [], true, finishUserPod({ ...files, key: request.key }, pod));
     },

@@ -13,8 +13,20 @@ import { INPUTS_READY, POD_INPUTS, type PodInput } from "./runner-pod.js";
 
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
-/** Copies every input into the pod, verifies it there, and releases the task; retries a failed copy twice. */
-export async function deliverInputs(client: KubeClient, pod: string, inputs: PodInput[]): Promise<void> {
+/** Whether the pod's task was released already (an adopted try whose inputs an earlier orchestrator delivered). */
+async function released(client: KubeClient, pod: string): Promise<boolean> {
+  let out = "";
+  const sink = new Writable({ write: (c: Buffer, _e, cb) => { out += c.toString("utf8"); cb(); } });
+  await execIn(client, pod, ["/bin/sh", "-c", `if [ -e ${quote(INPUTS_READY)} ]; then echo released; else echo waiting; fi`], sink, 30_000);
+  return out.trim() === "released";
+}
+
+/**
+ * Copies every input into the pod, verifies it there, and releases the task; retries a failed copy twice. Returns
+ * false when there was nothing to do (the task had been released before).
+ */
+export async function deliverInputs(client: KubeClient, pod: string, inputs: PodInput[], adopted = false): Promise<boolean> {
+  if (adopted && await released(client, pod)) return false;
   for (const input of inputs) {
     const timeoutMs = 60_000 + Math.ceil(input.size / (8 * 1024 * 1024)) * 1000;
     let lastError: unknown;
@@ -39,4 +51,5 @@ export async function deliverInputs(client: KubeClient, pod: string, inputs: Pod
     }
   }
   await execIn(client, pod, ["/bin/sh", "-c", `: > ${quote(INPUTS_READY)}`], null, 30_000);
+  return true;
 }
