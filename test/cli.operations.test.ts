@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, createProject, type Project } from "./helpers/project.js";
+import { BIN, createProject, waitUntil, type Project } from "./helpers/project.js";
 
 /** Runs the CLI in `cwd` (not a project folder). */
 function cliIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -344,6 +344,19 @@ describe("dags trigger --wait", () => {
       const r = await project.cli(["dags", "trigger", "chain", "--wait", "--conf", JSON.stringify({ flag: path.join(project.dir, "airlock.config.json") })]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/c: success/);
+      // As they change, not at the end: "hold: running" shows while hold waits for a gate the test opens only then.
+      const gate = path.join(project.dir, "gate");
+      project.writeDag("held.ts", `import { bash, dag } from "airlock";
+export default dag({ id: "held", schedule: null }, () => { bash({ id: "hold", command: ${JSON.stringify(`while [ ! -e ${gate} ]; do sleep 0.05; done`)} }); });
+`);
+      await waitUntil("held to be parsed", async () => (await project.cli(["dags", "unpause", "held"])).code === 0);
+      const wait = project.spawnCli(["dags", "trigger", "held", "--wait"]);
+      await waitUntil("hold: running on stderr", () => /hold: running/.test(wait.stderr()));
+      expect(wait.stderr()).not.toMatch(/hold: success/);
+      writeFileSync(gate, "");
+      const held = await wait.done;
+      expect(held.code, held.stderr).toBe(0);
+      expect(held.stderr).toMatch(/hold: running\n(.*\n)*?\s*hold: success/);
     } finally {
       await standalone.stop();
     }

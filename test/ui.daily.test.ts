@@ -47,14 +47,22 @@ export default dag({ id: "fan_out", schedule: null }, () => {
 });
 `;
 
+// Daily at 06:00 UTC: its next run starts a day after its next logical date (when that interval ends).
+const NIGHTLY = `
+import { bash, dag } from "airlock";
+export default dag({ id: "nightly", schedule: "0 6 * * *", timezone: "UTC", startDate: "2026-01-01", catchup: false }, () => {
+  bash({ id: "a", command: "echo a" });
+});
+`;
+
 let server: Standalone;
 let browser: TestBrowser;
 let client: ApiClient;
 
 beforeAll(async () => {
-  server = await startStandalone({ dags: { "fix_me.ts": FIX_ME, "fan_out.ts": FAN_OUT }, tokens: [{ token: ADMIN, role: "admin" }] });
+  server = await startStandalone({ dags: { "fix_me.ts": FIX_ME, "fan_out.ts": FAN_OUT, "nightly.ts": NIGHTLY }, tokens: [{ token: ADMIN, role: "admin" }] });
   client = new ApiClient({ url: server.url, token: ADMIN });
-  await waitForDags(client, ["fix_me", "fan_out"], 60_000);
+  await waitForDags(client, ["fix_me", "fan_out", "nightly"], 60_000);
   browser = await launchBrowser();
   await browser.page.goto(`${server.url}/?token=${ADMIN}`);
   await browser.page.waitForSelector('[data-dag-id="fix_me"]');
@@ -199,6 +207,31 @@ describe("clear dialog, mapped tasks and the Live badge in the web UI", () => {
     const mappedNode = 'g.node[data-task="each"][data-mapped="failed:1,success:4"]';
     await narrowDark("ui-graph-mapped", mappedNode, mappedNode);
   }, 240_000);
+
+  it("shows when the next run will actually start: the end of its interval, not its logical date", async () => {
+    const { page } = browser;
+    let dag = await client.getDag("nightly");
+    for (const deadline = Date.now() + 60_000; !dag.nextRunAt && Date.now() < deadline; dag = await client.getDag("nightly")) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const next = dag.nextRunAt as string;
+    expect(next).toMatch(/T06:00:00.000Z$/);
+    expect(Date.parse(next) - Date.parse(dag.nextLogicalDate as string)).toBe(86_400_000);
+    // Shown in the browser's time zone, as every date of the UI.
+    const shown = await page.evaluate((iso) => {
+      const d = new Date(iso);
+      const p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+    }, next);
+    await page.goto(`${server.url}/`);
+    const cell = page.locator('[data-dag-id="nightly"] td[data-next-run]');
+    await cell.waitFor();
+    expect(await cell.getAttribute("data-next-run")).toBe(next);
+    expect((await cell.textContent())?.trim()).toBe(shown);
+    await page.goto(`${server.url}/dags/nightly`);
+    await page.waitForSelector(`.page-head :text("next ${shown}")`);
+    await browser.screenshot("ui-next-run");
+  }, 120_000);
 
   // Last: it stops the server.
   it("the Live badge says Offline when the server goes away", async () => {
