@@ -143,4 +143,53 @@ describe("kubernetes failures, lifecycle and placement", { timeout: 600_000 }, (
     expect(await spec("profiled", { profile: "burst" })).toEqual({ requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } });
     expect(await spec("overridden", { profile: "burst", cpu: 0.25 })).toEqual({ requests: { cpu: "250m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } });
   });
+
+  // Node loss on a single-node cluster: a second Node that reports Ready once and then never again, as a node whose
+  // kubelet died does. The real node lifecycle controller marks it unreachable and the real taint manager evicts the
+  // try's pod (it tolerates unreachable for 0 s, where the default is 300 s); no kubelet runs on that node, so the
+  // try's pod is put in the Running state it would have reached there.
+  it("node loss: a pod on a node that stopped reporting ends as PodNodeLost quoting the eviction", async () => {
+    const lost = `airlock-lost-${randomBytes(3).toString("hex")}`;
+    const now = new Date().toISOString();
+    await kubectl(["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "v1", kind: "Node",
+      metadata: { name: lost, labels: { "kubernetes.io/hostname": lost, "airlock-test/pool": lost } },
+      spec: { taints: [{ key: "airlock-test/lost", value: "true", effect: "NoSchedule" }] },
+    }));
+    try {
+      await kubectl(["patch", "node", lost, "--subresource=status", "--type=merge", "-p", JSON.stringify({
+        status: {
+          capacity: { cpu: "2", memory: "4Gi", pods: "10" }, allocatable: { cpu: "2", memory: "4Gi", pods: "10" },
+          conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status", lastHeartbeatTime: now, lastTransitionTime: now }],
+        },
+      })]);
+      const r = task("on_lost_node", "kubernetes_pod", {
+        image, command: ["sleep", "600"], nodeSelector: { "airlock-test/pool": lost },
+        tolerations: [
+          { key: "airlock-test/lost", operator: "Exists", effect: "NoSchedule" },
+          { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 0 },
+          { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 0 },
+        ],
+      });
+      const backend = backendWith({});
+      const running = await backend.launch(r);
+      const name = String(running.handle.podName);
+      await until("the pod to be bound to the lost node", async () => (await core.readNamespacedPod({ name, namespace: fx.namespace })).spec?.nodeName === lost, 60_000);
+      const started = new Date().toISOString();
+      await kubectl(["patch", "pod", name, "-n", fx.namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({
+        status: {
+          phase: "Running", startTime: started,
+          conditions: [{ type: "Ready", status: "True", lastTransitionTime: started }, { type: "PodScheduled", status: "True", lastTransitionTime: started }],
+          containerStatuses: [{ name: "task", image, imageID: "", ready: true, restartCount: 0, started: true, state: { running: { startedAt: started } } }],
+        },
+      })]);
+      const result = outcome(r, await running.exited) as Failed;
+      expect(result).toMatchObject({ kind: "failed", error: { type: "PodNodeLost" } });
+      expect(result.error.message).toMatch(new RegExp(`${name}[\\s\\S]*events of the pod[\\s\\S]*TaintManagerEviction[\\s\\S]*the try is retried if it has retries left`));
+      await kubectl(["delete", "pod", name, "-n", fx.namespace, "--grace-period=0", "--force", "--ignore-not-found"]);
+      await backend.close();
+    } finally {
+      await kubectl(["delete", "node", lost, "--wait=false"]).catch(() => undefined);
+    }
+  });
 });
