@@ -1,7 +1,7 @@
 /**
  * The CLI's manners on a terminal (a pty from script(1)): progress on a zero-width terminal falls back to plain
  * lines, `env prune` shows what it would delete and asks (a "n" keeps everything, a "y" deletes), and counts read
- * "1 slot", "1 run" — never "1 slots".
+ * "1 slot", "1 run" — never "1 slots". Unpausing a DAG that would create many catch-up runs asks the same way.
  */
 import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -13,6 +13,8 @@ let project: Project;
 beforeAll(() => {
   project = createProject({ dags: { "once.ts": `import { bash, dag } from "airlock";
 export default dag({ id: "once", schedule: null }, () => { bash({ id: "a", command: "echo a" }); });
+`, "catchy.ts": `import { bash, dag } from "airlock";
+export default dag({ id: "catchy", schedule: "@hourly", startDate: "2026-01-01", catchup: true, pausedOnCreation: true }, () => { bash({ id: "a", command: "echo a" }); });
 ` } });
 });
 afterAll(() => project.cleanup());
@@ -54,6 +56,20 @@ describe("on a terminal", () => {
     expect(yes.code, yes.out).toBe(0);
     expect(yes.out).toMatch(/removed tiny [0-9a-f]{12}/);
     expect(existsSync(build)).toBe(false);
+  }, 120_000);
+
+  it("unpausing a DAG with a large catch-up asks first; n keeps it paused, y unpauses it", async () => {
+    const paused = async () => (await project.cliJson<{ items: Array<{ dagId: string; isPaused: boolean }> }>(["dags", "list", "--json"])).json.items.find((d) => d.dagId === "catchy")?.isPaused;
+    expect(await paused()).toBe(true);
+    const no = await onTerminal("dags unpause catchy", { cols: 120, input: "n\n" });
+    expect(no.out).toMatch(/Unpausing catchy creates more than 25 catch-up runs at once .*Unpause\? \[y\/N\]/);
+    expect(no.code).toBe(2);
+    expect(await paused()).toBe(true);
+    const yes = await onTerminal("dags unpause catchy", { cols: 120, input: "y\n" });
+    expect(yes.code, yes.out).toBe(0);
+    expect(await paused()).toBe(false);
+    // Paused again so that nothing here starts its runs.
+    expect((await project.cli(["dags", "pause", "catchy"])).code).toBe(0);
   }, 120_000);
 
   it("counts are singular for one", async () => {
