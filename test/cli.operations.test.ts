@@ -177,6 +177,17 @@ describe("tasks clear, tasks mark, backfill", () => {
     const kept = await project.cliJson(["dags", "backfill", "daily6", "--start", "2026-11-20", "--end", "2026-11-20", "--json"]);
     expect(kept.code).toBe(1);
     expect(kept.json.skipped).toEqual(["backfill__daily6__2026-11-20T06:00:00.000Z"]);
+    // --dry-run with --rerun-failed says which failed run it would run again, and changes nothing.
+    const dryRerun = await project.cliJson(["dags", "backfill", "daily6", "--start", "2026-11-20", "--end", "2026-11-22", "--rerun-failed", "--dry-run", "--json"]);
+    expect(dryRerun.code, dryRerun.stderr).toBe(0);
+    expect(dryRerun.json.runs.map((r: { runId: string; action: string; state: string | null }) => [r.runId, r.action, r.state])).toEqual([
+      ["backfill__daily6__2026-11-20T06:00:00.000Z", "rerun", "failed"],
+      ["backfill__daily6__2026-11-21T06:00:00.000Z", "skip", "success"],
+      ["backfill__daily6__2026-11-22T06:00:00.000Z", "skip", "success"],
+    ]);
+    const stillFailed = await project.cliJson(["tasks", "states", "daily6", "backfill__daily6__2026-11-20T06:00:00.000Z", "--json"]);
+    expect(stillFailed.json.state).toBe("failed");
+    expect(stillFailed.json.tasks[0].tryNumber).toBe(1);
     const rerun = await project.cliJson(["dags", "backfill", "daily6", "--start", "2026-11-20", "--end", "2026-11-22", "--rerun-failed", "--json"]);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.json.rerun).toEqual(["backfill__daily6__2026-11-20T06:00:00.000Z"]);
