@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { nodeStartMs, percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { benchPostgres, nodeStartMs, percentile, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
 import { tryFigures } from "../tries.js";
 
 const dist = (p: string) => pathToFileURL(path.join(ROOT, "dist", p)).href;
@@ -108,6 +108,19 @@ export async function run(): Promise<BenchRow[]> {
       suite: "core", backend: "process", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
       goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { wide: ">= 40 tasks/s" },
     }));
+  }
+
+  // (f) issue 14 point 3: tries with reuse: true (long-lived runners) on SQLite and on Postgres.
+  for (const store of ["sqlite", "postgres"] as const) {
+    const pg = store === "postgres" ? await benchPostgres("airlock_bench_reuse") : null;
+    try {
+      rows.push(...await tryFigures({
+        suite: "core", backend: "process", label: `reuse on ${store}`, taskOptions: { reuse: true }, wide: 1000,
+        ...(pg ? { store: pg.url } : {}), goals: { chain: "<= 10 ms", wide: ">= 1000 tasks/s" },
+      }));
+    } finally {
+      await pg?.drop();
+    }
   }
 
   // (d) parse + schedule a large DAG at several sizes: time and peak memory of this (orchestrator) process.

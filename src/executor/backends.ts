@@ -26,7 +26,7 @@ export class BackendRegistry {
     let backend: Backend;
     switch (name) {
       case "process":
-        backend = createProcessBackend({ warm: { settings: this.config.executor.warmLaunch, stateDir: this.config.stateDir } });
+        backend = createProcessBackend({ warm: { settings: this.config.executor.warmLaunch, stateDir: this.config.stateDir }, parallelism: this.config.executor.parallelism });
         break;
       case "inline": {
         const { createInlineBackend } = await import("../backends/inline/index.js");

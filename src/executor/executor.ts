@@ -16,6 +16,7 @@ import { BackendRegistry, ensureEnvironment } from "./backends.js";
 import { CompletionBatcher } from "./completions.js";
 import { superviseTry, type TryTarget } from "./supervisor.js";
 import { Triggerer } from "../triggers/triggerer.js";
+import type { ChangeEvent } from "../store/types.js";
 
 /** Lifecycle of an executor. */
 export type ExecutorState = "INITIALIZED" | "RUNNING" | "STOPPING" | "STOPPED";
@@ -158,6 +159,14 @@ export class Executor {
     this.state = "STOPPED";
   }
 
+  /** Tries this executor ended (run, task, try), until the change feed shows their end: see endedHere(). */
+  private readonly ended = new Set<string>();
+
+  /** True (once) when `change` is the end of a try this executor recorded and reported through onFinished. */
+  endedHere(change: Pick<ChangeEvent, "runId" | "taskId" | "tryNumber">): boolean {
+    return this.ended.delete(`${change.runId}\u0000${change.taskId}\u0000${change.tryNumber}`);
+  }
+
   private supervise(t: TryTarget, adopt: { handle: Record<string, unknown> | null } | null): void {
     const key = `${t.runId}/${t.taskId}/${t.mapIndex}/${t.tryNumber}`;
     const done = superviseTry({
@@ -168,7 +177,12 @@ export class Executor {
       fenced: () => this.membership.fenced,
       finishTry: (key, outcome, fence) => this.completions.finish(key, outcome, fence),
       onDeferred: () => this.triggerer.wake(),
-      onFinished: (runId) => {
+      onFinished: (runId, recorded) => {
+        if (this.options.onFinished && recorded) {
+          // Bounded: ends whose change this process never reads (no watcher) must not pile up.
+          if (this.ended.size >= 10_000) this.ended.clear();
+          this.ended.add(`${runId}\u0000${t.taskId}\u0000${t.tryNumber}`);
+        }
         this.options.onFinished?.(runId);
         this.wake();
       },

@@ -38,8 +38,8 @@ export interface SupervisorDeps {
   environment(name: string, log: (line: string) => void): Promise<ResolvedEnvironment>;
   /** Called after a sensor deferred (the trigger loop looks at once). */
   onDeferred?(): void;
-  /** Called after the try's end is recorded (the scheduler evaluates the run at once). */
-  onFinished(runId: string): void;
+  /** Called after the try's end (the scheduler evaluates the run at once); `recorded`: this supervisor wrote it. */
+  onFinished(runId: string, recorded?: boolean): void;
   /** Milliseconds between log pumps. */
   pumpMs?: number;
   /** Aborted when the worker stops: the supervisor lets go of its try (left running for the next worker). */
@@ -117,7 +117,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       // Handed to the trigger loop: no process starts, the slot is freed, the try waits as "deferred".
       if (await defer(deps, t, loaded, scratchDir, pump, shipper)) {
         rmSync(dir, { recursive: true, force: true });
-        deps.onFinished(t.runId);
+        deps.onFinished(t.runId, true);
         return;
       }
       result = { kind: "failed", error: { type: "TaskKilled", message: "the task instance was marked or cleared before it could defer" } };
@@ -226,7 +226,7 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     await shipper.close();
   }
   // The next tries go first: the folder is removed in the background (awaited before this supervisor ends).
-  deps.onFinished(t.runId);
+  deps.onFinished(t.runId, taskState !== null);
   const removed = rm(dir, { recursive: true, force: true }).catch(() => undefined);
   const event = taskState === "success" ? "onSuccess" : taskState === "failed" ? "onFailure" : taskState === "up_for_retry" ? "onRetry" : null;
   if (event && loaded && loaded.task.callbacks?.[event]) {

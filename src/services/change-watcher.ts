@@ -16,6 +16,8 @@ export interface WakeTargets {
   runChanged?: (runId: string) => void;
   /** A task was queued or a slot freed: the executor should claim now. */
   claim?: () => void;
+  /** True for a try's end that this process recorded and already evaluated its run for (no second evaluation). */
+  handledHere?: (change: ChangeEvent) => boolean;
 }
 
 const TASK_ENDS = new Set(["success", "failed", "skipped", "upstream_failed", "up_for_retry", "up_for_reschedule", "deferred", "none"]);
@@ -85,7 +87,7 @@ export class ChangeWatcher {
       if (c.kind !== "task" || !c.runId) continue;
       if (c.state === "queued") claim = true;
       else if (c.state && TASK_ENDS.has(c.state)) {
-        runs.add(c.runId);
+        if (!this.targets.handledHere?.(c)) runs.add(c.runId);
         // A try that ended frees its pool slot and DAG share, for this worker too.
         claim = true;
       }

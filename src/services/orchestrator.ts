@@ -63,6 +63,8 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
         if (s.isLeader) void s.runChanged(runId);
       } : undefined,
       claim: e ? () => e.wake() : undefined,
+      // This process's executor already had this process's scheduler evaluate the runs of the tries it ended.
+      handledHere: e && s ? (c) => e.endedHere(c) : undefined,
     });
     await watcher.start();
     releasers.push(() => watcher.stop());

@@ -33,6 +33,9 @@ import type {
   TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
 } from "./types.js";
 
+/** DAG versions kept parsed per store handle. */
+const VERSION_CACHE = 64;
+
 /** Database handle usable inside and outside transactions. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -182,16 +185,46 @@ export class KyselyStore implements Store {
     });
   }
 
+  /**
+   * DAG versions by hash, most recently used last. A version never changes once written (its hash is its content),
+   * so the scheduler and every try read it from here instead of reading and parsing the whole DAG again.
+   * Callers must not modify what they get.
+   */
+  private readonly versions = new Map<string, DagVersion>();
+
+  private rememberVersion(v: Selectable<Database["dag_versions"]>): DagVersion {
+    const version: DagVersion = { hash: v.hash, dagId: v.dag_id, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path, createdAt: v.created_at };
+    this.versions.set(v.hash, version);
+    if (this.versions.size > VERSION_CACHE) this.versions.delete(this.versions.keys().next().value as string);
+    return version;
+  }
+
+  private cachedVersion(hash: string): DagVersion | undefined {
+    const v = this.versions.get(hash);
+    if (v) {
+      this.versions.delete(hash);
+      this.versions.set(hash, v);
+    }
+    return v;
+  }
+
   private async dagRecords(rows: Array<Selectable<Database["dags"]>>): Promise<DagRecord[]> {
     if (rows.length === 0) return [];
-    const versions = await this.db.selectFrom("dag_versions").selectAll().where("hash", "in", rows.map((r) => r.version_hash)).execute();
-    const byHash = new Map(versions.map((v) => [v.hash, v]));
+    const byHash = new Map<string, DagVersion>();
+    for (const r of rows) {
+      const v = this.cachedVersion(r.version_hash);
+      if (v) byHash.set(v.hash, v);
+    }
+    const missing = [...new Set(rows.map((r) => r.version_hash).filter((h) => !byHash.has(h)))];
+    if (missing.length > 0) {
+      for (const v of await this.db.selectFrom("dag_versions").selectAll().where("hash", "in", missing).execute()) byHash.set(v.hash, this.rememberVersion(v));
+    }
     return rows.flatMap((r) => {
       const v = byHash.get(r.version_hash);
       if (!v) return [];
       return [{
         dagId: r.dag_id, fileloc: r.fileloc, isPaused: Number(r.is_paused) === 1, isActive: Number(r.is_active) === 1,
-        versionHash: r.version_hash, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path,
+        versionHash: r.version_hash, serialized: v.serialized, bundlePath: v.bundlePath,
         lastParsedAt: r.last_parsed_at, nextLogicalDate: r.next_logical_date,
         pausedReason: Number(r.is_paused) === 1 ? r.paused_reason ?? null : null,
       }];
@@ -239,6 +272,7 @@ export class KyselyStore implements Store {
       await db.deleteFrom("triggers").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("task_instances").where("dag_id", "=", dagId).execute();
       await db.deleteFrom("dag_versions").where("dag_id", "=", dagId).execute();
+      for (const [hash, v] of this.versions) if (v.dagId === dagId) this.versions.delete(hash);
       await db.deleteFrom("dags").where("dag_id", "=", dagId).execute();
       await this.change(db, { kind: "dag", dagId, runId: null, taskId: null, tryNumber: null, state: "deleted" });
       return { runs };
@@ -250,8 +284,10 @@ export class KyselyStore implements Store {
   }
 
   async getDagVersion(hash: string): Promise<DagVersion | undefined> {
+    const cached = this.cachedVersion(hash);
+    if (cached) return cached;
     const v = await this.db.selectFrom("dag_versions").selectAll().where("hash", "=", hash).executeTakeFirst();
-    return v ? { hash: v.hash, dagId: v.dag_id, serialized: JSON.parse(v.serialized) as SerializedDag, bundlePath: v.bundle_path, createdAt: v.created_at } : undefined;
+    return v ? this.rememberVersion(v) : undefined;
   }
 
   async setImportError(fileloc: string, message: string): Promise<void> {

@@ -36,6 +36,8 @@ export interface ProcessBackendOptions {
   limits?: ProcessLimits;
   /** Warm launch (executor.warmLaunch); off when absent. */
   warm?: { settings: WarmLaunchSettings; stateDir: string } | null;
+  /** Tries run at once (executor.parallelism): reused runners kept idle per key, so a busy key never restarts them. @default 8 */
+  parallelism?: number;
 }
 
 /** The process backend with its warm pool (null when warm launch is off), for tests and the bench. */
@@ -52,7 +54,7 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
   const o = options instanceof ProcessLimits ? { limits: options } : options;
   const limits = o.limits ?? new ProcessLimits();
   const pool = o.warm?.settings.enabled ? new WarmPool(o.warm.settings, path.join(o.warm.stateDir, "warm", "process")) : null;
-  const reusePool = new ReusePool({ idleMs: o.warm?.settings.idleMs ?? 60_000, maxIdlePerKey: o.warm?.settings.maxProcesses ?? 8 });
+  const reusePool = new ReusePool({ idleMs: o.warm?.settings.idleMs ?? 60_000, maxIdlePerKey: Math.max(1, o.parallelism ?? 8) });
   const reuseDir = path.join(o.warm?.stateDir ?? os.tmpdir(), "reuse", "process");
 
   /** The runner's argv of a try and the key of the warm runners that can serve it (same runtime, environment, limits). */
