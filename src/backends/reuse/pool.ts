@@ -4,6 +4,7 @@
  * the next try of the same key. A runner whose try was killed is gone and is not replaced until a try needs one.
  * Runners idle for `idleMs` are ended. Keys never mix: tries of different environments never share a process.
  */
+import { mkdir } from "node:fs/promises";
 import type { LaunchRequest, RunningTry } from "../types.js";
 import { ReusedRunner, type ReusedRunnerSpec } from "./runner.js";
 
@@ -40,6 +41,8 @@ export class ReusePool {
   /** Runs `request` in an idle runner of `key`, or in a new one made from `spec()`. */
   async launch(key: string, spec: () => ReusedRunnerSpec, request: LaunchRequest): Promise<RunningTry> {
     if (this.closed) throw new Error("the reuse pool is closed (the worker is stopping)");
+    // Made off the event loop: with no process to start, folder work is a large part of a reused try's launch.
+    await mkdir(request.scratchDir, { recursive: true, mode: 0o700 });
     const list = this.idle.get(key);
     let runner: ReusedRunner | undefined;
     while (list && list.length > 0 && !runner) {

@@ -101,11 +101,10 @@ export class ReusedRunner {
     return this.dead;
   }
 
-  /** Runs one try; `onEnd` is called when the try ended and the runner still lives (it can take the next one). */
+  /** Runs one try (its scratch folder must exist); `onEnd` is called when the try ended and the runner still lives (it can take the next one). */
   run(request: LaunchRequest, onEnd: (runner: ReusedRunner) => void): RunningTry {
     if (!this.idle) throw new ReusedRunnerError(`the reused runner (pid ${this.pid}) cannot take a try: it is ${this.dead ? "gone" : "busy"}`);
     const payload: TaskPayload = request.payload;
-    mkdirSync(request.scratchDir, { recursive: true, mode: 0o700 });
     this.tries++;
     const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: payload.nonce });
     const exited = new Promise<ExitInfo>((resolve) => {
