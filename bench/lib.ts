@@ -13,6 +13,8 @@ export interface BenchRow {
   value: number;
   unit: string;
   goal?: string;
+  /** Why the row has no figure (value NaN, written as null in the JSON), e.g. "n/a: no warm launch on docker …". */
+  note?: string;
 }
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

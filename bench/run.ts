@@ -63,10 +63,10 @@ for (const p of peers) {
     process.stderr.write(`bench: peer ${p} failed: ${(err as Error).stack}\n`);
   }
 }
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+const fmt = (v: number) => (!Number.isFinite(v) ? "n/a" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 const w = Math.max(...rows.map((r) => `${r.suite}  ${r.name}`.length), 10);
 process.stdout.write(`${"benchmark".padEnd(w)}  ${"value".padStart(10)}  unit      goal\n${"-".repeat(w + 32)}\n`);
-for (const r of rows) process.stdout.write(`${`${r.suite}  ${r.name}`.padEnd(w)}  ${fmt(r.value).padStart(10)}  ${r.unit.padEnd(8)}  ${r.goal ?? ""}\n`);
+for (const r of rows) process.stdout.write(`${`${r.suite}  ${r.name}`.padEnd(w)}  ${fmt(r.value).padStart(10)}  ${r.unit.padEnd(8)}  ${[r.goal, r.note].filter(Boolean).join("  ")}\n`);
 for (const f of failures) process.stdout.write(`FAILED ${f.suite}: ${f.error}\n`);
 const out = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), rows, failures };
 mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });

@@ -31,6 +31,33 @@ export interface TryBenchOptions {
   config?: Record<string, unknown>;
   /** Goals shown on the rows. */
   goals?: { chain?: string; wide?: string; cpu?: string };
+  /**
+   * With warm launch on: why this backend has none. When no try of the warm-up run was warm-launched, the rows say
+   * "n/a" with this reason instead of repeating the cold figures; without a reason that is an error (a backend that
+   * has warm launch must use it).
+   */
+  noWarmLaunch?: string;
+}
+
+/** Whether this configuration asks for warm launch (the default of `executor.warmLaunch` is on). */
+const warmAsked = (o: TryBenchOptions): boolean => {
+  // Tries with reuse: true run in long-lived runners, not in warm ones.
+  if (o.taskOptions?.reuse === true) return false;
+  const w = o.executor?.warmLaunch;
+  return w === undefined || w === true || (typeof w === "object" && w !== null && (w as { enabled?: boolean }).enabled !== false);
+};
+
+/** How many of a run's tries (tasks t0..t(n-1)) were handed to a warm runner, from the handles in the store. */
+async function warmTries(ctx: any, runId: string, n: number): Promise<number> {
+  let warm = 0;
+  for (let i = 0; i < n; i++) for (const t of await ctx.store.listTries(runId, `t${i}`)) if (t.handle?.warm === true) warm++;
+  return warm;
+}
+
+/** The rows of a configuration the backend cannot run, each saying why. */
+function notApplicable(o: TryBenchOptions, reason: string): BenchRow[] {
+  const row = (what: string, unit: string): BenchRow => ({ suite: o.suite, name: `${o.backend} ${o.label}: ${what}`, value: Number.NaN, unit, note: `n/a: ${reason}` });
+  return [row("chain per-task overhead", "ms"), row("independent tiny tasks", "tasks/s"), row("orchestrator CPU per try", "ms")];
 }
 
 const taskCode = (i: string, work: number, opts: string) => `fn({ id: "t" + ${i}, ${opts}run: async () => { const end = Date.now() + ${work}; while (Date.now() < end); return ${i}; } })`;
@@ -43,6 +70,9 @@ export default dag({ id: "chain" }, () => {
 
 const wideDag = (n: number, opts: string) => `import { dag, fn } from "airlock";
 export default dag({ id: "wide" }, () => { for (let i = 0; i < ${n}; i++) ${taskCode("i", 0, opts)}; });`;
+
+/** Warm-up DAG: first tries pay for caches (backend check, pool start); its tries also show whether warm launch works. */
+const WARMUP = 3;
 
 /** Polls the run every 20 ms: often enough for the chain's total, rarely enough not to count in the CPU per try. */
 async function waitRun(ctx: any, runId: string): Promise<any> {
@@ -66,6 +96,7 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
   mkdirSync(path.join(dir, "dags"));
   writeFileSync(path.join(dir, "dags", "chain.ts"), chainDag(chainN, work, opts));
   writeFileSync(path.join(dir, "dags", "wide.ts"), wideDag(wideN, opts));
+  writeFileSync(path.join(dir, "dags", "warmup.ts"), chainDag(WARMUP, work, opts).replace('id: "chain"', 'id: "warmup"'));
   writeFileSync(path.join(dir, "airlock.config.json"), JSON.stringify({
     scheduler: { pollIntervalMs: 1000, dagsArePausedAtCreation: false }, executor: { parallelism: 16, ...o.executor },
     ...(o.store ? { store: o.store } : {}), ...o.config,
@@ -77,10 +108,16 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     for (;;) {
-      if ((await ctx.store.getDag("chain")) && (await ctx.store.getDag("wide"))) break;
+      if ((await ctx.store.getDag("chain")) && (await ctx.store.getDag("wide")) && (await ctx.store.getDag("warmup"))) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    // A short warm-up run: the first try pays for caches (compiled DAG module, backend check, pool start).
+    const probe = await waitRun(ctx, (await actions.triggerDagRun(actx, "warmup", {})).runId);
+    if (probe.state !== "success") throw new Error(`${o.backend} ${o.label}: the warm-up run ended ${probe.state}`);
+    if (warmAsked(o) && (await warmTries(ctx, probe.runId, WARMUP)) === 0) {
+      if (o.noWarmLaunch) return notApplicable(o, o.noWarmLaunch);
+      throw new Error(`${o.backend} ${o.label}: warm launch is on but none of the warm-up run's ${WARMUP} tries was warm-launched`);
+    }
+    // A warm-up run of the measured chain: its first tries pay for the compiled DAG module.
     await waitRun(ctx, (await actions.triggerDagRun(actx, "chain", {})).runId);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -89,7 +126,8 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
     const chainCpu = process.cpuUsage(c0);
     rows.push({ suite: o.suite, name: name(`${chainN}-task chain, per task (${chain.state})`), value: perTask, unit: "ms" });
     rows.push({ suite: o.suite, name: name(`chain per-task overhead above ${work} ms of work`), value: perTask - work, unit: "ms", goal: o.goals?.chain });
-    rows.push({ suite: o.suite, name: name("orchestrator CPU per try (chain)"), value: (chainCpu.user + chainCpu.system) / 1000 / chainN, unit: "ms" });
+    rows.push({ suite: o.suite, name: name("orchestrator CPU per try (chain)"), value: (chainCpu.user + chainCpu.system) / 1000 / chainN, unit: "ms", goal: o.goals?.cpu });
+    if (o.taskOptions?.reuse !== true) rows.push({ suite: o.suite, name: name("chain tries handed to a warm runner"), value: (100 * (await warmTries(ctx, chain.runId, chainN))) / chainN, unit: "%" });
     const c1 = process.cpuUsage();
     const t1 = performance.now();
     const wide = await waitRun(ctx, (await actions.triggerDagRun(actx, "wide", {})).runId);
@@ -97,6 +135,7 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
     const wideCpu = process.cpuUsage(c1);
     rows.push({ suite: o.suite, name: name(`${wideN} independent tiny tasks (${wide.state})`), value: wideN / s, unit: "tasks/s", goal: o.goals?.wide });
     rows.push({ suite: o.suite, name: name("orchestrator CPU per try (independent)"), value: (wideCpu.user + wideCpu.system) / 1000 / wideN, unit: "ms", goal: o.goals?.cpu });
+    if (o.taskOptions?.reuse !== true) rows.push({ suite: o.suite, name: name("independent tries handed to a warm runner"), value: (100 * (await warmTries(ctx, wide.runId, wideN))) / wideN, unit: "%" });
   } finally {
     await o2.stop();
     await ctx.store.close?.();

@@ -246,6 +246,7 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const peers: Peer[] = [];
   let airlockDir = "";
+  let failed = true;
   try {
     // Start-up: from spawn to every DAG visible through the API (Airflow also migrates its database on first start).
     const t0 = performance.now();
@@ -285,9 +286,12 @@ export async function run(): Promise<BenchRow[]> {
     rows.push({ suite: "peers", name: "memory after the runs (process group RSS): Airlock", value: groupRssMiB(airlock.child.pid as number), unit: "MiB" });
     rows.push({ suite: "peers", name: `memory after the runs (process group RSS): Airflow ${version}`, value: groupRssMiB(airflow.child.pid as number), unit: "MiB" });
     rows.push({ suite: "peers", name: `start → DAGs visible: Airflow / Airlock`, value: airflowStart / airlockStart, unit: "×" });
+    failed = false;
   } finally {
     for (const p of peers) await stopGroup(p.child);
-    rmSync(home, { recursive: true, force: true });
+    // After a failure Airflow's home stays: its scheduler, dag-processor and task logs say why.
+    if (failed) process.stderr.write(`bench: airflow peer failed; Airflow's home with its logs is kept at ${home}\n`);
+    else rmSync(home, { recursive: true, force: true });
     if (airlockDir) rmSync(airlockDir, { recursive: true, force: true });
   }
   return rows;

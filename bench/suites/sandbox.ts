@@ -112,7 +112,7 @@ export async function run(): Promise<BenchRow[]> {
   for (const warm of [false, true]) {
     rows.push(...await tryFigures({
       suite: SUITE, backend: "sandbox", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
-      goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : undefined,
+      goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { chain: "none (<= 10 ms is for warm on)", wide: ">= 40 tasks/s" },
     }));
   }
   return [...rows, ...(await builds())];
