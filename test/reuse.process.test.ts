@@ -38,7 +38,13 @@ export default dag({ id: "reuse", defaultArgs: { retryDelay: "0s" } }, () => {
     if (ctx.tryNumber === 1) throw new Error("boom on try 1");
     return me(ctx);
   } });
-  chain(a1, a2, a3, boom, slow);
+  // Leaves a process in a session of its own that holds the runner's output pipe: it must end with the runner.
+  const daemon = fn({ id: "daemon", environment: "ea", run: async () => {
+    const child = (await import("node:child_process")).spawn("sleep", ["600"], { detached: true, stdio: ["ignore", "inherit", "inherit"] });
+    child.unref();
+    return child.pid;
+  } });
+  chain(a1, a2, a3, boom, slow, daemon);
   fn({ id: "b1", environment: "eb", run: async (ctx) => me(ctx) });
   fn({ id: "own", environment: "ea", reuse: false, run: async (ctx) => me(ctx) });
 });
@@ -118,7 +124,9 @@ describe("reuse: true on the process backend", () => {
   });
 
   it("leaves no runner behind when the orchestrator ends", () => {
-    for (const pid of [xcom("a1").pid, xcom("b1").pid, xcom("slow").pid]) expect(alive(pid)).toBe(false);
+    const daemon = summary.tasks.find((t) => t.taskId === "daemon")?.xcom as number;
+    expect(typeof daemon).toBe("number");
+    for (const pid of [xcom("a1").pid, xcom("b1").pid, xcom("slow").pid, daemon]) expect(alive(pid)).toBe(false);
   });
 });
 

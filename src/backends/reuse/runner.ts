@@ -63,10 +63,15 @@ export class ReusedRunner {
     this.pid = pid;
     this.handle = { backend: "process", pid, pgid: pid, startTime: processStartTime(pid) ?? 0, marker, ...spec.extraHandle };
     child.stdout?.on("data", (chunk: Buffer) => this.feed(chunk));
-    this.exited = Promise.all([exitOf(child), new Promise((r) => child.stdout ? child.stdout.once("close", r) : r(null))]).then(async ([raw]) => {
+    const closed = new Promise((r) => (child.stdout ? child.stdout.once("close", r) : r(null)));
+    this.exited = exitOf(child).then(async (raw) => {
       this.dead = true;
-      // Whatever a try left behind (background jobs, daemons) ends with the runner.
+      // Whatever a try left behind (background jobs, daemons) ends with the runner; then its output is read to the
+      // end (bounded: a process that escaped every kill may hold the pipe).
       killTree(this.handle.pid, this.handle.pgid, marker, this.handle.startTime);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+      clearTimeout(timer);
       const info = this.killedFor ? { ...raw, detail: raw.detail ?? this.killedFor } : raw;
       return spec.onExit ? spec.onExit(info) : info;
     });
