@@ -121,7 +121,11 @@ export async function planClear(ctx: AirlockContext, runId: string, taskIds: str
   if (only >= 0 && taskIds.length !== 1) throw new ValidationError("mapIndex", "selects an instance of one mapped task", "Name exactly one task with the map index");
   const all = await ctx.store.listTaskInstances(runId);
   const byTask = new Map<string, typeof all>();
-  for (const t of all) byTask.set(t.taskId, [...(byTask.get(t.taskId) ?? []), t]);
+  for (const t of all) {
+    const list = byTask.get(t.taskId);
+    if (list) list.push(t);
+    else byTask.set(t.taskId, [t]);
+  }
   const failedOnly = (list: typeof all) => list.filter((t) => !options.onlyFailed || ["failed", "upstream_failed"].includes(t.state));
   const work = dag.order.filter((id) => selected.has(id) && failedOnly(byTask.get(id) ?? []).length > 0);
   // Work runs again only between its setup and teardown (Airflow's meaning); their own downstream stays as it is.

@@ -14,7 +14,7 @@ import { runOutcome, teardownDecision } from "./setup-teardown.js";
 import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-controls.js";
 import { dagCallbackRequest } from "./callbacks.js";
 import { slaMisses } from "./sla.js";
-import { aggregateState, expandMapped, groupInstances } from "./mapping.js";
+import { aggregateStates, expandMapped, groupView, statesOf } from "./mapping.js";
 import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
@@ -49,7 +49,8 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     const request = await dagCallbackRequest(ctx, run, dag, "failed");
     return { ...result, ended: "failed", callbacks: request ? [request] : [] };
   }
-  let grouped = groupInstances(await ctx.store.listTaskInstances(run.runId));
+  const read = async () => groupView(await ctx.store.runInstancesView(run.runId), run);
+  let grouped = await read();
   const now = Date.now();
   const state = (id: string): TaskState => grouped.summary.get(id)?.state ?? "none";
   // Walk in topological order so decisions made now (skips, upstream_failed, empties) flow downstream at once.
@@ -59,9 +60,19 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     const batch: Array<{ taskId: string; mapIndex: number; from: TaskState[]; patch: TaskPatch }> = [];
     for (const id of dag.order) {
       const task = dag.tasks[id];
-      const instances = grouped.byTask.get(id);
-      if (!task || !instances) continue;
+      const instances = grouped.byTask.get(id) ?? [];
+      if (!task) continue;
       let taskChanged = false;
+      if (o.routing && !o.queueOverride && grouped.queued.has(id)) {
+        // Mapped instances waiting in a queue are counted, not read: read them only when the route moved.
+        const queue = resolveQueue(o.routing, run.dagId, id, task.queue);
+        if ([...(grouped.queued.get(id) as Map<string, number>).keys()].some((q) => q !== queue)) {
+          for (const ti of await ctx.store.listTaskInstances(run.runId)) {
+            if (ti.taskId === id && ti.mapIndex >= 0 && ti.state === "queued" && ti.queue !== queue) batch.push({ taskId: id, mapIndex: ti.mapIndex, from: ["queued"], patch: { state: "queued", queue } });
+          }
+          grouped.queued.set(id, new Map([[queue, 0]]));
+        }
+      }
       for (const ti of instances) {
         let patch: TaskPatch | null = null;
         if (ti.state === "none" && ti.mapIndex >= 0) {
@@ -94,6 +105,9 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         }
         if (patch) {
           batch.push({ taskId: id, mapIndex: ti.mapIndex, from: [ti.state], patch });
+          const c = grouped.counts.get(id) as Map<TaskState, number>;
+          c.set(ti.state, (c.get(ti.state) ?? 1) - 1);
+          c.set(patch.state, (c.get(patch.state) ?? 0) + 1);
           ti.state = patch.state;
           ti.queue = patch.queue ?? ti.queue;
           if (patch.state === "queued") result.queued++;
@@ -103,7 +117,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       if (taskChanged) {
         changed = true;
         const summary = grouped.summary.get(id) as TaskInstance;
-        grouped.summary.set(id, { ...summary, state: aggregateState(instances) });
+        grouped.summary.set(id, { ...summary, state: statesOf(grouped.counts.get(id) as Map<TaskState, number>, aggregateStates) });
       }
     }
     if (batch.length > 0) {
@@ -111,12 +125,12 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       // Someone else moved a task meanwhile: re-read rather than trust our local view.
       if (applied.length !== batch.length) reread = true;
     }
-    if (reread) grouped = groupInstances(await ctx.store.listTaskInstances(run.runId));
+    if (reread) grouped = await read();
   }
   const tis = grouped.summary;
   result.callbacks.push(...(await slaMisses(ctx, run, dag, tis)));
-  const all = [...grouped.byTask.values()].flat();
-  if (all.length > 0 && all.every((t) => FINISHED_TASK_STATES.includes(t.state))) {
+  const counts = [...grouped.counts.values()].flatMap((c) => [...c].filter(([, n]) => n > 0));
+  if (counts.length > 0 && counts.every(([s]) => FINISHED_TASK_STATES.includes(s))) {
     // As in Airflow, the leaves decide: a run fails when any leaf task failed or could not run (teardowns aside).
     result.ended = runOutcome(dag, state);
     const applied = await ctx.store.setRunState(run.runId, result.ended, ["running"], o.fence);

@@ -12,7 +12,7 @@ import { checkLease, takeLease } from "./ops/fence.js";
 import * as fleet from "./ops/fleet.js";
 import * as routes from "./ops/routes.js";
 import * as audit from "./ops/audit.js";
-import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
+import type { AuditEvent, ListAuditQuery, NewAuditEvent, RunInstancesView } from "./types.js";
 import { casWatermark, insertDatasetVersion, selectDatasets, selectLatestIds, toDatasetVersion } from "./dataset-ops.js";
 import { claimFairly } from "./ops/claim.js";
 import { insertChanges } from "./ops/changes.js";
@@ -21,6 +21,7 @@ import { applyTransitions, type TransitionItem } from "./ops/transitions.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import * as mapping from "./ops/mapping.js";
+import { runInstancesView } from "./ops/run-view.js";
 import * as triggers from "./ops/triggers.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice, type ShippedTimeMark } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
@@ -387,6 +388,10 @@ export class KyselyStore implements Store {
 
   async listTaskInstances(runId: string): Promise<TaskInstance[]> {
     return (await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).execute()).map(toTi);
+  }
+
+  runInstancesView(runId: string): Promise<RunInstancesView> {
+    return runInstancesView(this.db, runId, toTi as (r: never) => TaskInstance);
   }
 
   async listTaskInstancesByState(states: TaskState[], limit = 10_000): Promise<TaskInstance[]> {

@@ -7,7 +7,7 @@ import type { SerializedDag } from "../sdk/serialized.js";
 import type { ProtocolError } from "../runner/protocol.js";
 import type { TryHandle } from "../backends/types.js";
 import type { ShippedLogSlice, ShippedTimeMark } from "./ops/log-chunks.js";
-import type { AuditEvent, ListAuditQuery, NewAuditEvent } from "./types.js";
+import type { AuditEvent, ListAuditQuery, NewAuditEvent, RunInstancesView } from "./types.js";
 import type { TriggerRecord } from "./ops/triggers.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
@@ -167,6 +167,8 @@ export interface Store {
 
   // Task instances
   listTaskInstances(runId: string): Promise<TaskInstance[]>;
+  /** What the scheduler evaluates a run from: mapped instances it cannot act on come as counts, not rows. */
+  runInstancesView(runId: string): Promise<RunInstancesView>;
   listTaskInstancesByState(states: TaskState[], limit?: number): Promise<TaskInstance[]>;
   getTaskInstance(runId: string, taskId: string, mapIndex?: number): Promise<TaskInstance | undefined>;
   /** Conditional transition (compare-and-set on state) of one instance (map index -1 unless given): true when applied. */

@@ -71,6 +71,24 @@ export interface DagRun {
   endDate: string | null;
 }
 
+/** Mapped instances of one task in one state and queue, counted rather than read (see `Store.runInstancesView`). */
+export interface CountedInstances {
+  taskId: string;
+  state: TaskState;
+  queue: string;
+  count: number;
+  /** Latest end date and highest try number among them. */
+  endDate: string | null;
+  tryNumber: number;
+}
+
+/** A run's instances as the scheduler evaluates them: rows it may act on, the rest of mapped tasks as counts. */
+export interface RunInstancesView {
+  /** Every unmapped instance, and mapped ones in a state the evaluation may change (none, scheduled, waiting). */
+  instances: TaskInstance[];
+  counted: CountedInstances[];
+}
+
 export interface TaskInstance {
   dagId: string;
   runId: string;

@@ -79,6 +79,22 @@ export function mappingContract(ctx: ContractContext): void {
       expect(left.map((t) => [t.mapIndex, t.state])).toEqual([[-1, "none"]]);
       expect(await s.getXcom(runId, "each")).toBeUndefined();
     });
+
+    it("gives the scheduler's view of a run: unmapped and actionable mapped instances as rows, the others counted", async () => {
+      const s = ctx.store();
+      const { runId, queue } = await mappedRun(s, 6);
+      expect(await s.transitionTasks(runId, [0, 1, 2, 3].map((i) => ({ taskId: "each", mapIndex: i, from: ["none" as const], patch: { state: "queued" as const } })))).toHaveLength(4);
+      expect(await s.transitionTasks(runId, [{ taskId: "each", mapIndex: 4, from: ["none"], patch: { state: "up_for_retry" } }])).toHaveLength(1);
+      const claimed = await s.claimQueued({ ...claimRequest([queue]), limit: 2 });
+      expect(claimed).toHaveLength(2);
+      await s.finishTry({ runId, taskId: "each", mapIndex: claimed[0]?.mapIndex, tryNumber: 1 }, { state: "success", taskState: "success", exitCode: 0, error: null, xcomJson: "1" });
+      const view = await s.runInstancesView(runId);
+      expect(view.instances.map((t) => `${t.taskId}[${t.mapIndex}] ${t.state}`).sort()).toEqual(["each[4] up_for_retry", "each[5] none", "list[-1] none"]);
+      expect(view.counted.map((g) => [g.taskId, g.state, g.queue, g.count, g.tryNumber]).sort()).toEqual([
+        ["each", "queued", queue, 2, 0], ["each", "running", queue, 1, 1], ["each", "success", queue, 1, 1],
+      ]);
+      expect(view.counted.find((g) => g.state === "success")?.endDate).not.toBeNull();
+    });
   });
 
   describe("deferred triggers", () => {

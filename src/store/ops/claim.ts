@@ -112,7 +112,11 @@ export async function claimFairly(db: Db, dialect: "sqlite" | "postgres", reques
 async function writeClaims(db: Db, request: ClaimRequest, picked: Candidate[], change: ChangeWriter): Promise<ClaimedTry[]> {
   const at = new Date().toISOString();
   const byRun = new Map<string, Candidate[]>();
-  for (const c of picked) byRun.set(c.run_id, [...(byRun.get(c.run_id) ?? []), c]);
+  for (const c of picked) {
+    const list = byRun.get(c.run_id);
+    if (list) list.push(c);
+    else byRun.set(c.run_id, [c]);
+  }
   const moved = new Set<string>();
   const keyOf = (runId: string, taskId: string, mapIndex: unknown) => `${runId}\u0000${instanceKey(taskId, Number(mapIndex))}`;
   for (const [runId, list] of byRun) {

@@ -168,7 +168,11 @@ export function instanceChunks(refs: InstanceRef[], size: number): InstanceChunk
   for (const r of refs) {
     const mapIndex = r.mapIndex ?? -1;
     if (mapIndex < 0) unmapped.push(r.taskId);
-    else mapped.set(r.taskId, [...(mapped.get(r.taskId) ?? []), mapIndex]);
+    else {
+      const list = mapped.get(r.taskId);
+      if (list) list.push(mapIndex);
+      else mapped.set(r.taskId, [mapIndex]);
+    }
   }
   const out: InstanceChunk[] = [];
   for (let i = 0; i < unmapped.length; i += size) out.push({ taskIds: unmapped.slice(i, i + size) });
