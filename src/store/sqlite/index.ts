@@ -7,10 +7,11 @@ import Database from "better-sqlite3";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { Kysely, sql } from "kysely";
 import type { Database as Schema } from "../schema.js";
 import type { DialectAdapter, Db } from "../kysely-store.js";
 import { touchWakeFile, wakeFileOf, watchWakeFile } from "./wake-file.js";
+import { sqliteLanes } from "./lanes.js";
 
 /** How long a writer waits for another writer (in any process) before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -106,7 +107,10 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
     raw.close();
     throw err;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  // Heartbeats take the priority lane of the one connection (see lanes.ts); everything else the normal one.
+  const lanes = sqliteLanes(withStatementCache(raw));
+  const db = new Kysely<Schema>({ dialect: lanes.normal });
+  const urgentDb = new Kysely<Schema>({ dialect: lanes.urgent });
 
   // A temporary trigger (this connection only) flags transactions that append to the change feed; after they
   // commit, the wake file tells other processes to read the feed. Lease renewals and the like wake nobody.
@@ -139,8 +143,8 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
 
   // Kysely's SQLite driver has a single connection guarded by a mutex, so within this handle `exclusive` calls
   // queue up; BEGIN IMMEDIATE takes the write lock up front so that processes never deadlock on lock upgrades.
-  const exclusive = async <T>(fn: (db: Db) => Promise<T>): Promise<T> =>
-    db.connection().execute(async (conn) => {
+  const exclusiveOn = async <T>(lane: Kysely<Schema>, fn: (db: Db) => Promise<T>): Promise<T> =>
+    lane.connection().execute(async (conn) => {
       await beginImmediate();
       try {
         appended = false;
@@ -155,6 +159,7 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
         appended = false;
       }
     });
+  const exclusive = <T>(fn: (db: Db) => Promise<T>): Promise<T> => exclusiveOn(db, fn);
   return {
     dialect: "sqlite",
     db,
@@ -167,8 +172,9 @@ export async function createSqliteAdapter(file: string): Promise<DialectAdapter>
       const stop = watchWakeFile(wakeFile, onSignal);
       return async () => stop();
     },
-    liveness: (fn) => exclusive(fn),
+    liveness: (fn) => exclusiveOn(urgentDb, fn),
     close: async () => {
+      await urgentDb.destroy();
       await db.destroy();
     },
   };
