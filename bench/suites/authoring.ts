@@ -9,7 +9,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { benchPostgres, removeProject, ROOT, tempProject, type BenchRow } from "../lib.js";
 
 const dist = (p: string) => pathToFileURL(path.join(ROOT, "dist", p)).href;
 const MAPPED = Number(process.env.BENCH_MAPPED ?? 10_000);
@@ -52,9 +54,37 @@ async function startIn(dir: string, extra: Record<string, unknown>) {
   return { L, ctx, orch };
 }
 
+/** Expanding a task into MAPPED instances in the store alone (batched inserts in one transaction), per dialect. */
+async function expansionRows(): Promise<BenchRow[]> {
+  const { openStore } = await import(dist("store/index.js"));
+  const rows: BenchRow[] = [];
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "airlock-bench-expand-"));
+    const pg = dialect === "postgres" ? await benchPostgres("airlock_bench_expand") : null;
+    const store = await openStore(pg ? pg.url : `sqlite:${path.join(dir, "airlock.db")}`);
+    try {
+      const runId = "expand_run";
+      await store.createRun({
+        runId, dagId: "expand", runType: "manual", logicalDate: new Date().toISOString(), dataIntervalStart: new Date().toISOString(), dataIntervalEnd: new Date().toISOString(),
+        conf: {}, params: {}, versionHash: "v", maxActiveTasks: null,
+        tasks: [{ taskId: "each", pool: "default", queue: "default", maxTries: 1, priorityWeight: 1 }],
+      });
+      const t = performance.now();
+      if (!(await store.expandTask(runId, "each", MAPPED, ["none"]))) throw new Error("the expansion was refused");
+      rows.push({ suite: "authoring", name: `map over ${MAPPED.toLocaleString("en")} elements: expansion in the store (${dialect})`, value: performance.now() - t, unit: "ms" });
+    } finally {
+      await store.close();
+      await pg?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
 /** The suite's rows. */
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  if (MAPPED > 0) rows.push(...(await expansionRows()));
   // BENCH_MAPPED=0 leaves the mapping rows out (to measure only the sensors).
   if (MAPPED > 0) {
     const dir = tempProject({ "wide.ts": mappedDag });
