@@ -4,6 +4,9 @@
  * as `airlock standalone` on SQLite. Each gets the same three DAGs of tiny Python/TypeScript tasks (one task, a
  * 10-task chain, 100 independent tasks), triggered and polled through its own REST API with its own auth: Airflow 3's
  * REST API v2 with a JWT from /auth/token, Airlock's /api/v1 with a bearer token. Runs alternate between the two.
+ * Both get 16 task slots (Airflow's core.parallelism, Airlock's executor.parallelism); Airflow's SQLite connections
+ * wait up to 120 s for a lock instead of 5 s, without which its scheduler dies of "database is locked" on a loaded
+ * machine during the 100-task DAG. Every process carrying Airflow's home folder is ended afterwards.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,8 +15,12 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { percentile, ROOT, tempProject, type BenchRow } from "../lib.js";
+import { groupRssMiB, processesWithEnv, stopGroup } from "../processes.js";
 
 const ROUNDS = Number(process.env.AIRLOCK_BENCH_PEER_ROUNDS ?? 3);
+/** Task slots of each system: Airlock's tempProject sets executor.parallelism 16; Airflow gets core.parallelism 16. */
+const PARALLELISM = 16;
+const SQLITE_BUSY_TIMEOUT_S = 120;
 const SCENARIOS = [
   { id: "one", label: "one-task DAG", tasks: 1, chain: true },
   { id: "chain10", label: "10-task chain", tasks: 10, chain: true },
@@ -59,49 +66,6 @@ async function json(res: Response, what: string): Promise<any> {
   return JSON.parse(text);
 }
 
-/** Resident memory of every process in `pgid`'s group, in MiB. */
-function groupRssMiB(pgid: number): number {
-  let kib = 0;
-  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue;
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      kib += Number(m?.[1] ?? 0);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return kib / 1024;
-}
-
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || !child.pid) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-(child.pid as number), "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, 20_000);
-  await exited;
-  clearTimeout(timer);
-  // Task processes of either system may outlive their parent for a moment.
-  await new Promise((r) => setTimeout(r, 500));
-  try {
-    process.kill(-(child.pid as number), "SIGKILL");
-  } catch {
-    // The whole group is gone.
-  }
-}
-
 const airflowDag = (s: (typeof SCENARIOS)[number]) => `from datetime import datetime
 from airflow.sdk import dag, task
 
@@ -141,14 +105,23 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
     AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: "False", AIRFLOW__API__HOST: "127.0.0.1", AIRFLOW__API__PORT: String(port),
     AIRFLOW__API__BASE_URL: base, AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${base}/execution/`,
     AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${user}:admin`, AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: path.join(home, "passwords.json"),
+    // As many task slots as Airlock's executor has (tempProject: executor.parallelism 16). Airflow's default of 32
+    // keeps 32 LocalExecutor workers (~145 MiB each) alive although a DAG run may only use 16 at once.
+    AIRFLOW__CORE__PARALLELISM: String(PARALLELISM),
+    // SQLite's busy timeout (Python's default: 5 s). Every task of a 100-task DAG writes through the API server while
+    // the scheduler writes too; on a loaded machine a writer waits longer than 5 s, and a "database is locked" error
+    // inside the scheduler loop ends the scheduler, which `airflow standalone` does not restart.
+    PYTHONPATH: [home, process.env.PYTHONPATH].filter(Boolean).join(":"),
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS: "airlock_bench_sqlite.CONNECT_ARGS",
   };
+  writeFileSync(path.join(home, "airlock_bench_sqlite.py"), `CONNECT_ARGS = {"timeout": ${SQLITE_BUSY_TIMEOUT_S}}\n`);
   // Its own output goes to a file: the reason when a part of it dies.
   const logFile = path.join(home, "standalone.log");
   const out = openSync(logFile, "a");
   const child = spawn(path.join(venv, "bin", "airflow"), ["standalone"], { cwd: home, env, detached: true, stdio: ["ignore", out, out] });
   closeSync(out);
   // The API server's access log would bury the scheduler's last words.
-  const tail = () => readFileSync(logFile, "utf8").split("\n").filter((l) => !l.includes("[http.access]")).slice(-40).join("\n");
+  const tail = (prefix = "") => readFileSync(logFile, "utf8").split("\n").filter((l) => !l.includes("[http.access]") && l.startsWith(prefix)).slice(-40).join("\n");
   let lastCheck = 0;
   let token = "";
   const auth = async () => {
@@ -189,11 +162,16 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
     check: async () => {
       if (Date.now() - lastCheck < 10_000) return;
       lastCheck = Date.now();
+      // The scheduler process itself: gone or a zombie (standalone does not reap or restart it) ends the wait at once.
+      const scheduler = processesWithEnv(`AIRFLOW_HOME=${home}`).find((p) => p.argv.slice(0, 3).includes("scheduler"));
+      if (!scheduler || scheduler.zombie) {
+        throw new Error(`Airflow's scheduler process ${scheduler ? `${scheduler.pid} exited (zombie)` : "is gone"}; its last output:\n${tail("scheduler")}`);
+      }
       const health = await json(await fetch(`${base}/api/v2/monitor/health`), "GET health").catch(() => null);
       if (!health) return;
       const beat = Date.parse(health.scheduler?.latest_scheduler_heartbeat ?? "");
       if (health.scheduler?.status !== "healthy" && Date.now() - beat > 120_000) {
-        throw new Error(`Airflow's scheduler stopped (last heartbeat ${health.scheduler?.latest_scheduler_heartbeat}); the end of its output:\n${tail()}`);
+        throw new Error(`Airflow's scheduler stopped (last heartbeat ${health.scheduler?.latest_scheduler_heartbeat}); its last output:\n${tail("scheduler")}`);
       }
     },
     trigger: async (dagId) => (await json(await fetch(`${base}/api/v2/dags/${dagId}/dagRuns`, { method: "POST", headers: headers(), body: JSON.stringify({ logical_date: null }) }), `trigger ${dagId}`)).dag_run_id as string,
@@ -288,7 +266,7 @@ export async function run(): Promise<BenchRow[]> {
     rows.push({ suite: "peers", name: `start → DAGs visible: Airflow / Airlock`, value: airflowStart / airlockStart, unit: "×" });
     failed = false;
   } finally {
-    for (const p of peers) await stopGroup(p.child);
+    for (const p of peers) await stopGroup(p.child, p.name === "Airflow" ? `AIRFLOW_HOME=${home}` : undefined);
     // After a failure Airflow's home stays: its scheduler, dag-processor and task logs say why.
     if (failed) process.stderr.write(`bench: airflow peer failed; Airflow's home with its logs is kept at ${home}\n`);
     else rmSync(home, { recursive: true, force: true });
