@@ -6,7 +6,8 @@
  * REST API v2 with a JWT from /auth/token, Airlock's /api/v1 with a bearer token. Runs alternate between the two.
  * Both get 16 task slots (Airflow's core.parallelism, Airlock's executor.parallelism); Airflow's SQLite connections
  * wait up to 120 s for a lock instead of 5 s, without which its scheduler dies of "database is locked" on a loaded
- * machine during the 100-task DAG. Every process carrying Airflow's home folder is ended afterwards.
+ * machine during the 100-task DAG, and its tasks wait as long for the API server (workers.execution_api_timeout,
+ * 5 s by default). Every process carrying Airflow's home folder is ended afterwards.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -113,6 +114,10 @@ async function startAirflow(home: string, venv: string): Promise<Peer> {
     // inside the scheduler loop ends the scheduler, which `airflow standalone` does not restart.
     PYTHONPATH: [home, process.env.PYTHONPATH].filter(Boolean).join(":"),
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS: "airlock_bench_sqlite.CONNECT_ARGS",
+    // A task's calls to the API server (start, heartbeat, success) time out after 5 s by default; the API server then
+    // waits on the same lock, so under load tasks fail with "API_SERVER_ERROR … ReadTimeout" although they ran.
+    // Airflow's documentation says to raise it under high load.
+    AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT: String(SQLITE_BUSY_TIMEOUT_S),
   };
   writeFileSync(path.join(home, "airlock_bench_sqlite.py"), `CONNECT_ARGS = {"timeout": ${SQLITE_BUSY_TIMEOUT_S}}\n`);
   // Its own output goes to a file: the reason when a part of it dies.
