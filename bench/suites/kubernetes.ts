@@ -120,7 +120,7 @@ export async function run(): Promise<BenchRow[]> {
     const parallelMs = performance.now() - t0;
     await backend.close();
     const failed = exits.filter((e) => e.code !== 0).length;
-    if (failed > 0) throw new Error(`${failed} of ${PARALLEL} parallel tries failed`);
+    if (failed > 0) throw new Error(`${failed} of ${PARALLEL} parallel tries failed; the first: ${exits.find((e) => e.code !== 0)?.detail ?? "?"}`);
     const b = median(bare);
     const o = median(ours);
     const tries = await orchestratorRows(fx);

@@ -24,7 +24,7 @@ import { rawLinesAfter, readCursor } from "./logs.js";
 import { type ResultRef, collectResult } from "./result.js";
 import { RUNNER_ROOT, type RunnerBundle, ensureRunnerConfigMap, readRunnerBundle } from "./runner-bundle.js";
 import { deliverInputs } from "./inputs.js";
-import { NETWORK_LABEL, type Sentinel, ensureNetworkIsolation, removeSentinel, sentinelAlive } from "./network.js";
+import { NETWORK_LABEL, type Sentinel, ensureNetworkIsolation, removeSentinel, retireSentinel, sentinelAlive } from "./network.js";
 import { containerRunnerCommand, isPythonTask } from "../python-runner.js";
 import { type PodInput, payloadSecret, podPayload, runnerPod } from "./runner-pod.js";
 import { PodWatch } from "./watch.js";
@@ -164,6 +164,8 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
 
   type Isolation = { promise: Promise<Sentinel>; failedAt: number | null; sentinel: Sentinel | null };
   let isolation: Isolation | null = null;
+  /** Sentinels replaced by a fresh proof, deleted once no pod can be waiting on them (or when the backend closes). */
+  const retired = new Set<Sentinel>();
   /**
    * The namespace's deny-all policy, proven enforced by this process (a failure is retried after a minute). The
    * proof's sentinel is checked alive for every try: a try's wait trusts "unreachable" only while it lives.
@@ -174,11 +176,14 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
       const current = isolation;
       const sentinel = await current.promise;
       if (await sentinelAlive(kube(), sentinel)) return sentinel;
-      if (isolation === current) isolation = null;
+      if (isolation === current) {
+        isolation = null;
+        retireSentinel(kube(), sentinel, retired);
+      }
       return networkIsolation();
     }
     const old = isolation?.sentinel;
-    if (old) void removeSentinel(kube(), old);
+    if (old) retireSentinel(kube(), old, retired);
     const entry: Isolation = { promise: Promise.resolve(null as unknown as Sentinel), failedAt: null, sentinel: null };
     entry.promise = (async () => {
       const { image, pullPolicy } = await clusterImage(config, null, () => undefined);
@@ -266,7 +271,9 @@ export function createKubernetesBackend(config: Config, options: KubernetesBacke
     },
     async close() {
       watch?.stop();
-      if (isolation?.sentinel) await removeSentinel(kube(), isolation.sentinel);
+      const sentinels = [...retired, ...(isolation?.sentinel ? [isolation.sentinel] : [])];
+      retired.clear();
+      await Promise.all(sentinels.map((s) => removeSentinel(kube(), s)));
     },
   };
 }

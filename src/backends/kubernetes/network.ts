@@ -22,6 +22,8 @@ const PORT = 8080;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Lifetime of a sentinel pod; a process renews its proof (and sentinel) ten minutes before. */
 const SENTINEL_SECONDS = 3600;
+/** How long the probe's control may take to connect and its isolated pod to be cut off (a busy enforcer is slow). */
+const PROBE_SECONDS = 60;
 
 /** A proven isolation: the listener pods without the policy reach, and until when to rely on it. */
 export interface Sentinel {
@@ -125,8 +127,8 @@ async function probe(client: KubeClient, image: string, pullPolicy: string, plac
     const listener = await waitPod(client, names.listener, (p) => p.status?.phase === "Running" && Boolean(p.status.podIP), 120_000);
     const target = listener.status?.podIP as string;
     await Promise.all([
-      client.core.createNamespacedPod({ namespace: client.namespace, body: place(probePod(names.control, id, image, pullPolicy, prober("reached", 30), {}, target)) }),
-      client.core.createNamespacedPod({ namespace: client.namespace, body: place(probePod(names.isolated, id, image, pullPolicy, prober("blocked", 20), { [NETWORK_LABEL]: "none" }, target)) }),
+      client.core.createNamespacedPod({ namespace: client.namespace, body: place(probePod(names.control, id, image, pullPolicy, prober("reached", PROBE_SECONDS), {}, target)) }),
+      client.core.createNamespacedPod({ namespace: client.namespace, body: place(probePod(names.isolated, id, image, pullPolicy, prober("blocked", PROBE_SECONDS), { [NETWORK_LABEL]: "none" }, target)) }),
     ]);
     const ended = (p: V1Pod) => exitOf(p) !== undefined;
     const [control, isolated] = await Promise.all([waitPod(client, names.control, ended, 120_000), waitPod(client, names.isolated, ended, 120_000)]);
@@ -134,7 +136,7 @@ async function probe(client: KubeClient, image: string, pullPolicy: string, plac
       throw new InconclusiveProbe("network_unenforced", `network: "none" cannot be verified in namespace ${client.namespace}: a probe pod without any policy could not reach another pod (${target}:${PORT}) either, so the test proves nothing; check the cluster's pod network`);
     }
     if (exitOf(isolated) !== 3) {
-      throw new KubernetesError("network_unenforced", `network: "none" is not enforced in namespace ${client.namespace}: a pod under the NetworkPolicy ${POLICY_NAME} (deny all egress) still reached another pod for 20 s. The cluster's network plugin ignores NetworkPolicies: install an enforcer (Calico, Cilium, kube-router's firewall…), or give tasks that may use the network network: "host"`);
+      throw new KubernetesError("network_unenforced", `network: "none" is not enforced in namespace ${client.namespace}: a pod under the NetworkPolicy ${POLICY_NAME} (deny all egress) still reached another pod for ${PROBE_SECONDS} s. The cluster's network plugin ignores NetworkPolicies: install an enforcer (Calico, Cilium, kube-router's firewall…), or give tasks that may use the network network: "host"`);
     }
     ok = true;
     return { pod: names.listener, address: `${target}:${PORT}`, until: Date.now() + (SENTINEL_SECONDS - 600) * 1000 };
@@ -149,9 +151,20 @@ async function probe(client: KubeClient, image: string, pullPolicy: string, plac
  * so every try checks it first and a dead sentinel is replaced by a fresh proof.
  */
 export async function sentinelAlive(client: KubeClient, sentinel: Sentinel): Promise<boolean> {
-  const pod = await client.core.readNamespacedPod({ name: sentinel.pod, namespace: client.namespace }).catch(() => null);
-  const c = pod?.status?.containerStatuses?.[0];
-  return Boolean(pod && !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" && c?.state?.running && (c.restartCount ?? 0) === 0 && `${pod.status?.podIP}:${PORT}` === sentinel.address);
+  for (let attempt = 1; ; attempt++) {
+    let pod: V1Pod;
+    try {
+      pod = await client.core.readNamespacedPod({ name: sentinel.pod, namespace: client.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      // A busy API server is no evidence either way: ask again, then give up on this try (never on the proof).
+      if (attempt >= 3) throw new KubernetesError("cluster_unavailable", `reading the network sentinel pod ${sentinel.pod} failed: ${messageOf(err)}`, { cause: err });
+      await sleep(1000 * attempt);
+      continue;
+    }
+    const c = pod.status?.containerStatuses?.[0];
+    return Boolean(!pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" && c?.state?.running && (c.restartCount ?? 0) === 0 && `${pod.status?.podIP}:${PORT}` === sentinel.address);
+  }
 }
 
 /**
@@ -179,4 +192,16 @@ export function isolationWaitContainer(address: string, image: string, pullPolic
 /** Deletes a process's sentinel (when its backend closes). */
 export async function removeSentinel(client: KubeClient, sentinel: Sentinel): Promise<void> {
   await deletePod(client, sentinel.pod, 0).catch(() => undefined);
+}
+
+/**
+ * Deletes a replaced sentinel once no pod can still be waiting on it: a wait gives up after 60 s, and a sentinel
+ * deleted under a waiting pod would let that pod's task start before the enforcer acted.
+ */
+export function retireSentinel(client: KubeClient, sentinel: Sentinel, retired: Set<Sentinel>): void {
+  retired.add(sentinel);
+  setTimeout(() => {
+    retired.delete(sentinel);
+    void removeSentinel(client, sentinel);
+  }, 90_000).unref();
 }
