@@ -20,7 +20,8 @@ export interface Migration {
 const serial = (d: "sqlite" | "postgres") => (d === "sqlite" ? "integer primary key autoincrement" : "bigserial primary key");
 const bigint = (d: "sqlite" | "postgres") => (d === "sqlite" ? "integer" : "bigint");
 
-export const MIGRATIONS: Migration[] = [
+/** Every migration, applied in id order (feature modules contribute blocks of ids; see the ops/ files). */
+export const MIGRATIONS: Migration[] = ([
   {
     id: 1,
     name: "initial",
@@ -110,4 +111,4 @@ export const MIGRATIONS: Migration[] = [
   ...BATCH_MIGRATIONS,
   ...LOG_TIMES_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
-];
+] as Migration[]).sort((a, b) => a.id - b.id);
