@@ -2,8 +2,7 @@
  * The kubernetes backend on the real test cluster: real pods, the real runner, real kubelet logs and exec.
  * Each suite works in a namespace of its own, deleted at the end with everything in it.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CoreV1Api } from "@kubernetes/client-node";
@@ -13,7 +12,7 @@ import { createKubernetesBackend } from "../src/backends/kubernetes/index.js";
 import type { Backend, LaunchRequest, RunningTry } from "../src/backends/types.js";
 import { decide, readEvents } from "../src/executor/outcome.js";
 import { launchRequest, serializedTask } from "./helpers/docker-runner.js";
-import { kubernetesFixture, type KubernetesFixture } from "./helpers/kubernetes-backend.js";
+import { kubernetesFixture, launchInChild, type KubernetesFixture } from "./helpers/kubernetes-backend.js";
 import { kubectl } from "./helpers/kubernetes.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -118,19 +117,9 @@ describe("kubernetes backend", { timeout: 600_000 }, () => {
 
   it("adopts a pod after the orchestrator was killed -9: resumes the log without a line twice or missing, deletes the pod", async () => {
     const r = bash("adopted", "for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i; sleep 0.5; done; echo done");
-    mkdirSync(r.tryDir, { recursive: true });
-    const requestFile = path.join(r.tryDir, "request.json");
-    const configFile = path.join(r.tryDir, "config.json");
-    writeFileSync(requestFile, JSON.stringify(r));
-    writeFileSync(configFile, JSON.stringify(fx.config));
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(HERE, "helpers", "kubernetes-launch-child.ts"), requestFile, configFile], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
-    await until("the child's handle", () => out.includes("\n"), 120_000);
-    const handle = JSON.parse(out.split("\n")[0] as string) as RunningTry["handle"];
+    const { handle, kill9 } = await launchInChild(r, fx.config);
     await until("two lines in the raw log", () => taskLines(r).length >= 2);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("exit", resolve));
+    await kill9();
 
     const restarted = createKubernetesBackend(fx.config);
     const adopted = await restarted.adopt(handle, r);

@@ -4,20 +4,17 @@
  * a 5 MiB upstream XCom, too large for the payload Secret, reaches the task through exec.
  */
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubernetesBackend } from "../src/backends/kubernetes/index.js";
 import type { LaunchRequest, RunningTry } from "../src/backends/types.js";
 import { decide, readEvents } from "../src/executor/outcome.js";
 import { launchRequest, serializedTask } from "./helpers/docker-runner.js";
-import { kubernetesFixture, type KubernetesFixture } from "./helpers/kubernetes-backend.js";
+import { kubernetesFixture, launchInChild, type KubernetesFixture } from "./helpers/kubernetes-backend.js";
 
 let fx: KubernetesFixture;
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const taskLines = (r: LaunchRequest) => readFileSync(r.rawLogPath, "utf8").split("\n").filter((l) => l && !l.startsWith("[airlock]"));
 const outcome = (r: LaunchRequest, exit: Awaited<RunningTry["exited"]>) => decide({ events: readEvents(r.eventsPath), exit, scratchDir: r.scratchDir, killedFor: null });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -154,19 +151,9 @@ describe("kubernetes: a cut API connection, large inputs", { timeout: 600_000 },
     const r = launchRequest(fx.stateDir, { dagId: "k8s_stream", task: { ...serializedTask("late_reader", "fn", {}), upstream: ["producer"], backend: "kubernetes" }, resources: { memory: "512Mi" } });
     r.payload.dagModule = moduleFile;
     r.payload.inputs.xcom = { producer: { ref: file, size: Buffer.byteLength(json), sha256: createHash("sha256").update(json).digest("hex") } };
-    mkdirSync(r.tryDir, { recursive: true });
-    const requestFile = path.join(r.tryDir, "request.json");
-    const configFile = path.join(r.tryDir, "config.json");
-    writeFileSync(requestFile, JSON.stringify(r));
-    writeFileSync(configFile, JSON.stringify(fx.config));
     // The orchestrator dies as soon as the pod exists: before it ran, so before its input was copied in.
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(HERE, "helpers", "kubernetes-launch-child.ts"), requestFile, configFile], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
-    await until("the child's handle", () => out.includes("\n"), 120_000);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("exit", resolve));
-    const handle = JSON.parse(out.split("\n")[0] as string) as RunningTry["handle"];
+    const { handle, kill9 } = await launchInChild(r, fx.config);
+    await kill9();
     const backend = createKubernetesBackend(fx.config);
     try {
       const adopted = await backend.adopt(handle, r);
