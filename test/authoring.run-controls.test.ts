@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api/client.js";
 import { createProject, waitUntil, type Project, type Standalone } from "./helpers/project.js";
+import { alive } from "./helpers/sandbox.js";
 
 const TOKEN = "run-controls-admin";
 const slow = (pidFile: string) => `import { bash, dag } from "airlock";
@@ -50,14 +51,6 @@ afterAll(async () => {
   await project.cleanup();
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const taskStates = async (dagId: string, runId: string) =>
   Object.fromEntries((await project.cliJson<States>(["tasks", "states", dagId, runId, "--json"])).json.tasks.map((t) => [t.taskId, t.state]));

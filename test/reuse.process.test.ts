@@ -8,15 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnvironmentSpec } from "../src/environments/spec.js";
 import { dag, fn } from "../src/sdk/index.js";
 import { createProject, type Project } from "./helpers/project.js";
+import { alive } from "./helpers/sandbox.js";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const SECRET = "reuse-secret-9d2f61c4";
 
