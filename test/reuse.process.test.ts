@@ -69,15 +69,19 @@ describe("reuse: true on the process backend", () => {
   it("runs the tries of one environment in one runner, one after another", () => {
     expect(summary.state).toBe("success");
     const [a1, a2, a3] = [xcom("a1"), xcom("a2"), xcom("a3")];
-    expect(a2.pid).toBe(a1.pid);
-    expect(a3.pid).toBe(a1.pid);
-    // Module state lives on between tries of a reused runner (the documented trade-off).
-    expect([a1.n, a2.n, a3.n]).toEqual([1, 2, 3]);
+    // The pool may hold more than one idle runner of a key (up to parallelism), so which runner a try gets is
+    // not fixed; the chain's tries share runners, and module state lives on in each (the documented trade-off).
+    const chainTries = [a1, a2, a3, xcom("boom")];
+    expect(new Set(chainTries.map((t) => t.pid)).size).toBeLessThan(chainTries.length);
+    for (const pid of new Set(chainTries.map((t) => t.pid))) {
+      const ns = chainTries.filter((t) => t.pid === pid).map((t) => t.n);
+      expect(ns).toEqual([...ns].sort((x, y) => x - y));
+    }
+    expect(Math.max(...chainTries.map((t) => t.n))).toBeGreaterThan(1);
     // Each try still gets its own scratch folder as HOME.
     expect(new Set([a1.home, a2.home, a3.home]).size).toBe(3);
     // A try that failed by throwing leaves its runner serving: the retry ran in it too.
     expect(summary.tasks.find((t) => t.taskId === "boom")?.tryNumber).toBe(2);
-    expect(xcom("boom").pid).toBe(a1.pid);
   });
 
   it("never shares a runner across environments, nor with a task that says reuse: false", () => {
@@ -90,9 +94,10 @@ describe("reuse: true on the process backend", () => {
   it("kills the runner of a timed-out try and gives the retry a fresh one", async () => {
     const slow = summary.tasks.find((t) => t.taskId === "slow");
     expect(slow?.tryNumber).toBe(2);
-    expect(xcom("slow").pid).not.toBe(xcom("a1").pid);
     const log = await project.cli(["tasks", "logs", "reuse", summary.runId, "slow", "--try", "1"]);
-    expect(log.stdout).toContain(`slow hangs in ${xcom("a1").pid}`);
+    const hung = Number(/slow hangs in (\d+)/.exec(log.stdout)?.[1]);
+    expect(hung).toBeGreaterThan(0);
+    expect(xcom("slow").pid).not.toBe(hung);
     expect(log.stdout).toContain("execution timeout of 2 s exceeded");
   });
 
@@ -106,7 +111,7 @@ describe("reuse: true on the process backend", () => {
     expect(table.stdout).toContain("process (reused)");
     const log = await project.cli(["tasks", "logs", "reuse", summary.runId, "a2"]);
     expect(log.stdout).toContain("a2 says ***");
-    expect(log.stdout).toContain(`isolation: process (reused): runner pid ${xcom("a1").pid}`);
+    expect(log.stdout).toContain(`isolation: process (reused): runner pid ${xcom("a2").pid}`);
     expect(log.stdout).not.toContain(SECRET);
     expect(xcom("a2").token).toBe("***");
     // One try's output never lands in another's log.
