@@ -27,8 +27,8 @@ export interface ExecutorOptions {
   queues?: string[];
   /** Tries supervised at once. @default config.executor.parallelism */
   parallelism?: number;
-  /** Called when a try's end is recorded. */
-  onFinished?: (runId: string) => void;
+  /** Called when a try's end is recorded (with its task when known: the scheduler evaluates only what follows it). */
+  onFinished?: (runId: string, taskId?: string) => void;
   /** Polling interval when not woken. @default config.scheduler.pollIntervalMs */
   pollMs?: number;
   /** Adopt tries of this host whose worker is lost or stopped, and sweep for lost workers. @default true */
@@ -183,7 +183,7 @@ export class Executor {
           if (this.ended.size >= 10_000) this.ended.clear();
           this.ended.add(`${runId}\u0000${t.taskId}\u0000${t.tryNumber}`);
         }
-        this.options.onFinished?.(runId);
+        this.options.onFinished?.(runId, t.taskId);
         this.wake();
       },
     }, t, adopt).catch((err) => {

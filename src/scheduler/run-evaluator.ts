@@ -15,6 +15,7 @@ import { enforceRunTimeout, pastAllows, pauseAfterFailures } from "./run-control
 import { dagCallbackRequest } from "./callbacks.js";
 import { slaMisses } from "./sla.js";
 import { aggregateStates, expandMapped, groupView, statesOf } from "./mapping.js";
+import { MAX_VIEW_TASKS } from "../store/ops/run-view.js";
 import type { CallbackRequest } from "../executor/callbacks.js";
 
 /** Options of one evaluation. */
@@ -29,6 +30,12 @@ export interface EvaluateOptions {
   routing?: Routing;
   /** The scheduler lease every write is made under; refused once another scheduler leads. */
   fence?: LeaseFence;
+  /**
+   * Tasks whose tries just ended: only they and the tasks after them are evaluated, from their rows alone, and the
+   * whole run only once nothing in it is left unfinished. Without it (or when the tasks concerned are too many, or
+   * the DAG has SLAs) the whole run is read and evaluated.
+   */
+  changed?: readonly string[];
 }
 
 /** What an evaluation did. */
@@ -49,7 +56,8 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     const request = await dagCallbackRequest(ctx, run, dag, "failed");
     return { ...result, ended: "failed", callbacks: request ? [request] : [] };
   }
-  const read = async () => groupView(await ctx.store.runInstancesView(run.runId), run);
+  let scope = o.changed ? partialScope(dag, o.changed) : null;
+  const read = async () => groupView(await ctx.store.runInstancesView(run.runId, scope ? [...readSet(dag, scope)] : undefined), run);
   let grouped = await read();
   const now = Date.now();
   const state = (id: string): TaskState => grouped.summary.get(id)?.state ?? "none";
@@ -57,11 +65,13 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   for (let changed = true; changed; ) {
     changed = false;
     let reread = false;
+    let widened = false;
     const batch: Array<{ taskId: string; mapIndex: number; from: TaskState[]; patch: TaskPatch }> = [];
     for (const id of dag.order) {
       const task = dag.tasks[id];
+      // (After the scope widened to the whole run, the rest of this pass waits for the whole run's rows.)
+      if (!task || (scope && !scope.has(id)) || widened) continue;
       const instances = grouped.byTask.get(id) ?? [];
-      if (!task) continue;
       let taskChanged = false;
       if (o.routing && !o.queueOverride && grouped.queued.has(id)) {
         // Mapped instances waiting in a queue are counted, not read: read them only when the route moved.
@@ -118,6 +128,16 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         changed = true;
         const summary = grouped.summary.get(id) as TaskInstance;
         grouped.summary.set(id, { ...summary, state: statesOf(grouped.counts.get(id) as Map<TaskState, number>, aggregateStates) });
+        if (scope && FINISHED_TASK_STATES.includes(state(id))) {
+          // What follows a task that ended here is evaluated too (a skip or an empty task's success flows downstream).
+          const before = scope.size;
+          for (const d of task.downstream) scope.add(d);
+          if (readSet(dag, scope).size > MAX_VIEW_TASKS) {
+            scope = null;
+            widened = true;
+          }
+          if (widened || scope?.size !== before) reread = true;
+        }
       }
     }
     if (batch.length > 0) {
@@ -126,6 +146,13 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
       if (applied.length !== batch.length) reread = true;
     }
     if (reread) grouped = await read();
+  }
+  if (scope) {
+    // Only the tasks concerned were read: whether the run has ended is asked of the store, and the (rare) end is
+    // evaluated from the whole run.
+    if (await ctx.store.hasUnfinishedTasks(run.runId)) return result;
+    const whole = await evaluateRun(ctx, run, dag, { ...o, changed: undefined });
+    return { ...whole, queued: whole.queued + result.queued, nextRetryAt: minOf(whole.nextRetryAt, result.nextRetryAt) };
   }
   const tis = grouped.summary;
   result.callbacks.push(...(await slaMisses(ctx, run, dag, tis)));
@@ -139,6 +166,37 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     if (request) result.callbacks.push(request);
   }
   return result;
+}
+
+/**
+ * The tasks an evaluation after `changed` ended looks at: those and the tasks right after them. Null (evaluate the
+ * whole run) when the DAG has SLAs (checked on every evaluation) or too many tasks would be read.
+ */
+function partialScope(dag: SerializedDag, changed: readonly string[]): Set<string> | null {
+  if (dag.order.some((id) => dag.tasks[id]?.slaMs !== undefined)) return null;
+  const scope = new Set<string>();
+  for (const id of changed) {
+    const task = dag.tasks[id];
+    if (!task) return null;
+    scope.add(id);
+    for (const d of task.downstream) scope.add(d);
+  }
+  return readSet(dag, scope).size > MAX_VIEW_TASKS ? null : scope;
+}
+
+/** The tasks whose state deciding `scope` needs: scope itself, their upstream tasks and a teardown's setups. */
+function readSet(dag: SerializedDag, scope: ReadonlySet<string>): Set<string> {
+  const out = new Set(scope);
+  for (const id of scope) {
+    const task = dag.tasks[id];
+    for (const u of task?.upstream ?? []) out.add(u);
+    for (const s of task?.setups ?? []) out.add(s);
+  }
+  return out;
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 function queuePatch(run: DagRun, task: SerializedDag["tasks"][string], ctx: AirlockContext, o: EvaluateOptions): TaskPatch {

@@ -46,7 +46,8 @@ export class Scheduler {
   state: SchedulerState = "INITIALIZED";
   private readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly evaluating = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
+  /** Runs asked about again while being evaluated: the tasks concerned, or null for the whole run. */
+  private readonly again = new Map<string, Set<string> | null>();
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   /** The lease this scheduler holds, or null while it stands by. */
@@ -157,34 +158,47 @@ export class Scheduler {
     return next;
   }
 
-  /** A task of `runId` changed: evaluate that run now. Calls for one run never overlap. */
-  runChanged(runId: string): Promise<void> {
+  /**
+   * A task of `runId` changed: evaluate that run now. Calls for one run never overlap. With `tasks` (the tasks whose
+   * tries ended), only they and what follows them are evaluated; without, the whole run.
+   */
+  runChanged(runId: string, tasks?: readonly string[]): Promise<void> {
     // After stop() the store may be closing: the next scheduler to start evaluates the run.
     if (this.state !== "RUNNING") return Promise.resolve();
     const current = this.evaluating.get(runId);
     if (current) {
-      this.again.add(runId);
+      // Asked again while evaluating: once more afterwards, for every task asked about meanwhile (or the whole run).
+      const pending = this.again.get(runId);
+      if (!this.again.has(runId)) this.again.set(runId, tasks ? new Set(tasks) : null);
+      else if (pending && tasks) for (const t of tasks) pending.add(t);
+      else this.again.set(runId, null);
       return current;
     }
     const p = (async () => {
-      do {
-        this.again.delete(runId);
+      let hint: Set<string> | null = tasks ? new Set(tasks) : null;
+      for (;;) {
         const started = performance.now();
-        await this.evaluate(runId);
+        await this.evaluate(runId, hint);
+        if (!this.again.has(runId)) break;
         // A run whose evaluation is costly (thousands of mapped instances, each finish asking for one) is evaluated
         // again after a pause of twice that cost, so evaluations take at most a third of the time; cheap ones at once.
         const took = performance.now() - started;
-        if (took > EXPENSIVE_EVALUATION_MS && this.again.has(runId) && this.state === "RUNNING") await new Promise((r) => setTimeout(r, Math.min(2 * took, 2000)));
-      } while (this.again.has(runId));
+        if (took > EXPENSIVE_EVALUATION_MS && this.state === "RUNNING") await new Promise((r) => setTimeout(r, Math.min(2 * took, 2000)));
+        hint = this.again.get(runId) ?? null;
+        this.again.delete(runId);
+      }
     })().catch((err) => {
       if (err instanceof LeaseLostError) this.fence = null;
       else process.stderr.write(`airlock scheduler: evaluating ${runId} failed (will retry): ${(err as Error).message}\n`);
-    }).finally(() => this.evaluating.delete(runId));
+    }).finally(() => {
+      this.evaluating.delete(runId);
+      this.again.delete(runId);
+    });
     this.evaluating.set(runId, p);
     return p;
   }
 
-  private async evaluate(runId: string): Promise<void> {
+  private async evaluate(runId: string, changed: ReadonlySet<string> | null): Promise<void> {
     // Only the leader evaluates: a standby's writes would be refused anyway.
     const fence = this.fence;
     if (!fence) return;
@@ -195,7 +209,7 @@ export class Scheduler {
     if (!version) return;
     // A backfill is an explicit request for past intervals: pausing the DAG stops its schedule, not a backfill.
     this.routing ??= await loadRouting(this.ctx);
-    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill", fence, routing: this.routing });
+    const r = await evaluateRun(this.ctx, run, version.serialized, { backendOverride: null, paused: (dag?.isPaused ?? false) && run.runType !== "backfill", fence, routing: this.routing, changed: changed ? [...changed] : undefined });
     if (r.queued > 0) this.options.onQueued?.();
     // Callbacks run in their own processes; evaluation does not wait for them.
     for (const request of r.callbacks) void this.callbacks.run(request);

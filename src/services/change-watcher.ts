@@ -12,8 +12,11 @@ export interface WakeTargets {
   schedule?: () => void;
   /** A run was created or re-queued: start it now if nothing stands in its way. */
   runQueued?: (runId: string) => void;
-  /** A task of this run moved (ended, was cleared or marked): evaluate the run now. */
-  runChanged?: (runId: string) => void;
+  /**
+   * A task of this run moved (ended, was cleared or marked): evaluate the run now; `tasks`: the tasks whose tries
+   * ended, when that is all that happened to the run (a clear or a change without a task asks for the whole run).
+   */
+  runChanged?: (runId: string, tasks?: string[]) => void;
   /** A task was queued or a slot freed: the executor should claim now. */
   claim?: () => void;
   /** True for a try's end that this process recorded and already evaluated its run for (no second evaluation). */
@@ -79,7 +82,8 @@ export class ChangeWatcher {
   private dispatch(batch: ChangeEvent[]): void {
     let schedule = false;
     let claim = false;
-    const runs = new Set<string>();
+    // Per run, the tasks whose tries ended, or null when the whole run must be evaluated.
+    const runs = new Map<string, Set<string> | null>();
     const queuedRuns = new Set<string>();
     for (const c of batch) {
       if (c.kind === "dag") schedule = true;
@@ -87,14 +91,18 @@ export class ChangeWatcher {
       if (c.kind !== "task" || !c.runId) continue;
       if (c.state === "queued") claim = true;
       else if (c.state && TASK_ENDS.has(c.state)) {
-        if (!this.targets.handledHere?.(c)) runs.add(c.runId);
+        if (!this.targets.handledHere?.(c)) {
+          const tasks = runs.has(c.runId) ? runs.get(c.runId) : new Set<string>();
+          if (tasks && c.taskId && c.state !== "none") runs.set(c.runId, tasks.add(c.taskId));
+          else runs.set(c.runId, null);
+        }
         // A try that ended frees its pool slot and DAG share, for this worker too.
         claim = true;
       }
     }
     if (schedule) this.targets.schedule?.();
     for (const r of queuedRuns) this.targets.runQueued?.(r);
-    for (const r of runs) this.targets.runChanged?.(r);
+    for (const [r, tasks] of runs) this.targets.runChanged?.(r, tasks ? [...tasks] : undefined);
     if (claim) this.targets.claim?.();
   }
 }

@@ -39,7 +39,7 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
   let processor: DagFileProcessor | null = null;
   const actions: ActionContext = { ...ctx, wake: () => scheduler?.wake() };
   if (parts.executor) {
-    executor = new Executor(ctx, { queues: options.queues, onFinished: (runId) => void scheduler?.runChanged(runId) });
+    executor = new Executor(ctx, { queues: options.queues, onFinished: (runId, taskId) => void scheduler?.runChanged(runId, taskId === undefined ? undefined : [taskId]) });
   }
   if (parts.scheduler) scheduler = new Scheduler(ctx, { ...options.scheduler, onQueued: () => executor?.wake() });
   if (executor) {
@@ -59,8 +59,8 @@ export async function startOrchestrator(ctx: AirlockContext, parts: Parts, optio
     const watcher = new ChangeWatcher(ctx.store, {
       schedule: s ? () => s.wake() : undefined,
       runQueued: s ? (runId) => void s.startRun(runId) : undefined,
-      runChanged: s ? (runId) => {
-        if (s.isLeader) void s.runChanged(runId);
+      runChanged: s ? (runId, tasks) => {
+        if (s.isLeader) void s.runChanged(runId, tasks);
       } : undefined,
       claim: e ? () => e.wake() : undefined,
       // This process's executor already had this process's scheduler evaluate the runs of the tries it ended.

@@ -21,7 +21,7 @@ import { applyTransitions, type TransitionItem } from "./ops/transitions.js";
 import { deletePoolRow, poolUsage } from "./ops/pools.js";
 import { firstPokeOf, rescheduleTry } from "./ops/reschedule.js";
 import * as mapping from "./ops/mapping.js";
-import { runInstancesView } from "./ops/run-view.js";
+import { hasUnfinishedTasks, runInstancesView } from "./ops/run-view.js";
 import * as triggers from "./ops/triggers.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice, type ShippedTimeMark } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
@@ -390,8 +390,12 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom("task_instances").selectAll().where("run_id", "=", runId).execute()).map(toTi);
   }
 
-  runInstancesView(runId: string): Promise<RunInstancesView> {
-    return runInstancesView(this.db, runId, toTi as (r: never) => TaskInstance);
+  runInstancesView(runId: string, taskIds?: readonly string[]): Promise<RunInstancesView> {
+    return runInstancesView(this.db, runId, toTi as (r: never) => TaskInstance, taskIds);
+  }
+
+  hasUnfinishedTasks(runId: string): Promise<boolean> {
+    return hasUnfinishedTasks(this.db, runId);
   }
 
   async listTaskInstancesByState(states: TaskState[], limit = 10_000): Promise<TaskInstance[]> {

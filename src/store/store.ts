@@ -167,8 +167,13 @@ export interface Store {
 
   // Task instances
   listTaskInstances(runId: string): Promise<TaskInstance[]>;
-  /** What the scheduler evaluates a run from: mapped instances it cannot act on come as counts, not rows. */
-  runInstancesView(runId: string): Promise<RunInstancesView>;
+  /**
+   * What the scheduler evaluates a run from: mapped instances it cannot act on come as counts, not rows; with
+   * `taskIds` (at most MAX_VIEW_TASKS), only those tasks.
+   */
+  runInstancesView(runId: string, taskIds?: readonly string[]): Promise<RunInstancesView>;
+  /** True while any instance of the run is not in a finished state. */
+  hasUnfinishedTasks(runId: string): Promise<boolean>;
   listTaskInstancesByState(states: TaskState[], limit?: number): Promise<TaskInstance[]>;
   getTaskInstance(runId: string, taskId: string, mapIndex?: number): Promise<TaskInstance | undefined>;
   /** Conditional transition (compare-and-set on state) of one instance (map index -1 unless given): true when applied. */

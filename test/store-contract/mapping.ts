@@ -94,6 +94,25 @@ export function mappingContract(ctx: ContractContext): void {
         ["each", "queued", queue, 2, 0], ["each", "running", queue, 1, 1], ["each", "success", queue, 1, 1],
       ]);
       expect(view.counted.find((g) => g.state === "success")?.endDate).not.toBeNull();
+      // Of some tasks only (what the scheduler reads after one try's end): those tasks' rows and counts alone.
+      const some = await s.runInstancesView(runId, ["list"]);
+      expect(some.instances.map((t) => `${t.taskId}[${t.mapIndex}] ${t.state}`)).toEqual(["list[-1] none"]);
+      expect(some.counted).toEqual([]);
+      const each = await s.runInstancesView(runId, ["each"]);
+      expect(each.instances.map((t) => `${t.taskId}[${t.mapIndex}]`).sort()).toEqual(["each[4]", "each[5]"]);
+      expect(each.counted.map((g) => g.count).reduce((a, b) => a + b, 0)).toBe(4);
+      expect(await s.runInstancesView(runId, [])).toEqual({ instances: [], counted: [] });
+      expect(await s.hasUnfinishedTasks(runId)).toBe(true);
+    });
+
+    it("says whether a run has any unfinished instance", async () => {
+      const s = ctx.store();
+      const { runId } = await mappedRun(s, 2);
+      expect(await s.hasUnfinishedTasks(runId)).toBe(true);
+      const all = await s.listTaskInstances(runId);
+      expect(await s.transitionTasks(runId, all.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, from: [t.state], patch: { state: "skipped" as const } })))).toHaveLength(all.length);
+      expect(await s.hasUnfinishedTasks(runId)).toBe(false);
+      expect(await s.hasUnfinishedTasks("no-such-run")).toBe(false);
     });
   });
 
