@@ -53,6 +53,14 @@ export class LogPump {
     this.chain = this.init(options.adopt === true);
   }
 
+  /** No adoption can continue this pump (a reused runner's try ends with its orchestrator): progress is not saved. */
+  private transient = false;
+
+  /** Stops saving progress for a restarted orchestrator to continue from: the try cannot be adopted. */
+  cannotBeAdopted(): void {
+    this.transient = true;
+  }
+
   /** Masks with `masker` from now on (the try's secrets are known only after its payload is built). */
   useMasker(masker: Masker): void {
     this.masker = masker;
@@ -215,7 +223,7 @@ export class LogPump {
   }
 
   private async save(): Promise<void> {
-    if (!this.dirty) return;
+    if (!this.dirty || this.transient) return;
     this.dirty = false;
     await saveProgress(this.rawPath, this.progress).catch(() => undefined);
   }

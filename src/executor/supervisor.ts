@@ -182,7 +182,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       } else {
         void pump.note(header);
         running = await backend.launch(request);
-        if (running.handle.reused === true) void pump.note(reusedNote(running.handle, environment?.name ?? null));
+        if (running.handle.reused === true) {
+          pump.cannotBeAdopted();
+          void pump.note(reusedNote(running.handle, environment?.name ?? null));
+        }
         else if (limits.reuse) void pump.note(`[airlock] reuse: true does not apply to ${task.kind === "python" ? "python tasks" : `the ${t.isolation} backend`}: this try ran in a process of its own`);
         owned = await ctx.store.setTryHandle(t, running.handle, t.fence);
       }

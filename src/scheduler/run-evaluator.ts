@@ -173,7 +173,7 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
  * whole run) when the DAG has SLAs (checked on every evaluation) or too many tasks would be read.
  */
 function partialScope(dag: SerializedDag, changed: readonly string[]): Set<string> | null {
-  if (dag.order.some((id) => dag.tasks[id]?.slaMs !== undefined)) return null;
+  if (hasSlas(dag)) return null;
   const scope = new Set<string>();
   for (const id of changed) {
     const task = dag.tasks[id];
@@ -182,6 +182,15 @@ function partialScope(dag: SerializedDag, changed: readonly string[]): Set<strin
     for (const d of task.downstream) scope.add(d);
   }
   return readSet(dag, scope).size > MAX_VIEW_TASKS ? null : scope;
+}
+
+/** DAG versions (kept parsed by the store) with a task SLA, so that a 10,000-task DAG is not searched per try. */
+const withSlas = new WeakMap<SerializedDag, boolean>();
+
+function hasSlas(dag: SerializedDag): boolean {
+  let has = withSlas.get(dag);
+  if (has === undefined) withSlas.set(dag, (has = dag.order.some((id) => dag.tasks[id]?.slaMs !== undefined)));
+  return has;
 }
 
 /** The tasks whose state deciding `scope` needs: scope itself, their upstream tasks and a teardown's setups. */
