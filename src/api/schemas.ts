@@ -169,6 +169,7 @@ export const TaskInstanceView = z.object({
   pool: z.string(),
   queue: z.string(),
   isolation: z.string().nullable(),
+  reused: z.boolean().describe("The latest try ran in a long-lived runner shared with other tries (reuse: true)"),
   notBefore: Timestamp.nullable(),
   startDate: Timestamp.nullable(),
   endDate: Timestamp.nullable(),

@@ -77,10 +77,10 @@ export function dagDetail(d: DagRecord, recent: DagRun[], catchupWarning: string
 }
 
 /** A task instance. */
-export function taskInstanceView(t: TaskInstance, waitReason: string | null = null): z.input<typeof TaskInstanceView> {
+export function taskInstanceView(t: TaskInstance, waitReason: string | null = null, reused = false): z.input<typeof TaskInstanceView> {
   return {
     dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex, state: t.state, tryNumber: t.tryNumber, maxTries: t.maxTries,
-    pool: t.pool, queue: t.queue, isolation: t.isolation, notBefore: t.notBefore, startDate: t.startDate,
+    pool: t.pool, queue: t.queue, isolation: t.isolation, reused, notBefore: t.notBefore, startDate: t.startDate,
     endDate: t.endDate, updatedAt: t.updatedAt, waitReason,
   };
 }
@@ -88,7 +88,7 @@ export function taskInstanceView(t: TaskInstance, waitReason: string | null = nu
 /** A try, without its worker handle or log path. */
 export function tryView(t: TaskTry): z.input<typeof TryView> {
   return {
-    tryNumber: t.tryNumber, state: t.state, isolation: t.isolation, reused: t.handle?.reused === true, hostname: t.hostname, workerId: t.workerId, startedAt: t.startedAt,
+    tryNumber: t.tryNumber, state: t.state, isolation: t.isolation, reused: t.reused || t.handle?.reused === true, hostname: t.hostname, workerId: t.workerId, startedAt: t.startedAt,
     endedAt: t.endedAt, exitCode: t.exitCode, error: t.error,
   };
 }

@@ -35,7 +35,7 @@ export class BackendRegistry {
       }
       case "sandbox": {
         const { createSandboxBackend } = await import("../backends/sandbox/index.js");
-        backend = createSandboxBackend(this.config, { warm: this.config.executor.warmLaunch });
+        backend = createSandboxBackend(this.config, { warm: this.config.executor.warmLaunch, parallelism: this.config.executor.parallelism });
         break;
       }
       case "docker": {

@@ -184,8 +184,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
         running = await backend.launch(request);
         if (running.handle.reused === true) {
           pump.cannotBeAdopted();
-          void pump.note(reusedNote(running.handle, environment?.name ?? null));
-        }
+          void pump.note(reusedNote(t.isolation, running.handle, environment?.name ?? null));
+        } else if (typeof running.handle.reuseSkipped === "string") void pump.note(`[airlock] ${running.handle.reuseSkipped}`);
         else if (limits.reuse) void pump.note(`[airlock] reuse: true does not apply to ${task.kind === "python" ? "python tasks" : `the ${t.isolation} backend`}: this try ran in a process of its own`);
         owned = await ctx.store.setTryHandle(t, running.handle, t.fence);
       }
@@ -240,9 +240,10 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
 }
 
 /** The log line that says a try ran in a reused runner, and what that means. */
-function reusedNote(handle: Record<string, unknown>, environment: string | null): string {
+function reusedNote(isolation: string, handle: Record<string, unknown>, environment: string | null): string {
   const n = typeof handle.runnerTry === "number" ? handle.runnerTry : 0;
-  return `[airlock] isolation: process (reused): runner pid ${String(handle.pid)}, its try number ${n}; tries of ${environment ? `environment ${environment}` : "tasks without an environment"} that declare reuse share this process (module state, memory, process environment)`;
+  const what = isolation === "sandbox" ? "sandbox and runner" : "process";
+  return `[airlock] isolation: ${isolation} (reused): runner pid ${String(handle.pid)}, its try number ${n}; tries of ${environment ? `environment ${environment}` : "tasks without an environment"} that declare reuse share this ${what} (module state, memory, process environment)`;
 }
 
 const SENSOR_KINDS = new Set(["file_sensor", "external_task_sensor", "time_sensor", "http_sensor"]);

@@ -4,7 +4,10 @@
  * events go to stdout tagged with that try's nonce (stderr is the same pipe), and its end is one line
  * `REUSE_END_PREFIX<nonce>:<exit code>` after everything the try printed. End-of-file on stdin means the pool or the
  * orchestrator is gone: the runner exits at once, whatever it was running.
+ * With `--scrub-tmp` (in a reused sandbox, whose /tmp is its own tmpfs) /tmp is emptied after each try, so the next
+ * try finds none of its files there.
  */
+import { lstatSync, readdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { EventChannel } from "./channel.js";
 import { EXIT, runTask } from "./execute.js";
 import { PROTOCOL_VERSION, REUSE_END_PREFIX, type TaskPayload } from "./protocol.js";
@@ -56,5 +59,38 @@ async function runOne(line: string, dist: string): Promise<void> {
     code = EXIT.failed;
   }
   // The orchestrator finds the marker anywhere in a line: an unterminated last line of the try stays its own.
+  if (SCRUB_TMP) scrubTmp();
   process.stdout.write(`${REUSE_END_PREFIX}${payload.nonce}:${code}\n`);
+}
+
+/** Only in a sandbox: outside one, /tmp is the machine's. */
+const SCRUB_TMP = process.argv.includes("--scrub-tmp");
+
+function scrubTmp(): void {
+  try {
+    scrub("/tmp", lstatSync("/tmp").dev);
+  } catch (err) {
+    process.stderr.write(`airlock runner: could not empty /tmp after the try: ${(err as Error).message}\n`);
+  }
+}
+
+/**
+ * Removes what lies on /tmp's own file system under `dir`. Folders bound into the sandbox below /tmp (the runner's
+ * scratch, its module folder, an environment) are other mounts: they are never entered, and the folders bwrap made
+ * to hold them stay.
+ */
+function scrub(dir: string, dev: number): void {
+  for (const name of readdirSync(dir)) {
+    const full = `${dir}/${name}`;
+    const st = lstatSync(full);
+    if (st.dev !== dev) continue;
+    if (st.isDirectory()) {
+      scrub(full, dev);
+      try {
+        rmdirSync(full);
+      } catch {
+        // It holds a mount point.
+      }
+    } else unlinkSync(full);
+  }
 }

@@ -16,6 +16,7 @@ import { ensureEnvironment } from "../executor/backends.js";
 import { evaluateRun } from "../scheduler/run-evaluator.js";
 import type { BackendName } from "../sdk/types.js";
 import type { DagRun, TaskInstance } from "../store/types.js";
+import { ranReused } from "../store/ops/reused.js";
 
 /** Summary of a run as printed by `dags test --json`, `dags trigger --wait --json` and `tasks states --json`. */
 export interface RunSummary {
@@ -23,7 +24,9 @@ export interface RunSummary {
   runId: string;
   state: string;
   /** One entry per task instance: a mapped task has one per element, in map-index order, each with its `mapIndex`. */
-  tasks: Array<{ taskId: string; mapIndex?: number; state: string; tryNumber: number; isolation: string | null; xcom: unknown; waitReason?: string }>;
+  tasks: Array<{ taskId: string; mapIndex?: number; state: string; tryNumber: number; isolation: string | null;
+    /** Present (true) only when the latest try ran in a long-lived runner shared with other tries (`reuse: true`). */
+    reused?: true; xcom: unknown; waitReason?: string }>;
 }
 
 /** Builds the summary of a run from the store. */
@@ -39,12 +42,14 @@ export async function summarizeRun(ctx: AirlockContext, run: DagRun): Promise<Ru
   // XComs keep their values for downstream tasks; only what is shown to people is masked.
   const masker = await knownSecretsMasker(ctx);
   const routing = tis.some((t) => t.state === "queued") ? await loadRouting(ctx) : null;
+  const reused = await ctx.store.listReusedTries(run.runId);
   return {
     dagId: run.dagId,
     runId: run.runId,
     state: run.state,
     tasks: tis.map((t) => ({
       taskId: t.taskId, ...(t.mapIndex >= 0 ? { mapIndex: t.mapIndex } : {}), state: t.state, tryNumber: t.tryNumber, isolation: t.isolation,
+      ...(ranReused(reused, t) ? { reused: true as const } : {}),
       xcom: xcomOf(t) !== undefined ? maskedJson(masker, xcomOf(t) as string) : null,
       // Only a task that waits for a worker says why; the other fields are the fixed summary.
       ...withReason(routing ? waitReason(routing, t) : null),

@@ -25,6 +25,7 @@ import { hasUnfinishedTasks, runInstancesView } from "./ops/run-view.js";
 import * as triggers from "./ops/triggers.js";
 import { appendLogChunk, readLogChunks, resetLogChunks, type ShippedLogSlice, type ShippedTimeMark } from "./ops/log-chunks.js";
 import type { Database, DagRunsTable, TaskInstancesTable, TaskTriesTable } from "./schema.js";
+import { listReusedTries, type ReusedTry } from "./ops/reused.js";
 import type {
   ClaimRequest, ClaimedTry, InstanceRef, LeaseFence, ListDagsQuery, ListRunsQuery, NewRun, NewWorker, Store, TaskPatch, TryFence,
   TryFinish, TryKeyRef, TryOutcome,
@@ -87,6 +88,7 @@ function toTry(r: Selectable<TaskTriesTable>): TaskTry {
     handle: r.handle ? (JSON.parse(r.handle) as TryHandle) : null, logPath: r.log_path, startedAt: r.started_at,
     endedAt: r.ended_at, exitCode: r.exit_code === null ? null : Number(r.exit_code),
     error: r.error ? (JSON.parse(r.error) as ProtocolError) : null, epoch: Number(r.epoch),
+    reused: Number(r.reused) === 1,
   };
 }
 
@@ -459,7 +461,7 @@ export class KyselyStore implements Store {
 
   async setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean> {
     const r = await this.adapter.exclusive((db) => {
-      let q = db.updateTable("task_tries").set({ handle: JSON.stringify(handle) })
+      let q = db.updateTable("task_tries").set({ handle: JSON.stringify(handle), reused: handle.reused === true ? 1 : 0 })
         .where("run_id", "=", key.runId).where("task_id", "=", key.taskId).where("map_index", "=", key.mapIndex ?? -1).where("try_number", "=", key.tryNumber);
       if (fence) q = q.where("state", "=", "running").where("worker_id", "=", fence.workerId).where("epoch", "=", fence.epoch);
       return q.executeTakeFirst();
@@ -474,6 +476,10 @@ export class KyselyStore implements Store {
 
   async listTries(runId: string, taskId: string, mapIndex = -1): Promise<TaskTry[]> {
     return (await this.db.selectFrom("task_tries").selectAll().where("run_id", "=", runId).where("task_id", "=", taskId).where("map_index", "=", mapIndex).orderBy("try_number").execute()).map(toTry);
+  }
+
+  async listReusedTries(runId: string): Promise<ReusedTry[]> {
+    return listReusedTries(this.db, runId);
   }
 
   async listRunningTries(hostname?: string): Promise<TaskTry[]> {

@@ -4,6 +4,7 @@ import { AUDIT_MIGRATIONS } from "./ops/audit.js";
 import { MAPPING_MIGRATIONS } from "./ops/mapping.js";
 import { TRIGGER_MIGRATIONS } from "./ops/triggers.js";
 import { LOG_TIMES_MIGRATIONS } from "./ops/log-chunks.js";
+import { REUSED_MIGRATIONS } from "./ops/reused.js";
 
 /**
  * Numbered migrations. Each is plain SQL per dialect. They run inside one exclusive transaction
@@ -111,4 +112,5 @@ export const MIGRATIONS: Migration[] = ([
   ...BATCH_MIGRATIONS,
   ...LOG_TIMES_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
+  ...REUSED_MIGRATIONS,
 ] as Migration[]).sort((a, b) => a.id - b.id);

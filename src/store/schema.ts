@@ -29,6 +29,8 @@ export interface TaskTriesTable {
   worker_id: string; hostname: string; handle: string | null; log_path: string; started_at: string;
   ended_at: string | null; exit_code: number | null; error: string | null; epoch: Generated<number>;
   map_index: Generated<number>;
+  /** 1 when the try ran in a reused runner (its handle says so). */
+  reused: Generated<number>;
 }
 export interface XcomsTable { run_id: string; task_id: string; map_index: Generated<number>; try_number: number; value: string; size: number; created_at: string }
 export interface ConnectionsTable {

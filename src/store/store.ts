@@ -9,6 +9,7 @@ import type { TryHandle } from "../backends/types.js";
 import type { ShippedLogSlice, ShippedTimeMark } from "./ops/log-chunks.js";
 import type { AuditEvent, ListAuditQuery, NewAuditEvent, RunInstancesView } from "./types.js";
 import type { TriggerRecord } from "./ops/triggers.js";
+import type { ReusedTry } from "./ops/reused.js";
 import type {
   ChangeEvent, ConnectionRow, DagRecord, DagRun, DagVersion, ImportError, Page, Pool, PoolUsage, Route, RunState, RunType,
   TaskInstance, TaskState, TaskTry, TryState, VariableRow, DatasetSummary, DatasetVersion, WorkerRecord, WorkerState,
@@ -220,6 +221,8 @@ export interface Store {
   setTryHandle(key: TryKeyRef, handle: TryHandle, fence?: TryFence): Promise<boolean>;
   getTry(key: TryKeyRef): Promise<TaskTry | undefined>;
   listTries(runId: string, taskId: string, mapIndex?: number): Promise<TaskTry[]>;
+  /** The tries of a run that ran in a reused runner (`reuse: true`), in one query. */
+  listReusedTries(runId: string): Promise<ReusedTry[]>;
   /** Tries still running that were started on `hostname` (for adoption after a restart). */
   listRunningTries(hostname?: string): Promise<TaskTry[]>;
   /**

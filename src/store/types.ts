@@ -133,6 +133,8 @@ export interface TaskTry {
   error: ProtocolError | null;
   /** Fencing epoch: raised each time another worker takes the try over; writes must carry the current one. */
   epoch: number;
+  /** It ran in a long-lived runner shared with other tries (`reuse: true`), as its handle said. */
+  reused: boolean;
 }
 
 /** A connection with its secret fields encrypted (ciphertext strings). */

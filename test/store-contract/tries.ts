@@ -98,6 +98,27 @@ export function triesContract(ctx: ContractContext): void {
       expect(await s.listRunningTries(uid("host_"))).toEqual([]);
     });
 
+    it("records which tries ran in a reused runner, from their handle", async () => {
+      const s = ctx.store();
+      const { runId, queue, taskIds } = await queuedRun(s, { count: 2, queued: false });
+      const [a, b] = [taskIds[0]!, taskIds[1]!];
+      await nextTry(s, runId, a, queue);
+      await nextTry(s, runId, b, queue);
+      expect((await s.getTry({ runId, taskId: a, tryNumber: 1 }))?.reused).toBe(false);
+      await s.setTryHandle({ runId, taskId: a, tryNumber: 1 }, { backend: "sandbox", pid: 7, reused: true, runnerTry: 3 });
+      await s.setTryHandle({ runId, taskId: b, tryNumber: 1 }, { backend: "sandbox", pid: 8 });
+      expect((await s.getTry({ runId, taskId: a, tryNumber: 1 }))?.reused).toBe(true);
+      expect((await s.listTries(runId, b)).map((t) => t.reused)).toEqual([false]);
+      expect(await s.listReusedTries(runId)).toEqual([{ taskId: a, mapIndex: -1, tryNumber: 1 }]);
+      // Its next try runs fresh: only try 1 stays reused.
+      await s.finishTry({ runId, taskId: a, tryNumber: 1 }, { state: "failed", taskState: "up_for_retry", exitCode: 1, error: null });
+      await nextTry(s, runId, a, queue);
+      await s.setTryHandle({ runId, taskId: a, tryNumber: 2 }, { backend: "sandbox", pid: 9 });
+      expect((await s.listTries(runId, a)).map((t) => t.reused)).toEqual([true, false]);
+      expect(await s.listReusedTries(runId)).toEqual([{ taskId: a, mapIndex: -1, tryNumber: 1 }]);
+      expect(await s.listReusedTries(uid("run_"))).toEqual([]);
+    });
+
     it("returns the XCom of the latest try, singly and for many tasks at once", async () => {
       const s = ctx.store();
       const { runId, queue, taskIds } = await queuedRun(s, { count: 3, queued: false });

@@ -9,6 +9,7 @@ import {
   TryList, TryParams, XcomView,
 } from "../schemas.js";
 import { taskInstanceView, tryView } from "../views.js";
+import { ranReused } from "../../store/ops/reused.js";
 import { requireRun } from "./runs.js";
 
 const XCOM_INLINE_LIMIT = 1024 * 1024;
@@ -36,7 +37,8 @@ export const taskRoutes: AnyRoute[] = [
       const tis = (await ctx.store.listTaskInstances(params.runId))
         .sort((a, b) => (rank.get(a.taskId) ?? order.length) - (rank.get(b.taskId) ?? order.length) || a.taskId.localeCompare(b.taskId));
       const routing = tis.some((t) => t.state === "queued") ? await loadRouting(ctx) : null;
-      return { taskInstances: tis.map((t) => taskInstanceView(t, routing ? waitReason(routing, t) : null)) };
+      const reused = await ctx.store.listReusedTries(params.runId);
+      return { taskInstances: tis.map((t) => taskInstanceView(t, routing ? waitReason(routing, t) : null, ranReused(reused, t))) };
     },
   }),
   defineRoute({
@@ -44,7 +46,7 @@ export const taskRoutes: AnyRoute[] = [
     role: "read", errors: [404], summary: "A task instance (one instance of a mapped task with ?mapIndex=N)", params: TaskParams, query: MapIndexQuery, response: TaskInstanceView,
     async handler({ params, query, services: { ctx } }) {
       const ti = await requireTask(ctx.store, params.dagId, params.runId, params.taskId, query.mapIndex);
-      return taskInstanceView(ti, ti.state === "queued" ? waitReason(await loadRouting(ctx), ti) : null);
+      return taskInstanceView(ti, ti.state === "queued" ? waitReason(await loadRouting(ctx), ti) : null, ranReused(await ctx.store.listReusedTries(params.runId), ti));
     },
   }),
   defineRoute({

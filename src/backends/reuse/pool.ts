@@ -3,6 +3,7 @@
  * declared `reuse: true`. A try takes an idle runner of its key or starts one; when it ends, the runner waits for
  * the next try of the same key. A runner whose try was killed is gone and is not replaced until a try needs one.
  * Runners idle for `idleMs` are ended. Keys never mix: tries of different environments never share a process.
+ * The backend says how a runner starts (`spec()`: plain process, sandbox) and how a try is made ready in it.
  */
 import { mkdir } from "node:fs/promises";
 import type { LaunchRequest, RunningTry } from "../types.js";
@@ -55,7 +56,15 @@ export class ReusePool {
       this.stats.started++;
       this.all.add(runner);
     }
-    const running = runner.run(request, (r) => this.release(key, r));
+    let running: RunningTry;
+    try {
+      running = await runner.run(request, (r) => this.release(key, r));
+    } catch (err) {
+      // It could not be made ready for this try: it stays for the next one (or is dropped if it ended).
+      if (runner.idle) this.release(key, runner);
+      else if (runner.ended) this.all.delete(runner);
+      throw err;
+    }
     void running.exited.then(() => {
       if (runner.ended) this.all.delete(runner);
     });

@@ -6,7 +6,8 @@
  * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
  * killed through their cgroup and process group instead.
  */
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
@@ -26,6 +27,9 @@ import type { WarmLaunchSettings } from "../../config/warm-launch.js";
 import { WarmPool } from "../warm/pool.js";
 import { WarmHandOverError, WarmProcess } from "../warm/warm-process.js";
 import { handOverSandbox, warmKey, warmLayout, type SandboxPlan } from "./warm.js";
+import { ReusePool } from "../reuse/pool.js";
+import { ReusedRunnerError, type ReusedRunnerSpec } from "../reuse/runner.js";
+import { newRunnerDir, prepareTry, sweepDeadRunnerDirs } from "./reuse.js";
 
 /** Options of the sandbox backend. */
 export interface SandboxOptions {
@@ -39,8 +43,10 @@ export interface SandboxOptions {
   distDir?: string;
   /** Install the seccomp filter (seccomp.ts) in every sandbox (x86_64 and aarch64). @default true */
   seccomp?: boolean;
-  /** Warm launch (executor.warmLaunch); off when absent. */
+  /** Warm launch (executor.warmLaunch); off when absent. Its idleMs also ends idle reused sandboxes. */
   warm?: WarmLaunchSettings | null;
+  /** Tries run at once (executor.parallelism): reused sandboxes kept idle per key. @default 8 */
+  parallelism?: number;
 }
 
 /** The child's descriptor carrying the seccomp filter to bwrap. */
@@ -54,6 +60,8 @@ export interface SandboxHandle extends TryHandle {
 /** The sandbox backend with its warm pool (null when warm launch is off), for tests and the bench. */
 export interface SandboxBackend extends Backend {
   readonly warmPool: WarmPool | null;
+  /** Long-lived sandboxes of tries that declared `reuse: true` (see reuse.ts). */
+  readonly reusePool: ReusePool;
   /** Starts sandboxes for tries like `request` ahead of demand (what a first launch of its kind does). */
   prewarm(request: LaunchRequest): void;
 }
@@ -69,6 +77,8 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
   const pool = options.warm?.enabled && process.platform === "linux"
     ? new WarmPool(options.warm, path.join(config.stateDir, "warm", "sandbox"), (dir) => void removeStaleCgroup(dir, cgroups, cgroupParent))
     : null;
+  const reusePool = new ReusePool({ idleMs: options.warm?.idleMs ?? 60_000, maxIdlePerKey: Math.max(1, options.parallelism ?? 8) });
+  let swept: Promise<void> | null = null;
 
   const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
     let out = info;
@@ -107,61 +117,42 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       if (pool && key) pool.want(key, (dir) => startWarm(dir, request, p));
     },
 
+    reusePool,
+
     async launch(request) {
       const p = planOf(request);
       mkdirSync(request.scratchDir, { recursive: true });
-      if (pool) {
-        const key = warmKey(config, request, p);
-        const slot = key ? pool.take(key) : null;
-        // The replacement starts after the hand-over: a spawn blocks this process for milliseconds.
-        if (key) setImmediate(() => pool.want(key, (dir) => startWarm(dir, request, p)));
-        if (slot) {
+      let reuseSkipped: string | null = null;
+      if (request.reuse) {
+        const key = p.python ? null : warmKey(config, request, p);
+        if (key) {
+          swept ??= sweepDeadRunnerDirs(config, (dir) => removeStaleCgroup(dir, cgroups, cgroupParent));
+          await swept;
           try {
-            return await handOverSandbox(slot, request);
+            return await reusePool.launch(`reuse:${key}`, () => reusedSpec(request, p), request);
           } catch (err) {
-            if (!(err instanceof WarmHandOverError)) throw err;
-            // The try launches cold instead.
+            if (!(err instanceof ReusedRunnerError)) throw err;
+            reuseSkipped = `reuse: true could not be honoured (${err.message}): this try ran in a sandbox of its own`;
           }
+        } else {
+          reuseSkipped = `reuse: true does not apply to ${p.python ? "python tasks" : "tries that read dataset inputs, a code folder or files granted by hand"} on the sandbox backend: this try ran in a sandbox of its own`;
         }
       }
-      const cgroup = makeCgroup(cgroupName(request), p.resources);
-      // bwrap reads the filter from this descriptor (fd 4 of the child: after stdin, output, output and events).
-      const seccompFile = seccompPath();
-      const spec: SandboxSpec = {
-        readOnly: [...baseReadOnly(p, request), ...request.readablePaths],
-        writable: [request.scratchDir],
-        files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
-        network: p.network,
-        cwd: request.scratchDir,
-        uid: options.uid,
-        gid: options.uid,
-        ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
-        // /tmp is memory (counted in the try's memory limit); bounded like the scratch directory.
-        tmpBytes: scratchBytes(p.resources),
-        command: runnerCommand(p, false),
-      };
-      const [command, ...args] = wrapped(cgroup, spec);
-      try {
-        return await spawnTry(command as string, args, {
-          env: sandboxEnv(request, p.node),
-          cwd: request.scratchDir,
-          request,
-          backend: "sandbox",
-          extraHandle: { cgroup },
-          ...(seccompFile ? { extraFds: [openSync(seccompFile, "r")] } : {}),
-          onKill: async () => {
-            if (cgroup) await killTryCgroup(cgroup);
-          },
-          onExit: finish(cgroup, request),
-        });
-      } catch (err) {
-        if (cgroup) await removeTryCgroup(cgroup);
-        throw err;
-      }
+      const fresh = await launchFresh(request, p);
+      if (reuseSkipped) fresh.handle.reuseSkipped = reuseSkipped;
+      return fresh;
     },
 
     async adopt(handle, request): Promise<RunningTry | null> {
       const cgroup = isOurCgroup(handle.cgroup, cgroups, cgroupParent) ? handle.cgroup : null;
+      if (handle.reused === true) {
+        // A reused sandbox ends with the orchestrator that started it (its stdin closes): its try cannot be adopted.
+        if (cgroup) {
+          await killTryCgroup(cgroup);
+          await removeTryCgroup(cgroup);
+        }
+        return null;
+      }
       const running = adoptProcess(handle, {
         onKill: async () => {
           if (cgroup) await killTryCgroup(cgroup);
@@ -173,9 +164,118 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
     },
 
     async close() {
-      await pool?.close();
+      await Promise.all([pool?.close(), reusePool.close()]);
     },
   };
+
+/** A try in a sandbox of its own: a warm one when one waits for its key, else one started now. */
+async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<RunningTry> {
+    if (pool) {
+      const key = warmKey(config, request, p);
+      const slot = key ? pool.take(key) : null;
+      // The replacement starts after the hand-over: a spawn blocks this process for milliseconds.
+      if (key) setImmediate(() => pool.want(key, (dir) => startWarm(dir, request, p)));
+      if (slot) {
+        try {
+          return await handOverSandbox(slot, request);
+        } catch (err) {
+          if (!(err instanceof WarmHandOverError)) throw err;
+          // The try launches cold instead.
+        }
+      }
+    }
+    const cgroup = makeCgroup(cgroupName(request), p.resources);
+    // bwrap reads the filter from this descriptor (fd 4 of the child: after stdin, output, output and events).
+    const seccompFile = seccompPath();
+    const spec: SandboxSpec = {
+      readOnly: [...baseReadOnly(p, request), ...request.readablePaths],
+      writable: [request.scratchDir],
+      files: [...identityFiles(config.stateDir), ...sdkFiles(config.stateDir, dist, request.payload.dagModule)],
+      network: p.network,
+      cwd: request.scratchDir,
+      uid: options.uid,
+      gid: options.uid,
+      ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
+      // /tmp is memory (counted in the try's memory limit); bounded like the scratch directory.
+      tmpBytes: scratchBytes(p.resources),
+      command: runnerCommand(p, false),
+    };
+    const [command, ...args] = wrapped(cgroup, spec);
+    try {
+      return await spawnTry(command as string, args, {
+        env: sandboxEnv(request, p.node),
+        cwd: request.scratchDir,
+        request,
+        backend: "sandbox",
+        extraHandle: { cgroup },
+        ...(seccompFile ? { extraFds: [openSync(seccompFile, "r")] } : {}),
+        onKill: async () => {
+          if (cgroup) await killTryCgroup(cgroup);
+        },
+        onExit: finish(cgroup, request),
+      });
+    } catch (err) {
+      if (cgroup) await removeTryCgroup(cgroup);
+      throw err;
+    }
+  }
+
+  /**
+   * A long-lived sandbox for tries like `request` (reuse.ts): made like a warm one (same binds, namespaces,
+   * seccomp filter, and one cgroup with the key's limits for its whole life), running the runner with `--reuse`.
+   */
+  function reusedSpec(request: LaunchRequest, p: SandboxPlan): ReusedRunnerSpec {
+    const dir = newRunnerDir(config);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const layout = warmLayout(config, dir, request, dist);
+    let cgroup: TryCgroup | null = null;
+    let seccompFd: number | null = null;
+    try {
+      cgroup = makeCgroup(`reuse.${Math.random().toString(36).slice(2, 10)}`, p.resources);
+      if (cgroup) writeFileSync(path.join(dir, "cgroup.json"), JSON.stringify(cgroup));
+      const seccompFile = seccompPath();
+      const spec: SandboxSpec = {
+        readOnly: baseReadOnly(p, request),
+        writable: [layout.scratch],
+        mapped: layout.mapped,
+        files: identityFiles(config.stateDir),
+        network: p.network,
+        cwd: layout.scratch,
+        uid: options.uid,
+        gid: options.uid,
+        ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
+        tmpBytes: scratchBytes(p.resources),
+        command: [...runnerCommand(p, false), "--reuse", "--scrub-tmp"],
+      };
+      seccompFd = seccompFile ? openSync(seccompFile, "r") : null;
+      const kill = async () => {
+        if (cgroup) await killTryCgroup(cgroup);
+      };
+      const ended = (info: ExitInfo, during: LaunchRequest | null) =>
+        finish(cgroup, during ?? { rawLogPath: path.join(dir, "none.log"), eventsPath: path.join(dir, "none.ndjson") })(info);
+      return {
+        // stderr joins stdout (bwrap's complaints too), so a try's output and events stay in the order they were written.
+        argv: ["/bin/sh", "-c", 'unset PWD; exec "$@" 2>&1', "airlock-reuse", ...wrapped(cgroup, spec)],
+        env: sandboxEnv({ scratchDir: layout.scratch, environment: request.environment }, p.node),
+        cwd: layout.scratch,
+        backend: "sandbox",
+        // Inside the sandbox nothing can escape its pid namespace and cgroup: no marker in the task's environment.
+        mark: false,
+        ...(seccompFd !== null ? { extraFds: [seccompFd] } : {}),
+        extraHandle: { cgroup },
+        onKill: kill,
+        onExit: ended,
+        prepare: (r) => prepareTry(dir, layout.scratch, r),
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
+    } catch (err) {
+      if (seccompFd !== null) closeSync(seccompFd);
+      if (cgroup) void removeTryCgroup(cgroup);
+      void rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
 
   /** What a try of `request` runs with: limits and network (the environment's defaults under the task's own). */
   function planOf(request: LaunchRequest): SandboxPlan {

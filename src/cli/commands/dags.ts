@@ -17,6 +17,7 @@ import { parseZonedDate } from "../../scheduler/zoned-time.js";
 import { BACKEND_NAMES, type BackendName } from "../../sdk/types.js";
 import { startOrchestrator } from "../../services/orchestrator.js";
 import { summarizeRun, testDag, type RunSummary } from "../../services/test-run.js";
+import { isolationLabel } from "./tries.js";
 import type { DagRun } from "../../store/types.js";
 import { guarded, withContext } from "../context.js";
 import { EXIT_CODES, parseConf, plural, printJson, printTable, UsageError } from "../output.js";
@@ -35,7 +36,7 @@ async function requireDag(ctx: AirlockContext, dagId: string) {
 /** Prints a run summary as a table. */
 export function printSummary(s: RunSummary): void {
   process.stdout.write(`run ${s.runId} of ${s.dagId}: ${s.state}\n`);
-  printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
+  printTable(s.tasks.map((t) => ({ task: t.taskId, state: t.state, try: t.tryNumber, isolation: t.isolation ? isolationLabel({ isolation: t.isolation, reused: t.reused === true }) : "", xcom: t.xcom === null ? "" : JSON.stringify(t.xcom).slice(0, 60) })), ["task", "state", "try", "isolation", "xcom"]);
 }
 
 /** Raised when `--wait --timeout` ran out before the run ended. */
@@ -238,7 +239,7 @@ export function dagsCommand(): Command {
           }
           const done = await client.waitForRun(dagId, run.runId);
           const tis = await client.listTaskInstances(dagId, run.runId);
-          const summary: RunSummary = { dagId, runId: done.runId, state: done.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null })) };
+          const summary: RunSummary = { dagId, runId: done.runId, state: done.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, ...(t.reused ? { reused: true as const } : {}), xcom: (t as { xcom?: unknown }).xcom ?? null })) };
           if (o.json) printJson(summary);
           else printSummary(summary);
           return done.state === "success" ? EXIT_CODES.ok : EXIT_CODES.failed;

@@ -18,7 +18,7 @@ import { parseConf, plural, printJson, printTable, UsageError } from "../output.
 import { remoteClient, remoteOptions, type RemoteOptions } from "../remote.js";
 import { listJson } from "../json-shapes.js";
 import { auditCli } from "../../core/audit.js";
-import { addTriesCommand } from "./tries.js";
+import { addTriesCommand, isolationLabel } from "./tries.js";
 
 async function findRun(ctx: AirlockContext, dagId: string, runId: string): Promise<DagRun> {
   // Blame what is missing: an unknown DAG is not an unknown run.
@@ -68,13 +68,13 @@ export function tasksCommand(): Command {
         process.stdout.write(`run ${s.runId}: ${s.state}\n`);
         const waiting = s.tasks.some((t) => t.waitReason);
         const mapped = s.tasks.some((t) => t.mapIndex !== undefined);
-        printTable(s.tasks.map((t) => ({ task: t.taskId, map: t.mapIndex ?? "", state: t.state, try: t.tryNumber, isolation: t.isolation ?? "", waiting: t.waitReason ?? "" })), ["task", ...(mapped ? ["map"] : []), "state", "try", "isolation", ...(waiting ? ["waiting"] : [])]);
+        printTable(s.tasks.map((t) => ({ task: t.taskId, map: t.mapIndex ?? "", state: t.state, try: t.tryNumber, isolation: t.isolation ? isolationLabel({ isolation: t.isolation, reused: t.reused === true }) : "", waiting: t.waitReason ?? "" })), ["task", ...(mapped ? ["map"] : []), "state", "try", "isolation", ...(waiting ? ["waiting"] : [])]);
       };
       if (client) {
         await guarded(Boolean(o.json), async () => {
           const run = await client.getRun(dagId, runId);
           const tis = await client.listTaskInstances(dagId, run.runId);
-          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, ...(t.mapIndex >= 0 ? { mapIndex: t.mapIndex } : {}), state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, xcom: (t as { xcom?: unknown }).xcom ?? null, ...(t.waitReason ? { waitReason: t.waitReason } : {}) })) });
+          print({ dagId, runId: run.runId, state: run.state, tasks: tis.taskInstances.map((t) => ({ taskId: t.taskId, ...(t.mapIndex >= 0 ? { mapIndex: t.mapIndex } : {}), state: t.state, tryNumber: t.tryNumber, isolation: t.isolation, ...(t.reused ? { reused: true as const } : {}), xcom: (t as { xcom?: unknown }).xcom ?? null, ...(t.waitReason ? { waitReason: t.waitReason } : {}) })) });
         });
         return;
       }

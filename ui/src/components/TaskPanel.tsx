@@ -56,7 +56,7 @@ export function TaskPanel({ dagId, runId, taskId, tryParam, mapParam, onClose }:
         <>
           <dl className="kv">
             <dt>Try</dt><dd>{t.tryNumber} of {t.maxTries}</dd>
-            <dt>Isolation</dt><dd data-testid="isolation">{(tryInfo?.isolation ?? t.isolation) ?? "—"}{tryInfo?.reused ? " (reused)" : ""}</dd>
+            <dt>Isolation</dt><dd data-testid="isolation">{(tryInfo?.isolation ?? t.isolation) ?? "—"}{(tryInfo ? tryInfo.reused : t.reused) ? " (reused)" : ""}</dd>
             <dt>Queue</dt><dd>{t.queue}</dd>
             {tryInfo && (<><dt>Host</dt><dd>{tryInfo.hostname}</dd></>)}
             <dt>Started</dt><dd>{formatDate(t.startDate)}</dd>
