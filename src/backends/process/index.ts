@@ -11,6 +11,9 @@ import type { ReusedRunnerSpec } from "../reuse/runner.js";
 import { ProcessLimits } from "./limits.js";
 import { adoptProcess, spawnTry } from "./spawn.js";
 
+/** The SDK a DAG module imports ("airlock" resolves here through the module folder's link): the runner loads it first. */
+const SDK_PRELOAD = `--preload=${path.join(AIRLOCK_DIST, "sdk", "index.js")}`;
+
 /** Variables a task process may inherit from the orchestrator; everything else (AIRLOCK_*, credentials) stays out. */
 export const ENV_ALLOWLIST = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
 
@@ -62,7 +65,7 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
     const e = request.environment;
     const argv = isPythonTask(request.payload)
       ? [hostPythonFor(e, request.key.taskId).binary, ...PYTHON_FLAGS, pythonRunnerPath(AIRLOCK_DIST)]
-      : [e?.nodeBinary ?? process.execPath, RUNNER_PATH];
+      : [e?.nodeBinary ?? process.execPath, RUNNER_PATH, SDK_PRELOAD];
     return { argv, key: JSON.stringify([argv, e?.key ?? null, e?.root ?? null, request.resources ?? null]) };
   };
 

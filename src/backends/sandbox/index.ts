@@ -26,7 +26,7 @@ import { hostPythonFor, isPythonTask, PYTHON_FLAGS, pythonRunnerPath } from "../
 import type { WarmLaunchSettings } from "../../config/warm-launch.js";
 import { WarmPool } from "../warm/pool.js";
 import { WarmHandOverError, WarmProcess } from "../warm/warm-process.js";
-import { handOverSandbox, warmKey, warmLayout, type SandboxPlan } from "./warm.js";
+import { handOverSandbox, sdkPreload, warmKey, warmLayout, type SandboxPlan } from "./warm.js";
 import { ReusePool } from "../reuse/pool.js";
 import { ReusedRunnerError, type ReusedRunnerSpec } from "../reuse/runner.js";
 import { newRunnerDir, prepareTry, sweepDeadRunnerDirs } from "./reuse.js";
@@ -198,7 +198,7 @@ async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<Runn
       ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       // /tmp is memory (counted in the try's memory limit); bounded like the scratch directory.
       tmpBytes: scratchBytes(p.resources),
-      command: runnerCommand(p, false),
+      command: runnerCommand(p, false, request),
     };
     const [command, ...args] = wrapped(cgroup, spec);
     try {
@@ -245,7 +245,7 @@ async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<Runn
         gid: options.uid,
         ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
         tmpBytes: scratchBytes(p.resources),
-        command: [...runnerCommand(p, false), "--reuse", "--scrub-tmp"],
+        command: [...runnerCommand(p, false, request), "--reuse", "--scrub-tmp"],
       };
       seccompFd = seccompFile ? openSync(seccompFile, "r") : null;
       const kill = async () => {
@@ -295,9 +295,9 @@ async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<Runn
       ...(request.environment ? [request.environment.root] : [])];
   }
 
-  function runnerCommand(p: SandboxPlan, warm: boolean): string[] {
+  function runnerCommand(p: SandboxPlan, warm: boolean, request: LaunchRequest): string[] {
     const extra = warm ? ["--warm"] : [];
-    return p.python ? [p.python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist), ...extra] : [p.node, runner, ...extra];
+    return p.python ? [p.python.binary, ...PYTHON_FLAGS, pythonRunnerPath(dist), ...extra] : [p.node, runner, sdkPreload(config, request), ...extra];
   }
 
   /** The command line: bwrap, behind a wrapper that first joins the cgroup (nothing of the try runs outside it). */
@@ -323,7 +323,7 @@ async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<Runn
       gid: options.uid,
       ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       tmpBytes: scratchBytes(p.resources),
-      command: runnerCommand(p, true),
+      command: runnerCommand(p, true, request),
     };
     const [command, ...args] = wrapped(cgroup, spec);
     try {

@@ -42,6 +42,14 @@ function xcomDirOf(config: Pick<AirlockConfig, "stateDir">): string {
   return path.join(config.stateDir, "xcom");
 }
 
+/**
+ * The runner's `--preload` of the SDK as a try's DAG module imports it (the "airlock" package mounted next to the
+ * module folder), so a warm sandbox has it loaded before the hand-over (see runner/main.ts).
+ */
+export function sdkPreload(config: Pick<AirlockConfig, "stateDir">, request: LaunchRequest): string {
+  return `--preload=${path.join(moduleDirOf(config, request), "node_modules", "airlock", "dist", "sdk", "index.js")}`;
+}
+
 /** The warm key of a try, or null when a warm sandbox cannot serve it (it launches cold). */
 export function warmKey(config: Pick<AirlockConfig, "stateDir">, request: LaunchRequest, plan: SandboxPlan): string | null {
   if (request.payload.datasets || request.payload.codeDir) return null;
