@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ROOT, type BenchRow } from "./lib.js";
+import { profileParts } from "./profile.js";
 
 const dist = (p: string) => pathToFileURL(path.join(ROOT, "dist", p)).href;
 
@@ -37,6 +38,11 @@ export interface TryBenchOptions {
    * has warm launch must use it).
    */
   noWarmLaunch?: string;
+  /**
+   * Runs the independent tasks once more under a CPU profile and reports the orchestrator's CPU per try by part
+   * (store, scheduler, logs, supervisor, backend, file system, ...): where the time goes that a goal is missed by.
+   */
+  profile?: boolean;
 }
 
 /** Whether this configuration asks for warm launch (the default of `executor.warmLaunch` is on). */
@@ -136,6 +142,14 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
     rows.push({ suite: o.suite, name: name(`${wideN} independent tiny tasks (${wide.state})`), value: wideN / s, unit: "tasks/s", goal: o.goals?.wide });
     rows.push({ suite: o.suite, name: name("orchestrator CPU per try (independent)"), value: (wideCpu.user + wideCpu.system) / 1000 / wideN, unit: "ms", goal: o.goals?.cpu });
     if (o.taskOptions?.reuse !== true) rows.push({ suite: o.suite, name: name("independent tries handed to a warm runner"), value: (100 * (await warmTries(ctx, wide.runId, wideN))) / wideN, unit: "%" });
+    if (o.profile) {
+      const stop = await profileParts();
+      const profiled = await waitRun(ctx, (await actions.triggerDagRun(actx, "wide", {})).runId);
+      const parts = await stop();
+      for (const [part, ms] of parts) {
+        rows.push({ suite: o.suite, name: name(`CPU per try by part (independent, profiled run ${profiled.state}): ${part}`), value: ms / wideN, unit: "ms" });
+      }
+    }
   } finally {
     await o2.stop();
     await ctx.store.close?.();

@@ -20,18 +20,29 @@ export class LogShipper {
   private lastMarkMs = -Infinity;
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
-  private ready: Promise<void>;
+  /** Set on first use: where the shipped copy stands (see `start()`). */
+  private ready: Promise<void> | null = null;
 
-  constructor(private readonly store: Store, private readonly key: TryKeyRef, options: { intervalMs?: number; restart?: boolean } = {}) {
-    // After an adoption the log is rebuilt from the raw output, so the shipped copy starts over too. Otherwise it
-    // continues what is there: the next poke of a rescheduled sensor appends to the same try's log.
-    this.ready = options.restart
-      ? store.resetLogChunks(key).catch(() => undefined)
-      : store.readLogChunks(key, Number.MAX_SAFE_INTEGER, 1).then((s) => {
-        this.offset = s.size;
-      }, () => undefined);
+  /** `restart`: the log is being rebuilt from the start (an adoption). */
+  constructor(private readonly store: Store, private readonly key: TryKeyRef, private readonly options: { intervalMs?: number; restart?: boolean } = {}) {
     this.timer = setInterval(() => void this.flush(), options.intervalMs ?? 1000);
     this.timer.unref();
+  }
+
+  /** Says the try has shipped nothing yet (its first launch): there is nothing to look up before the first write. */
+  nothingShippedYet(): void {
+    if (!this.options.restart) this.ready ??= Promise.resolve();
+  }
+
+  private start(): Promise<void> {
+    // After an adoption the log is rebuilt from the raw output, so the shipped copy starts over too. Otherwise it
+    // continues what is there: the next poke of a rescheduled sensor appends to the same try's log.
+    this.ready ??= this.options.restart
+      ? this.store.resetLogChunks(this.key).catch(() => undefined)
+      : this.store.readLogChunks(this.key, Number.MAX_SAFE_INTEGER, 1).then((s) => {
+        this.offset = s.size;
+      }, () => undefined);
+    return this.ready;
   }
 
   /** Queues masked log text, noting when it was written (each shipped piece starts with a mark). */
@@ -48,7 +59,7 @@ export class LogShipper {
   /** Appends what is buffered; a failed append is kept and retried by the next flush. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      await this.ready;
+      await this.start();
       if (!this.buffer) return;
       const text = this.buffer;
       const bytes = this.bufferBytes;
@@ -66,6 +77,32 @@ export class LogShipper {
       }
     });
     return this.flushing;
+  }
+
+  /**
+   * Stops the timer and hands over what is not shipped yet, for the caller to store with the try's end (one write
+   * instead of two). If that write fails, `giveBack` it and `close()` ships it on its own.
+   */
+  async detachTail(): Promise<{ offset: number; text: string; times: Array<{ offset: number; ms: number }> } | null> {
+    clearInterval(this.timer);
+    await this.flushing;
+    await this.start();
+    if (!this.buffer) return null;
+    const tail = { offset: this.offset, text: this.buffer, times: this.marks.map((m) => ({ offset: this.offset + m.offset, ms: m.ms })) };
+    this.offset += this.bufferBytes;
+    this.buffer = "";
+    this.bufferBytes = 0;
+    this.marks = [];
+    return tail;
+  }
+
+  /** Takes back a tail from `detachTail()` whose write failed (it is shipped by the next flush). */
+  giveBack(tail: { offset: number; text: string; times: Array<{ offset: number; ms: number }> }): void {
+    const bytes = Buffer.byteLength(tail.text);
+    this.offset = tail.offset;
+    this.buffer = tail.text + this.buffer;
+    this.marks = [...tail.times.map((m) => ({ offset: m.offset - tail.offset, ms: m.ms })), ...this.marks.map((m) => ({ offset: m.offset + bytes, ms: m.ms }))];
+    this.bufferBytes += bytes;
   }
 
   /** Stops the timer and ships the rest; resolves false if the store refused it (the local file still has it). Idempotent. */

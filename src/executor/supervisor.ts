@@ -113,6 +113,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
     loaded = await load(ctx, t);
     const { task } = loaded;
     firstPokeAt = isRescheduling(task) ? (await ctx.store.firstPokeOf(t)) ?? new Date().toISOString() : null;
+    // Only a rescheduled sensor's next poke continues a log its try already shipped.
+    if (!adopt && !isRescheduling(task)) shipper.nothingShippedYet();
     if (isDeferrable(task)) {
       // Handed to the trigger loop: no process starts, the slot is freed, the try waits as "deferred".
       if (await defer(deps, t, loaded, scratchDir, pump, shipper)) {
@@ -397,9 +399,16 @@ async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undef
       : configError && ti !== undefined && t.tryNumber < ti.maxTries ? " (not retried: a configuration error fails the same way on every try; fix it and clear the task)" : "";
     await pump.note(`[airlock] try ${t.tryNumber} failed: ${error.type}: ${error.message}${retryNote}`);
   }
-  // The whole log is in the store before the try counts as ended: a worker that dies later loses none of it.
-  await shipper.close();
-  const finished = await (deps.finishTry ? deps.finishTry(t, outcome, t.fence) : store.finishTry(t, outcome, t.fence));
+  // The whole log is in the store when the try counts as ended (its last piece goes in the same transaction): a
+  // worker that dies later loses none of it.
+  const logTail = await shipper.detachTail();
+  let finished: boolean;
+  try {
+    finished = await (deps.finishTry ? deps.finishTry(t, { ...outcome, logTail }, t.fence) : store.finishTry(t, { ...outcome, logTail }, t.fence));
+  } catch (err) {
+    if (logTail) shipper.giveBack(logTail);
+    throw err;
+  }
   if (!finished) {
     await pump.note(`[airlock] this worker no longer owns try ${t.tryNumber}: its outcome above was not recorded`);
     return null;

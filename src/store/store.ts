@@ -106,6 +106,11 @@ export interface TryOutcome {
   /** XCom JSON text (already serialised), stored when the try succeeded. */
   xcomJson?: string | null;
   notBefore?: string | null;
+  /**
+   * The last piece of the try's shipped log, stored in the same transaction as its end (whether or not the try
+   * still ended: the log is the worker's account of what happened), so that one write records both.
+   */
+  logTail?: { offset: number; text: string; times: ShippedTimeMark[] } | null;
 }
 
 export interface TryKeyRef {

@@ -8,6 +8,7 @@
 import type { Db } from "../kysely-store.js";
 import type { TryFinish } from "../store.js";
 import { insertChanges, type NewChange } from "./changes.js";
+import { appendLogChunk } from "./log-chunks.js";
 import { instanceChunks, instanceCondition, instanceKey } from "./mapping.js";
 
 const keyOf = (it: FinishItem): string => instanceKey(it.key.taskId, it.key.mapIndex ?? -1);
@@ -109,5 +110,9 @@ export async function finishTries(db: Db, items: FinishItem[], at: string): Prom
     return { kind: "task", dagId: ended.get(i) ?? null, runId: key.runId, taskId: key.taskId, tryNumber: key.tryNumber, state: moved.has(i) ? outcome.taskState : outcome.state };
   });
   await insertChanges(db, changes, at);
+  for (const i of unique) {
+    const { key, outcome } = items[i] as FinishItem;
+    if (outcome.logTail) await appendLogChunk(db, key, outcome.logTail.offset, outcome.logTail.text, outcome.logTail.times);
+  }
   return items.map((_, i) => ended.has(i));
 }
