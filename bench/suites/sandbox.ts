@@ -115,5 +115,10 @@ export async function run(): Promise<BenchRow[]> {
       goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { chain: "none (<= 10 ms is for warm on)", wide: ">= 40 tasks/s" },
     }));
   }
+  // Issue 14 point 3 on the sandbox: tries with reuse: true run in long-lived sandboxes (one per key).
+  rows.push(...await tryFigures({
+    suite: SUITE, backend: "sandbox", label: "reuse on sqlite", taskOptions: { reuse: true }, wide: 1000,
+    goals: { chain: "<= 10 ms", wide: ">= 1000 tasks/s" },
+  }));
   return [...rows, ...(await builds())];
 }
