@@ -6,12 +6,13 @@
  * sandbox with it and the retry gets a fresh one; another environment, another network setting and a task that says
  * `reuse: false` never share a sandbox. `tasks states` and `tasks tries` record the tries as reused.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProject, type Project } from "./helpers/project.js";
+import { createProject, waitUntil, type Project, type Standalone } from "./helpers/project.js";
 import { alive, ensureBubblewrap } from "./helpers/sandbox.js";
+import { launchBrowser } from "./helpers/browser.js";
 
 const CANARY = "sbx-reuse-canary-51c7";
 
@@ -93,6 +94,17 @@ export default dag({ id: "sreuse_oom", defaultArgs: { retryDelay: "0s" } }, () =
     return boot;
   } });
   chain(warm, hog);
+});
+`;
+
+/** A reused try that hangs until its orchestrator is killed. */
+const CRASH_DAG = `import { dag, fn } from "airlock";
+const boot = Math.random().toString(36).slice(2);
+export default dag({ id: "sreuse_crash" }, () => {
+  fn({ id: "hang", environment: "sa", backend: "sandbox", run: async () => {
+    console.log("hangs in " + boot);
+    await new Promise(() => setInterval(() => {}, 1000));
+  } });
 });
 `;
 
@@ -225,6 +237,24 @@ describe("reuse: true on the sandbox backend", () => {
     expect(tries.json.tries[0]).toMatchObject({ isolation: "sandbox", reused: true });
   });
 
+  it("says sandbox (reused) in the web UI's try details, and plain sandbox for a try of its own", async () => {
+    const server = await project.startStandalone();
+    const browser = await launchBrowser();
+    try {
+      const { page } = browser;
+      const open = async (taskId: string) => {
+        await page.goto(`${server.url}/dags/sreuse?run=${encodeURIComponent(summary.runId)}&task=${taskId}&token=${CANARY}`);
+        await page.waitForSelector('[data-testid=task-panel] [data-testid=isolation]:has-text("sandbox")');
+        return page.textContent("[data-testid=task-panel] [data-testid=isolation]");
+      };
+      expect(await open("p1")).toBe("sandbox (reused)");
+      expect(await open("own")).toBe("sandbox");
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  }, 180_000);
+
   it("leaves no sandbox, runner folder or try scratch behind when the orchestrator ends", () => {
     const root = path.join(project.stateDir, "reuse", "sandbox");
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
@@ -243,4 +273,44 @@ describe("a reused sandbox over its memory limit", () => {
     expect(grew).toBe(r.json.tasks.find((t) => t.taskId === "warm")?.xcom);
     expect(hog?.xcom).not.toBe(grew);
   }, 300_000);
+});
+
+describe("a reused sandbox whose orchestrator dies", () => {
+  it("ends with it; the next orchestrator removes its folder and cgroup and fails the try as lost", async () => {
+    project.writeDag("sreuse_crash.ts", CRASH_DAG);
+    const root = path.join(project.stateDir, "reuse", "sandbox");
+    const first = await project.startStandalone();
+    let second: Standalone | null = null;
+    try {
+      const runId = (await project.cliJson<{ runId: string }>(["dags", "trigger", "sreuse_crash", "--json"])).json.runId;
+      const log = await waitUntil("the reused try to hang", async () => {
+        const l = await project.cli(["tasks", "logs", "sreuse_crash", runId, "hang"]);
+        return /hangs in \w+/.test(l.stdout) ? l.stdout : null;
+      }, 180_000, 500);
+      expect(log).toContain("isolation: sandbox (reused)");
+      const pid = Number(/runner pid (\d+)/.exec(log)?.[1]);
+      expect(alive(pid)).toBe(true);
+      const dirs = readdirSync(root);
+      expect(dirs).toHaveLength(1);
+      const cgroup = JSON.parse(readFileSync(path.join(root, dirs[0] as string, "cgroup.json"), "utf8")) as { dirs: Record<string, string> };
+      const cgroupDirs = Object.values(cgroup.dirs);
+      expect(cgroupDirs.length).toBeGreaterThan(0);
+      expect(cgroupDirs.every((d) => existsSync(d))).toBe(true);
+
+      await first.kill9();
+      // Its stdin closed: the runner exits, and the sandbox with it.
+      await waitUntil("the reused sandbox to end with its orchestrator", () => !alive(pid), 60_000);
+      second = await project.startStandalone();
+      await waitUntil("the dead orchestrator's runner folder to be removed", () => !existsSync(path.join(root, dirs[0] as string)), 90_000, 200);
+      await waitUntil("its cgroup to be removed", () => cgroupDirs.every((d) => !existsSync(d)), 30_000, 200);
+      const states = await waitUntil("the try to be failed as lost", async () => {
+        const r = await project.cliJson<Summary>(["tasks", "states", "sreuse_crash", runId, "--json"]);
+        return r.json.tasks[0]?.state === "failed" ? r.json : null;
+      }, 90_000, 500);
+      expect(states.tasks[0]).toMatchObject({ isolation: "sandbox", reused: true, tryNumber: 1 });
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  }, 420_000);
 });

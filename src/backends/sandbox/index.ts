@@ -78,7 +78,8 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
     ? new WarmPool(options.warm, path.join(config.stateDir, "warm", "sandbox"), (dir) => void removeStaleCgroup(dir, cgroups, cgroupParent))
     : null;
   const reusePool = new ReusePool({ idleMs: options.warm?.idleMs ?? 60_000, maxIdlePerKey: Math.max(1, options.parallelism ?? 8) });
-  let swept: Promise<void> | null = null;
+  // Folders and cgroups of reused sandboxes of orchestrators that died (their sandboxes ended with them).
+  const swept = process.platform === "linux" ? sweepDeadRunnerDirs(config, (dir) => removeStaleCgroup(dir, cgroups, cgroupParent)) : Promise.resolve();
 
   const finish = (cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">) => async (info: ExitInfo): Promise<ExitInfo> => {
     let out = info;
@@ -126,7 +127,6 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
       if (request.reuse) {
         const key = p.python ? null : warmKey(config, request, p);
         if (key) {
-          swept ??= sweepDeadRunnerDirs(config, (dir) => removeStaleCgroup(dir, cgroups, cgroupParent));
           await swept;
           try {
             return await reusePool.launch(`reuse:${key}`, () => reusedSpec(request, p), request);
@@ -164,7 +164,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
     },
 
     async close() {
-      await Promise.all([pool?.close(), reusePool.close()]);
+      await Promise.all([pool?.close(), reusePool.close(), swept]);
     },
   };
 
