@@ -60,6 +60,11 @@ async function warmTries(ctx: any, runId: string, n: number): Promise<number> {
   return warm;
 }
 
+/** How many of a run's tries ran in a reused runner, from the store's column. */
+async function reusedTries(ctx: any, runId: string): Promise<number> {
+  return (await ctx.store.listReusedTries(runId)).length;
+}
+
 /** The rows of a configuration the backend cannot run, each saying why. */
 function notApplicable(o: TryBenchOptions, reason: string): BenchRow[] {
   const row = (what: string, unit: string): BenchRow => ({ suite: o.suite, name: `${o.backend} ${o.label}: ${what}`, value: Number.NaN, unit, note: `n/a: ${reason}` });
@@ -123,6 +128,9 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
       if (o.noWarmLaunch) return notApplicable(o, o.noWarmLaunch);
       throw new Error(`${o.backend} ${o.label}: warm launch is on but none of the warm-up run's ${WARMUP} tries was warm-launched`);
     }
+    if (o.taskOptions?.reuse === true && (await reusedTries(ctx, probe.runId)) < WARMUP) {
+      throw new Error(`${o.backend} ${o.label}: reuse: true is on but not every try of the warm-up run ran in a reused runner`);
+    }
     // A warm-up run of the measured chain: its first tries pay for the compiled DAG module.
     await waitRun(ctx, (await actions.triggerDagRun(actx, "chain", {})).runId);
     const c0 = process.cpuUsage();
@@ -142,6 +150,7 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
     rows.push({ suite: o.suite, name: name(`${wideN} independent tiny tasks (${wide.state})`), value: wideN / s, unit: "tasks/s", goal: o.goals?.wide });
     rows.push({ suite: o.suite, name: name("orchestrator CPU per try (independent)"), value: (wideCpu.user + wideCpu.system) / 1000 / wideN, unit: "ms", goal: o.goals?.cpu });
     if (o.taskOptions?.reuse !== true) rows.push({ suite: o.suite, name: name("independent tries handed to a warm runner"), value: (100 * (await warmTries(ctx, wide.runId, wideN))) / wideN, unit: "%" });
+    else rows.push({ suite: o.suite, name: name("independent tries run in a reused runner"), value: (100 * (await reusedTries(ctx, wide.runId))) / wideN, unit: "%" });
     if (o.profile) {
       const stop = await profileParts();
       const profiled = await waitRun(ctx, (await actions.triggerDagRun(actx, "wide", {})).runId);
