@@ -447,6 +447,10 @@ export class KyselyStore implements Store {
 
   async claimQueued(request: ClaimRequest): Promise<ClaimedTry[]> {
     if (request.limit <= 0 || request.queues.length === 0) return [];
+    // Most wake-ups find nothing queued (a try's end wakes the worker several ways): a read of the state index
+    // answers that without taking the write lock. A task queued just after this read wakes the worker again.
+    const any = await this.db.selectFrom("task_instances").select("task_id").where("state", "=", "queued").where("queue", "in", request.queues).limit(1).executeTakeFirst();
+    if (!any) return [];
     return this.adapter.exclusive((db) => claimFairly(db, this.dialect, request, (d, c) => insertChanges(d, c, now())));
   }
 
