@@ -38,9 +38,28 @@ export async function runInstancesView(db: Db, runId: string, toTi: (r: never) =
   };
 }
 
-/** True while any instance of the run has not finished (a cheap check: it stops at the first one). */
+/** Per run, the unfinished instance the last check found: it is read first next time (a hint, always verified). */
+const lastUnfinished = new Map<string, { taskId: string; mapIndex: number }>();
+
+/**
+ * True while any instance of the run has not finished. The instance found last time is looked up first; only when
+ * it has finished is the run scanned (up to the first unfinished one), so a check costs a point read most times.
+ */
 export async function hasUnfinishedTasks(db: Db, runId: string): Promise<boolean> {
-  const row = await db.selectFrom("task_instances").select("task_id").where("run_id", "=", runId)
+  const hint = lastUnfinished.get(runId);
+  if (hint) {
+    const row = await db.selectFrom("task_instances").select("state").where("run_id", "=", runId).where("task_id", "=", hint.taskId)
+      .where("map_index", "=", hint.mapIndex).executeTakeFirst();
+    if (row && !FINISHED_TASK_STATES.includes(row.state as TaskState)) return true;
+  }
+  const row = await db.selectFrom("task_instances").select(["task_id", "map_index"]).where("run_id", "=", runId)
     .where("state", "not in", [...FINISHED_TASK_STATES]).limit(1).executeTakeFirst();
-  return row !== undefined;
+  if (!row) {
+    lastUnfinished.delete(runId);
+    return false;
+  }
+  // Bounded: hints of runs long finished are dropped wholesale.
+  if (lastUnfinished.size >= 1000) lastUnfinished.clear();
+  lastUnfinished.set(runId, { taskId: row.task_id, mapIndex: Number(row.map_index) });
+  return true;
 }
