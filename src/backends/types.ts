@@ -80,6 +80,11 @@ export interface RunningTry {
   exited: Promise<ExitInfo>;
   /** Kills the try and everything it started; idempotent. */
   kill(reason: string): Promise<void>;
+  /**
+   * The try's events (NDJSON lines), when the backend kept them in memory rather than in the events file: a try
+   * that cannot be adopted (a reused runner's) has no reader after this process. Complete once `exited` resolved.
+   */
+  events?: () => readonly string[];
 }
 
 /** An execution backend. */

@@ -21,9 +21,14 @@ export function readEvents(eventsPath: string): TaskEvent[] {
   } catch {
     return [];
   }
+  return parseEvents(text.split("\n"));
+}
+
+/** The valid events of NDJSON lines, in order, each sequence number once. */
+export function parseEvents(lines: readonly string[]): TaskEvent[] {
   const out: TaskEvent[] = [];
   let last = 0;
-  for (const line of text.split("\n")) {
+  for (const line of lines) {
     if (!line) continue;
     const e = decodeEvent(line);
     if (!e || e.seq <= last) continue;

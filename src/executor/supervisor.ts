@@ -17,7 +17,7 @@ import type { TryFence, TryOutcome } from "../store/store.js";
 import { buildPayload, pythonNodeArgs } from "./payload.js";
 import { LogPump } from "./log-pump.js";
 import { LogShipper } from "./log-shipper.js";
-import { decide, readEvents, type TryResult } from "./outcome.js";
+import { decide, parseEvents, readEvents, type TryResult } from "./outcome.js";
 import { pokeExternalTask } from "./external-sensor.js";
 import { triggerOtherDag } from "./trigger-dag.js";
 import { runCallbacks } from "./callbacks.js";
@@ -211,7 +211,8 @@ export async function superviseTry(deps: SupervisorDeps, t: TryTarget, adopt: { 
       const killedFor = watched.killedFor ?? (scratch ? await scratchOverLimit(scratch.dir, scratch.bytes) : null);
       exitCode = exit.code;
       await pump.finish();
-      result = decide({ events: readEvents(eventsPath), exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
+      const events = running?.events ? parseEvents(running.events()) : readEvents(eventsPath);
+      result = decide({ events, exit, scratchDir, killedFor, memoryLimitMiB: memoryLimit });
       if (result.kind === "success" && task.datasets) {
         const { publishOutputs } = await import("../datasets/flow.js");
         await publishOutputs(ctx, { run: loaded.run, dag: loaded.dag, task, scratchDir, tryNumber: t.tryNumber });

@@ -17,6 +17,11 @@ export interface DemuxOptions {
   nonce: string | null;
   /** Secret values replaced by *** in every raw line. */
   masks?: string[];
+  /**
+   * Receives the events (NDJSON lines) instead of `eventsPath`: for a try no restarted orchestrator can adopt (a
+   * reused runner's), whose events need not outlive this process.
+   */
+  eventSink?: string[];
 }
 
 /** How much of a try's output is already in its files (for adoption). */
@@ -129,7 +134,8 @@ export class OutputDemuxer {
   writeEvent(json: string, seq: number): void {
     if (seq <= this.maxSeq) return;
     this.maxSeq = seq;
-    this.append(this.o.eventsPath, `${json}\n`);
+    if (this.o.eventSink) this.o.eventSink.push(json);
+    else this.append(this.o.eventsPath, `${json}\n`);
     this.writePending();
   }
 

@@ -163,7 +163,9 @@ export class ReusedRunner {
       }
     }
     this.tries++;
-    const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: payload.nonce });
+    // The events stay in memory: a reused try ends with this process (no restart adopts it).
+    const events: string[] = [];
+    const demux = new OutputDemuxer({ rawLogPath: request.rawLogPath, eventsPath: request.eventsPath, nonce: payload.nonce, eventSink: events });
     const ended = new Promise<ExitInfo>((resolve) => {
       this.current = { request, nonce: payload.nonce, marker: Buffer.from(`${REUSE_END_PREFIX}${payload.nonce}:`), demux, resolve };
     });
@@ -185,6 +187,7 @@ export class ReusedRunner {
       handle: { ...this.handle, reused: true, runnerTry: this.tries },
       exited,
       kill: (reason) => this.kill(reason),
+      events: () => events,
     };
   }
 
