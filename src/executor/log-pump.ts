@@ -3,8 +3,7 @@
  * asynchronous and in bounded chunks, so a task printing gigabytes never stalls the orchestrator; the log stops at
  * a size cap with a marker line; consumed raw bytes are punched out of the raw file (see core/raw-log.ts).
  */
-import { mkdirSync } from "node:fs";
-import { open, readFile, truncate, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, truncate, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { charBoundary } from "../core/utf8.js";
 import { LogTimesWriter, timesPath } from "../core/log-times.js";
@@ -117,7 +116,8 @@ export class LogPump {
   }
 
   private async init(adopt: boolean): Promise<void> {
-    mkdirSync(path.dirname(this.logPath), { recursive: true, mode: 0o700 });
+    // Off the event loop: creating a directory costs up to a millisecond, and the try launches meanwhile.
+    await mkdir(path.dirname(this.logPath), { recursive: true, mode: 0o700 });
     const saved = adopt ? readProgress(this.rawPath) : null;
     // Without saved progress an adopting pump copies the raw output again from the start (nothing is punched yet).
     if (saved) this.progress = saved;
