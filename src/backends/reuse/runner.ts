@@ -74,6 +74,8 @@ export class ReusedRunner {
   private readonly child: ChildProcess;
   private readonly handle: ProcessHandle;
   private readonly exited: Promise<ExitInfo>;
+  /** Settles once the runner ended, its last try was reported and its `cleanup` ran. */
+  private readonly gone: Promise<void>;
   private current: Current | null = null;
   private carry: Buffer = Buffer.alloc(0);
   private killedFor: string | null = null;
@@ -99,7 +101,7 @@ export class ReusedRunner {
       const info = this.killedFor ? { ...raw, detail: raw.detail ?? this.killedFor } : raw;
       return spec.onExit ? spec.onExit(info, this.current?.request ?? null) : info;
     });
-    void this.exited.then(async (info) => {
+    this.gone = this.exited.then(async (info) => {
       const c = this.current;
       this.current = null;
       if (c) {
@@ -197,7 +199,7 @@ export class ReusedRunner {
     if (this.dead) return;
     await this.spec.onKill?.();
     killTree(this.handle.pid, this.handle.pgid, this.handle.marker, this.handle.startTime);
-    await this.exited;
+    await this.gone;
   }
 
   /** Ends an idle runner (its stdin closes, it exits); a busy one is killed. */
@@ -206,7 +208,7 @@ export class ReusedRunner {
     this.killedFor ??= "unused";
     this.child.stdin?.end();
     const timer = setTimeout(() => void this.kill("unused"), 2_000);
-    await this.exited;
+    await this.gone;
     clearTimeout(timer);
   }
 
