@@ -249,6 +249,11 @@ describe("reuse: true on the sandbox backend", () => {
       };
       expect(await open("p1")).toBe("sandbox (reused)");
       expect(await open("own")).toBe("sandbox");
+      // The API's task instances carry it too (what the UI and `tasks states` against a server read).
+      const res = await fetch(`${server.url}/api/v1/dags/sreuse/runs/${encodeURIComponent(summary.runId)}/tasks`, { headers: { authorization: `Bearer ${CANARY}` } });
+      const { taskInstances } = (await res.json()) as { taskInstances: Array<{ taskId: string; isolation: string; reused: boolean }> };
+      expect(taskInstances.find((t) => t.taskId === "p1")).toMatchObject({ isolation: "sandbox", reused: true });
+      expect(taskInstances.find((t) => t.taskId === "own")).toMatchObject({ isolation: "sandbox", reused: false });
     } finally {
       await browser.close();
       await server.stop();
