@@ -175,14 +175,24 @@ export class Executor {
       environment: (name, log) => ensureEnvironment(this.ctx.config, name, log),
       shutdown: this.shutdown.signal,
       fenced: () => this.membership.fenced,
-      finishTry: (key, outcome, fence) => this.completions.finish(key, outcome, fence),
-      onDeferred: () => this.triggerer.wake(),
-      onFinished: (runId, recorded) => {
-        if (this.options.onFinished && recorded) {
+      finishTry: async (key, outcome, fence) => {
+        // Noted before the end is written: the change feed may show it before this supervisor reports it, and the
+        // run must then not be evaluated twice (once for the feed, once for onFinished).
+        const ended = `${key.runId}\u0000${key.taskId}\u0000${key.tryNumber}`;
+        if (this.options.onFinished) {
           // Bounded: ends whose change this process never reads (no watcher) must not pile up.
           if (this.ended.size >= 10_000) this.ended.clear();
-          this.ended.add(`${runId}\u0000${t.taskId}\u0000${t.tryNumber}`);
+          this.ended.add(ended);
         }
+        const ok = await this.completions.finish(key, outcome, fence).catch((err: unknown) => {
+          this.ended.delete(ended);
+          throw err;
+        });
+        if (!ok) this.ended.delete(ended);
+        return ok;
+      },
+      onDeferred: () => this.triggerer.wake(),
+      onFinished: (runId) => {
         this.options.onFinished?.(runId, t.taskId);
         this.wake();
       },
