@@ -221,7 +221,9 @@ export class Executor {
             workerId: this.workerId, hostname: this.hostname, queues, limit: free,
             logPathOf: (k) => logPath(this.ctx.config.stateDir, k),
           });
-          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, mapIndex: c.mapIndex, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 } }, null);
+          // The claim started the tries (their start time is the store's "now" of that write, a moment ago).
+          const startedAt = Date.now();
+          for (const c of claimed) this.supervise({ dagId: c.dagId, runId: c.runId, taskId: c.taskId, mapIndex: c.mapIndex, tryNumber: c.tryNumber, isolation: c.isolation as BackendName, fence: { workerId: this.workerId, epoch: 0 }, startedAt }, null);
           if (claimed.length === free) this.dirty = true;
           this.claimError = null;
         } catch (err) {

@@ -61,6 +61,8 @@ export interface TryTarget {
   isolation: BackendName;
   /** The worker's ownership of the try: every write is refused once another worker holds it. */
   fence: TryFence;
+  /** When the try started (epoch ms), when the caller knows (it claimed it just now); else it is read from the store. */
+  startedAt?: number;
 }
 
 /** Why a supervisor let go of a try it did not finish. */
@@ -300,8 +302,11 @@ async function stillOurs(ctx: AirlockContext, t: TryTarget): Promise<boolean> {
 }
 
 async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, running: RunningTry, pump: LogPump, scratch: { dir: string; bytes: number } | null): Promise<{ exit: ExitInfo; killedFor: string | null; released: Released | null }> {
-  const tryRow = await deps.ctx.store.getTry(t);
-  const startedAt = tryRow ? Date.parse(tryRow.startedAt) : Date.now();
+  let startedAt = t.startedAt;
+  if (startedAt === undefined) {
+    const tryRow = await deps.ctx.store.getTry(t);
+    startedAt = tryRow ? Date.parse(tryRow.startedAt) : Date.now();
+  }
   let killedFor: string | null = null;
   let released: Released | null = null;
   let ended = false;
@@ -375,9 +380,10 @@ async function watch(deps: SupervisorDeps, t: TryTarget, task: SerializedTask, r
 /** Records the try's end; returns the state its task instance moved to (null when it was no longer running). */
 async function record(deps: SupervisorDeps, t: TryTarget, loaded: Loaded | undefined, result: TryResult, exitCode: number | null, pump: LogPump, shipper: LogShipper): Promise<TaskState | null> {
   const { store } = deps.ctx;
-  const ti = await store.getTaskInstance(t.runId, t.taskId, t.mapIndex);
   // Only a rescheduling sensor may be parked; anything else asking for it has failed.
   if (result.kind === "reschedule") result = { kind: "failed", error: { type: "SensorReschedule", message: result.reason } };
+  // Only a failure asks how many tries the instance has (a clear may have given it more meanwhile).
+  const ti = result.kind === "failed" ? await store.getTaskInstance(t.runId, t.taskId, t.mapIndex) : undefined;
   let outcome: TryOutcome;
   if (result.kind === "success") {
     // A secret the task printed last or returned must not reach the store, the CLI or the UI through its XCom.
