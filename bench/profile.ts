@@ -47,7 +47,8 @@ export async function profileParts(): Promise<() => Promise<Map<string, number>>
   };
 }
 
-function attribute(p: Profile): Map<string, number> {
+/** Attributes the samples of a CPU profile (ms per part). */
+export function attribute(p: Profile): Map<string, number> {
   const parent = new Map<number, number>();
   const byId = new Map<number, ProfileNode>();
   for (const n of p.nodes) {

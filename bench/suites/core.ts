@@ -105,7 +105,7 @@ export async function run(): Promise<BenchRow[]> {
   // launch off and on.
   for (const warm of [false, true]) {
     rows.push(...await tryFigures({
-      suite: "core", backend: "process", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
+      suite: "core", backend: "process", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm }, profile: warm,
       goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { chain: "none (<= 10 ms is for warm on)", wide: ">= 40 tasks/s" },
     }));
   }
@@ -115,7 +115,7 @@ export async function run(): Promise<BenchRow[]> {
     const pg = store === "postgres" ? await benchPostgres("airlock_bench_reuse") : null;
     try {
       rows.push(...await tryFigures({
-        suite: "core", backend: "process", label: `reuse on ${store}`, taskOptions: { reuse: true }, wide: 1000,
+        suite: "core", backend: "process", label: `reuse on ${store}`, taskOptions: { reuse: true }, wide: 1000, profile: true,
         ...(pg ? { store: pg.url } : {}), goals: { chain: "<= 10 ms", wide: ">= 1000 tasks/s" },
       }));
     } finally {

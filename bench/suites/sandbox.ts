@@ -111,13 +111,13 @@ export async function run(): Promise<BenchRow[]> {
   // Issue 14 through the whole orchestrator: chain overhead, independent tasks/s, orchestrator CPU per try.
   for (const warm of [false, true]) {
     rows.push(...await tryFigures({
-      suite: SUITE, backend: "sandbox", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm },
+      suite: SUITE, backend: "sandbox", label: `warm launch ${warm ? "on" : "off"}`, executor: { warmLaunch: warm }, profile: warm,
       goals: warm ? { chain: "<= 10 ms", wide: ">= 40 tasks/s" } : { chain: "none (<= 10 ms is for warm on)", wide: ">= 40 tasks/s" },
     }));
   }
   // Issue 14 point 3 on the sandbox: tries with reuse: true run in long-lived sandboxes (one per key).
   rows.push(...await tryFigures({
-    suite: SUITE, backend: "sandbox", label: "reuse on sqlite", taskOptions: { reuse: true }, wide: 1000,
+    suite: SUITE, backend: "sandbox", label: "reuse on sqlite", taskOptions: { reuse: true }, wide: 1000, profile: true,
     goals: { chain: "<= 10 ms", wide: ">= 1000 tasks/s" },
   }));
   return [...rows, ...(await builds())];
