@@ -6,8 +6,7 @@
  * There is deliberately no --die-with-parent: tries survive an orchestrator restart and are adopted; they are
  * killed through their cgroup and process group instead.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import { AIRLOCK_DIST } from "../../core/install.js";
@@ -28,8 +27,8 @@ import { WarmPool } from "../warm/pool.js";
 import { WarmHandOverError, WarmProcess } from "../warm/warm-process.js";
 import { handOverSandbox, sdkPreload, warmKey, warmLayout, type SandboxPlan } from "./warm.js";
 import { ReusePool } from "../reuse/pool.js";
-import { ReusedRunnerError, type ReusedRunnerSpec } from "../reuse/runner.js";
-import { newRunnerDir, prepareTry, sweepDeadRunnerDirs } from "./reuse.js";
+import { ReusedRunnerError } from "../reuse/runner.js";
+import { reusedSandboxSpec, sweepDeadRunnerDirs, type SandboxKit } from "./reuse.js";
 
 /** Options of the sandbox backend. */
 export interface SandboxOptions {
@@ -77,6 +76,12 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
   const pool = options.warm?.enabled && process.platform === "linux"
     ? new WarmPool(options.warm, path.join(config.stateDir, "warm", "sandbox"), (dir) => void removeStaleCgroup(dir, cgroups, cgroupParent))
     : null;
+  /** How any sandbox of this backend is made, for reused sandboxes (reuse.ts). */
+  const kit: SandboxKit = {
+    config, dist, uid: options.uid, seccompFd: SECCOMP_FD, makeCgroup, seccompPath, baseReadOnly, wrapped, finish: (c, r) => finish(c, r),
+    identityFiles: () => identityFiles(config.stateDir),
+    runnerCommand: (p, request) => runnerCommand(p, false, request),
+  };
   const reusePool = new ReusePool({ idleMs: options.warm?.idleMs ?? 60_000, maxIdlePerKey: Math.max(1, options.parallelism ?? 8) });
   // Folders and cgroups of reused sandboxes of orchestrators that died (their sandboxes ended with them).
   const swept = process.platform === "linux" ? sweepDeadRunnerDirs(config, (dir) => removeStaleCgroup(dir, cgroups, cgroupParent)) : Promise.resolve();
@@ -129,7 +134,7 @@ export function createSandboxBackend(config: Pick<AirlockConfig, "environmentsFo
         if (key) {
           await swept;
           try {
-            return await reusePool.launch(`reuse:${key}`, () => reusedSpec(request, p), request);
+            return await reusePool.launch(`reuse:${key}`, () => reusedSandboxSpec(kit, request, p), request);
           } catch (err) {
             if (!(err instanceof ReusedRunnerError)) throw err;
             reuseSkipped = `reuse: true could not be honoured (${err.message}): this try ran in a sandbox of its own`;
@@ -219,63 +224,6 @@ async function launchFresh(request: LaunchRequest, p: SandboxPlan): Promise<Runn
       throw err;
     }
   }
-
-  /**
-   * A long-lived sandbox for tries like `request` (reuse.ts): made like a warm one (same binds, namespaces,
-   * seccomp filter, and one cgroup with the key's limits for its whole life), running the runner with `--reuse`.
-   */
-  function reusedSpec(request: LaunchRequest, p: SandboxPlan): ReusedRunnerSpec {
-    const dir = newRunnerDir(config);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const layout = warmLayout(config, dir, request, dist);
-    let cgroup: TryCgroup | null = null;
-    let seccompFd: number | null = null;
-    try {
-      cgroup = makeCgroup(`reuse.${Math.random().toString(36).slice(2, 10)}`, p.resources);
-      if (cgroup) writeFileSync(path.join(dir, "cgroup.json"), JSON.stringify(cgroup));
-      const seccompFile = seccompPath();
-      const spec: SandboxSpec = {
-        readOnly: baseReadOnly(p, request),
-        writable: [layout.scratch],
-        mapped: layout.mapped,
-        files: identityFiles(config.stateDir),
-        network: p.network,
-        cwd: layout.scratch,
-        uid: options.uid,
-        gid: options.uid,
-        ...(seccompFile ? { seccompFd: SECCOMP_FD } : {}),
-        tmpBytes: scratchBytes(p.resources),
-        command: [...runnerCommand(p, false, request), "--reuse", "--scrub-tmp"],
-      };
-      seccompFd = seccompFile ? openSync(seccompFile, "r") : null;
-      const kill = async () => {
-        if (cgroup) await killTryCgroup(cgroup);
-      };
-      const ended = (info: ExitInfo, during: LaunchRequest | null) =>
-        finish(cgroup, during ?? { rawLogPath: path.join(dir, "none.log"), eventsPath: path.join(dir, "none.ndjson") })(info);
-      return {
-        // stderr joins stdout (bwrap's complaints too), so a try's output and events stay in the order they were written.
-        argv: ["/bin/sh", "-c", 'unset PWD; exec "$@" 2>&1', "airlock-reuse", ...wrapped(cgroup, spec)],
-        env: sandboxEnv({ scratchDir: layout.scratch, environment: request.environment }, p.node),
-        cwd: layout.scratch,
-        backend: "sandbox",
-        // Inside the sandbox nothing can escape its pid namespace and cgroup: no marker in the task's environment.
-        mark: false,
-        ...(seccompFd !== null ? { extraFds: [seccompFd] } : {}),
-        extraHandle: { cgroup },
-        onKill: kill,
-        onExit: ended,
-        prepare: (r) => prepareTry(dir, layout.scratch, r),
-        cleanup: () => rm(dir, { recursive: true, force: true }),
-      };
-    } catch (err) {
-      if (seccompFd !== null) closeSync(seccompFd);
-      if (cgroup) void removeTryCgroup(cgroup);
-      void rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-  }
-
 
   /** What a try of `request` runs with: limits and network (the environment's defaults under the task's own). */
   function planOf(request: LaunchRequest): SandboxPlan {

@@ -11,12 +11,91 @@
  * A sandbox binds only its own runner folder: tries never see the folders of other runners. Events travel on stdout
  * tagged with each try's nonce, as on the process backend.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AirlockConfig } from "../../config/config.js";
 import type { TaskPayload } from "../../runner/protocol.js";
-import type { LaunchRequest } from "../types.js";
+import type { Resources } from "../../sdk/types.js";
+import { scratchBytes } from "../../environments/resources.js";
+import type { ReusedRunnerSpec } from "../reuse/runner.js";
+import type { ExitInfo, LaunchRequest } from "../types.js";
+import type { SandboxSpec } from "./bwrap.js";
+import { killTryCgroup, removeTryCgroup, type TryCgroup } from "./cgroups.js";
+import { sandboxEnv } from "./task-env.js";
+import { warmLayout, type SandboxPlan } from "./warm.js";
+
+/** How the sandbox backend makes any of its sandboxes (index.ts), lent to reused ones. */
+export interface SandboxKit {
+  config: Pick<AirlockConfig, "stateDir">;
+  dist: string;
+  uid: number | undefined;
+  /** The descriptor number bwrap reads the seccomp filter from. */
+  seccompFd: number;
+  makeCgroup(name: string, resources: Resources | null): TryCgroup | null;
+  /** The seccomp filter's file, or null when the filter is off. */
+  seccompPath(): string | null;
+  baseReadOnly(p: SandboxPlan, request: Pick<LaunchRequest, "environment">): string[];
+  identityFiles(): Array<[string, string]>;
+  runnerCommand(p: SandboxPlan, request: LaunchRequest): string[];
+  /** bwrap's command line behind the wrapper that joins the cgroup. */
+  wrapped(cgroup: TryCgroup | null, spec: SandboxSpec): string[];
+  finish(cgroup: TryCgroup | null, request: Pick<LaunchRequest, "rawLogPath" | "eventsPath">): (info: ExitInfo) => Promise<ExitInfo>;
+}
+
+/**
+ * A long-lived sandbox for tries like `request`: made like a warm one (same binds, namespaces, seccomp filter, and
+ * one cgroup with the key's limits for its whole life), running the runner with `--reuse`.
+ */
+export function reusedSandboxSpec(kit: SandboxKit, request: LaunchRequest, p: SandboxPlan): ReusedRunnerSpec {
+  const dir = newRunnerDir(kit.config);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const layout = warmLayout(kit.config, dir, request, kit.dist);
+  let cgroup: TryCgroup | null = null;
+  let seccompFd: number | null = null;
+  try {
+    cgroup = kit.makeCgroup(`reuse.${Math.random().toString(36).slice(2, 10)}`, p.resources);
+    if (cgroup) writeFileSync(path.join(dir, "cgroup.json"), JSON.stringify(cgroup));
+    const seccompFile = kit.seccompPath();
+    const spec: SandboxSpec = {
+      readOnly: kit.baseReadOnly(p, request),
+      writable: [layout.scratch],
+      mapped: layout.mapped,
+      files: kit.identityFiles(),
+      network: p.network,
+      cwd: layout.scratch,
+      uid: kit.uid,
+      gid: kit.uid,
+      ...(seccompFile ? { seccompFd: kit.seccompFd } : {}),
+      tmpBytes: scratchBytes(p.resources),
+      command: [...kit.runnerCommand(p, request), "--reuse", "--scrub-tmp"],
+    };
+    seccompFd = seccompFile ? openSync(seccompFile, "r") : null;
+    const held = cgroup;
+    return {
+      // stderr joins stdout (bwrap's complaints too), so a try's output and events stay in the order they were written.
+      argv: ["/bin/sh", "-c", 'unset PWD; exec "$@" 2>&1', "airlock-reuse", ...kit.wrapped(cgroup, spec)],
+      env: sandboxEnv({ scratchDir: layout.scratch, environment: request.environment }, p.node),
+      cwd: layout.scratch,
+      backend: "sandbox",
+      // Inside the sandbox nothing can escape its pid namespace and cgroup: no marker in the task's environment.
+      mark: false,
+      ...(seccompFd !== null ? { extraFds: [seccompFd] } : {}),
+      extraHandle: { cgroup },
+      onKill: async () => {
+        if (held) await killTryCgroup(held);
+      },
+      onExit: (info, during) => kit.finish(held, during ?? { rawLogPath: path.join(dir, "none.log"), eventsPath: path.join(dir, "none.ndjson") })(info),
+      prepare: (r) => prepareTry(dir, layout.scratch, r),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  } catch (err) {
+    if (seccompFd !== null) closeSync(seccompFd);
+    if (cgroup) void removeTryCgroup(cgroup);
+    void rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
 
 /** The folder of reused sandboxes' runner folders: `<state>/reuse/sandbox/<orchestrator pid>-<random>`. */
 export function reuseRoot(config: Pick<AirlockConfig, "stateDir">): string {
