@@ -1,6 +1,8 @@
 /**
- * Where the orchestrator's CPU goes per try: a V8 CPU profile of this process (which runs every orchestrator part)
- * while a measured run goes on, its samples attributed to parts of Airlock. A sample in the file system's or the
+ * Where the orchestrator's main thread goes per try: a V8 CPU profile of this process (which runs every orchestrator
+ * part) while a measured run goes on, its samples attributed to parts of Airlock. A sample counts the main thread
+ * busy, whether computing or blocked in a synchronous system call (a spawn waits for the child's exec, a sync file
+ * operation for the disk): the main thread is what bounds tries per second, so that is the figure that matters. A sample in the file system's or the
  * store's code counts for that; any other sample counts for the nearest Airlock module on its stack (Node's
  * promise and stream internals count for whoever called them).
  */

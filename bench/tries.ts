@@ -39,8 +39,9 @@ export interface TryBenchOptions {
    */
   noWarmLaunch?: string;
   /**
-   * Runs the independent tasks once more under a CPU profile and reports the orchestrator's CPU per try by part
-   * (store, scheduler, logs, supervisor, backend, file system, ...): where the time goes that a goal is missed by.
+   * Runs the independent tasks once more under a CPU profile and reports the orchestrator's main-thread time per try
+   * by part (store, scheduler, logs, supervisor, backend, file system, ...): where the time goes that a goal is
+   * missed by.
    */
   profile?: boolean;
 }
@@ -156,7 +157,7 @@ export async function tryFigures(o: TryBenchOptions): Promise<BenchRow[]> {
       const profiled = await waitRun(ctx, (await actions.triggerDagRun(actx, "wide", {})).runId);
       const parts = await stop();
       for (const [part, ms] of parts) {
-        rows.push({ suite: o.suite, name: name(`CPU per try by part (independent, profiled run ${profiled.state}): ${part}`), value: ms / wideN, unit: "ms" });
+        rows.push({ suite: o.suite, name: name(`main-thread time per try by part (independent, profiled run ${profiled.state}): ${part}`), value: ms / wideN, unit: "ms" });
       }
     }
   } finally {
