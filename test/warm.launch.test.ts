@@ -124,6 +124,29 @@ describe.each(["process", "sandbox"] as const)("warm launch on %s", (name) => {
   });
 });
 
+describe("warm runners for tries launched together", () => {
+  it("keeps one more runner waiting for each launch that found none, up to maxProcesses", async () => {
+    const b = createProcessBackend({ warm: { settings: { ...WARM_LAUNCH_DEFAULTS, perEnvironment: 1, maxProcesses: 4 }, stateDir: project.config.stateDir } });
+    try {
+      const first = fnTry(project, "together_0", { body: "return 1;" });
+      b.prewarm(first);
+      await waiting(b.warmPool, 1);
+      // Four tries at once: one finds the waiting runner, three find none.
+      const tries = [0, 1, 2, 3].map((i) => fnTry(project, `together_${i}`, { body: "return 1;" }));
+      const running = await Promise.all(tries.map((t) => b.launch(t)));
+      expect(running.filter((r) => r.handle.warm === true).length).toBeGreaterThanOrEqual(1);
+      for (const r of running) expect((await r.exited).code).toBe(0);
+      expect(b.warmPool?.stats.misses).toBeGreaterThanOrEqual(3);
+      // The pool now keeps four waiting (1 + 3 misses, the maxProcesses bound), not perEnvironment's one.
+      await waiting(b.warmPool, 4);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(b.warmPool?.size).toBe(4);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
 describe("warm runners and a killed orchestrator", () => {
   it("end with it (kill -9): their stdin closes and nothing is left", async () => {
     const script = `

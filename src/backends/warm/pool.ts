@@ -27,6 +27,13 @@ interface KeyState {
   start: (dir: string) => WarmProcess;
   /** Runners of this key that ended before a try took them, in a row: after 3 the key is not warmed any more. */
   earlyExits: number;
+  /**
+   * Runners kept waiting: `perEnvironment`, plus one for each launch that found none waiting (tries of the key
+   * started together, e.g. independent tasks), up to `maxProcesses`; back to `perEnvironment` after `idleMs`
+   * without such a miss.
+   */
+  target: number;
+  lastMiss: number;
 }
 
 /** A Node runner's resident memory right after start, used until a runner of the pool has been measured. */
@@ -54,6 +61,10 @@ export class WarmPool {
   take(key: string): WarmProcess | null {
     const state = this.keys.get(key);
     if (state) state.lastDemand = Date.now();
+    if (state && !state.slots.some((w) => w.waiting)) {
+      state.target = Math.min(state.target + 1, this.settings.maxProcesses);
+      state.lastMiss = Date.now();
+    }
     while (state && state.slots.length > 0) {
       const slot = state.slots.shift() as WarmProcess;
       this.rss.delete(slot);
@@ -73,7 +84,7 @@ export class WarmPool {
     if (this.closed || !this.settings.enabled) return;
     let state = this.keys.get(key);
     if (!state) {
-      state = { slots: [], lastDemand: Date.now(), start, earlyExits: 0 };
+      state = { slots: [], lastDemand: Date.now(), start, earlyExits: 0, target: this.settings.perEnvironment, lastMiss: 0 };
       this.keys.set(key, state);
     }
     state.lastDemand = Date.now();
@@ -107,7 +118,7 @@ export class WarmPool {
 
   private fill(key: string, state: KeyState): void {
     if (state.earlyExits >= 3) return;
-    while (state.slots.length < this.settings.perEnvironment && this.size < this.settings.maxProcesses && this.memoryAllows()) {
+    while (state.slots.length < state.target && this.size < this.settings.maxProcesses && this.memoryAllows()) {
       try {
         const slot = state.start(path.join(this.ownerDir, String(this.next++)));
         this.stats.started++;
@@ -143,6 +154,7 @@ export class WarmPool {
         this.rss.delete(slot);
         this.ended(state, slot);
       }
+      if (now - state.lastMiss > this.settings.idleMs) state.target = this.settings.perEnvironment;
       if (now - state.lastDemand > this.settings.idleMs) {
         this.keys.delete(key);
         this.stats.reaped += state.slots.length;
