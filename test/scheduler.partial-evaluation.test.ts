@@ -1,7 +1,7 @@
 /**
  * The scheduler evaluates only the tasks a try's end can change (those tasks and what follows them), not the whole
  * run. Property: on random DAGs (trigger rules, empty tasks, setups and teardowns, retries) driven through random
- * try ends, evaluating the changed tasks leaves every instance and the run in exactly the state a whole-run
+ * try ends and branch skips, evaluating the changed tasks leaves every instance and the run in exactly the state a whole-run
  * evaluation leaves them in. Two real SQLite stores follow the same random history, one evaluated each way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -112,6 +112,13 @@ it("evaluating only what a try's end can change equals evaluating the whole run,
             expect(await s.store.transitionTask("r", ti.taskId, ["running"], patch as never)).toBe(true);
           }
           changed.push(ti.taskId);
+          // A branch that succeeded skips some of the tasks right after it before its end is reported (as the
+          // supervisor records a branch decision): those are not among the changed tasks.
+          if (state === "success" && r() < 0.3) {
+            for (const next of d.tasks[ti.taskId]?.downstream ?? []) {
+              if (r() < 0.5) for (const s of [a, b]) await s.store.transitionTask("r", next, ["none", "scheduled"], { state: "skipped", endDate: "2026-01-01T00:00:01.000Z" });
+            }
+          }
         }
         await run(a, changed);
         await run(b);

@@ -57,7 +57,21 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
     return { ...result, ended: "failed", callbacks: request ? [request] : [] };
   }
   let scope = o.changed ? partialScope(dag, o.changed) : null;
-  const read = async () => groupView(await ctx.store.runInstancesView(run.runId, scope ? [...readSet(dag, scope)] : undefined), run);
+  const read = async () => {
+    for (;;) {
+      const view = groupView(await ctx.store.runInstancesView(run.runId, scope ? [...readSet(dag, scope)] : undefined), run);
+      if (!scope) return view;
+      // A task of the scope that has ended already (a branch skipped it before its end was reported) lets the tasks
+      // after it move too: they join the scope, and are read.
+      const before = scope.size;
+      for (const id of [...scope]) {
+        const s = view.summary.get(id)?.state;
+        if (s && FINISHED_TASK_STATES.includes(s)) for (const d of dag.tasks[id]?.downstream ?? []) scope.add(d);
+      }
+      if (scope.size === before) return view;
+      if (readSet(dag, scope).size > MAX_VIEW_TASKS) scope = null;
+    }
+  };
   let grouped = await read();
   const now = Date.now();
   const state = (id: string): TaskState => grouped.summary.get(id)?.state ?? "none";
