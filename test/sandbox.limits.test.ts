@@ -41,7 +41,8 @@ describe.each(LAUNCH_MODES)("sandbox limits (%s launch)", (mode) => {
   afterAll(async () => {
     await sandbox?.close();
   });
-  const launchedAsAsked = () => expect(sandbox.lastLaunchWarm).toBe(mode === "warm");
+  // Says why a warm launch went cold (the pool's counters, and what the pool wrote on stderr is in the test's output).
+  const launchedAsAsked = () => expect(sandbox.lastLaunchWarm, `warm pool: ${JSON.stringify(sandbox.pool?.stats ?? null)}`).toBe(mode === "warm");
 
   it("kills a task over its memory limit and reports memory limit exceeded (64 MiB)", async () => {
     const request = bashTry(project, "oom", `node -e 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))'`, { resources: { memory: "64Mi" } });

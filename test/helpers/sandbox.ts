@@ -182,7 +182,10 @@ export async function startSandbox(project: TestProject, o: { warm?: boolean } =
   const { bundleRunner } = await import("./docker-runner.js");
   const { createSandboxBackend } = await import("../../src/backends/sandbox/index.js");
   const dist = await bundleRunner();
-  const sandbox = createSandboxBackend(project.config, { distDir: dist.distDir, warm: o.warm ? { ...WARM_LAUNCH_DEFAULTS, enabled: true } : null });
+  // The suites launch tries of many keys (one per resource setting) one after another: the pool's caps (8 waiting
+  // runners, 512 MiB of them, measured) would refuse a new key's runner depending on the memory the earlier keys'
+  // runners happen to use, and that try would launch cold. The caps are tested in warm.launch; here they are high.
+  const sandbox = createSandboxBackend(project.config, { distDir: dist.distDir, warm: o.warm ? { ...WARM_LAUNCH_DEFAULTS, enabled: true, maxProcesses: 64, maxMemoryMiB: 16_384 } : null });
   const check = await sandbox.check();
   if (!check.ok) {
     await sandbox.close();
