@@ -8,8 +8,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { BackendName } from "../../sdk/types.js";
 import type { TaskPayload } from "../../runner/protocol.js";
@@ -139,7 +139,8 @@ export class WarmProcess {
     const { dir } = this.spec;
     if (nonEmpty(request.rawLogPath) || nonEmpty(request.eventsPath)) throw new WarmHandOverError("the try already has output files");
     try {
-      mkdirSync(request.tryDir, { recursive: true, mode: 0o700 });
+      // Off the event loop: the try's folder is new (several levels), and the log pump makes it at the same time.
+      await mkdir(request.tryDir, { recursive: true, mode: 0o700 });
       moveFile(path.join(dir, "output.log"), request.rawLogPath);
       moveFile(path.join(dir, "events.ndjson"), request.eventsPath);
       moveScratch(warmScratch(dir), request.scratchDir);
@@ -147,7 +148,8 @@ export class WarmProcess {
       // orchestrator's sweep of this pool's folders must not touch it.
       rmSync(path.join(dir, "cgroup.json"), { force: true });
       renameSync(dir, path.join(request.tryDir, "warm"));
-      writeFileSync(path.join(request.tryDir, HANDLE_FILE), JSON.stringify(this.handle), { mode: 0o600 });
+      // Written before the payload, so a crash from here on leaves a handle to adopt.
+      await writeFile(path.join(request.tryDir, HANDLE_FILE), JSON.stringify(this.handle), { mode: 0o600 });
     } catch (err) {
       // Half moved: this process serves nobody now.
       void this.dispose();
