@@ -156,20 +156,28 @@ describe("warm runners and a killed orchestrator", () => {
       const b = createProcessBackend({ warm: { settings: { ...WARM_LAUNCH_DEFAULTS, perEnvironment: 3 }, stateDir: ${JSON.stringify(project.config.stateDir)} } });
       b.prewarm(launchRequest(${JSON.stringify(path.join(project.config.stateDir, "tries"))}, { dagId: "killed", task: serializedTask("t", "bash", { command: "true" }) }));
       await new Promise((r) => setTimeout(r, 300));
-      process.stdout.write(JSON.stringify(b.warmPool.pids()) + "\\n");
+      const fs = await import("node:fs");
+      // Their cgroup folders ("N:controllers:/path" in /proc/<pid>/cgroup), those found on this machine.
+      const cgroups = b.warmPool.pids().flatMap((pid) => fs.readFileSync("/proc/" + pid + "/cgroup", "utf8").split("\\n"))
+        .filter((l) => l.includes("/airlock-process/warm."))
+        .flatMap((l) => { const [, c, rel] = l.split(":"); return [c === "" ? "/sys/fs/cgroup" + rel : "/sys/fs/cgroup/" + c + rel]; })
+        .filter((d) => fs.existsSync(d));
+      process.stdout.write(JSON.stringify({ pids: b.warmPool.pids(), cgroups }) + "\\n");
       process.kill(process.pid, "SIGKILL");`;
     const child = spawn(process.execPath, [...TSX, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const signal = await new Promise((r) => child.once("exit", (_c, s) => r(s)));
     expect(signal).toBe("SIGKILL");
-    const pids = JSON.parse(out.trim()) as number[];
+    const { pids, cgroups } = JSON.parse(out.trim()) as { pids: number[]; cgroups: string[] };
     expect(pids.length).toBe(3);
     await waitFor("the killed orchestrator's warm runners to end", () => pids.filter(alive).length === 0, 10_000);
     // Their folders go when the next pool of the project starts.
     const next = createProcessBackend({ warm: { settings: WARM_LAUNCH_DEFAULTS, stateDir: project.config.stateDir } });
     const owners = path.join(project.config.stateDir, "warm", "process");
     expect(existsSync(owners) ? readdirSync(owners).filter((d) => d.startsWith(`${child.pid}-`)) : []).toEqual([]);
+    // And their cgroups (where this machine gives the process backend cgroups).
+    await waitFor("the killed orchestrator's warm cgroups to be removed", () => cgroups.every((d) => !existsSync(d)), 10_000);
     await next.close();
   });
 });

@@ -1,4 +1,5 @@
 /** The `process` backend: every try in its own child process with an allowlisted environment. */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AIRLOCK_DIST, RUNNER_PATH } from "../../core/install.js";
@@ -56,7 +57,17 @@ export interface ProcessBackend extends Backend {
 export function createProcessBackend(options: ProcessBackendOptions | ProcessLimits = {}): ProcessBackend {
   const o = options instanceof ProcessLimits ? { limits: options } : options;
   const limits = o.limits ?? new ProcessLimits();
-  const pool = o.warm?.settings.enabled ? new WarmPool(o.warm.settings, path.join(o.warm.stateDir, "warm", "process")) : null;
+  // The cgroups of runners a dead orchestrator left waiting are removed with their folders (cgroup.json there).
+  const removeStale = (dir: string) => {
+    let cgroup: ReturnType<ProcessLimits["adopted"]> = null;
+    try {
+      cgroup = limits.adopted(JSON.parse(readFileSync(path.join(dir, "cgroup.json"), "utf8")));
+    } catch {
+      // None recorded.
+    }
+    if (cgroup) void limits.hooks(cgroup).onExit({ code: null, signal: null });
+  };
+  const pool = o.warm?.settings.enabled ? new WarmPool(o.warm.settings, path.join(o.warm.stateDir, "warm", "process"), removeStale) : null;
   const reusePool = new ReusePool({ idleMs: o.warm?.settings.idleMs ?? 60_000, maxIdlePerKey: Math.max(1, o.parallelism ?? 8) });
   const reuseDir = path.join(o.warm?.stateDir ?? os.tmpdir(), "reuse", "process");
 
@@ -86,6 +97,10 @@ export function createProcessBackend(options: ProcessBackendOptions | ProcessLim
     const hooks = limits.hooks(cgroup);
     const [command, ...args] = limits.wrap(cgroup, [...argv, "--warm"]) as [string, ...string[]];
     try {
+      if (cgroup) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, "cgroup.json"), JSON.stringify(cgroup));
+      }
       return WarmProcess.start({
         command, args, env: taskEnv({ environment: request.environment, scratchDir: warmScratch(dir) }),
         cwd: warmScratch(dir), backend: "process", dir, mark: true, extraHandle: { cgroup }, onKill: hooks.onKill, onExit: (info) => hooks.onExit(info),
