@@ -27,11 +27,10 @@ interface ProcInfo {
   start: number;
 }
 
-/** Live processes; with `floor`, only those whose pid is at least `floor` (see `newerThan`). */
-function scan(floor = 0): ProcInfo[] {
+function scan(): ProcInfo[] {
   const out: ProcInfo[] = [];
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) < floor) continue;
+    if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -109,9 +108,8 @@ function markedProcesses(procs: ProcInfo[], entry: string, since = 0): number[] 
  * forks race kills. `since` is the start time of the try's first process (see markedProcesses).
  */
 export function killTree(pid: number, pgid: number, marker?: string, since?: number): void {
-  const floor = newerThan(pid);
   for (let round = 0; round < 20; round++) {
-    const procs = scan(floor);
+    const procs = scan();
     const targets = new Set([...descendantsIn(parentMap(procs), pid), ...procs.filter((p) => p.pgid === pgid).map((p) => p.pid)]);
     if (marker) for (const m of markedProcesses(procs, markerEntry(marker), since)) targets.add(m);
     if (procs.some((p) => p.pid === pid)) targets.add(pid);
@@ -129,22 +127,6 @@ export function killTree(pid: number, pgid: number, marker?: string, since?: num
         // Already gone.
       }
     }
-  }
-}
-
-/**
- * The lowest pid a process started after `pid` can have: `pid` itself while pids have not wrapped around since (the
- * kernel hands out pids in increasing order up to pid_max, and the last one it gave is at least `pid`), else 0.
- * Every process of a try (its descendants, its group, whatever inherited its marker) started after its first
- * process, so a sweep reads only the /proc entries of newer processes: reading every process's stat and environ
- * after each try cost milliseconds on a busy machine, more than the try itself.
- */
-function newerThan(pid: number): number {
-  try {
-    const last = Number(readFileSync("/proc/loadavg", "utf8").trim().split(" ").pop());
-    return Number.isSafeInteger(last) && last >= pid ? pid : 0;
-  } catch {
-    return 0;
   }
 }
 
