@@ -144,9 +144,17 @@ export function readTry(request: LaunchRequest, exit: ExitInfo): TryOutput {
 export async function waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    // A check that throws counts as "not yet" (a try's output file may not exist in its first moments).
+    let v: T | undefined | null | false;
+    let error: unknown = null;
+    try {
+      v = check();
+    } catch (err) {
+      v = undefined;
+      error = err;
+    }
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${error ? ` (last check failed: ${(error as Error).message})` : ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
