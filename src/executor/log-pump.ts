@@ -21,6 +21,8 @@ export interface LogPumpOptions {
 }
 
 const CHUNK = 1 << 20;
+/** A pump's first read buffer; it doubles (up to CHUNK) each time a read fills it. */
+const FIRST_CHUNK = 64 << 10;
 /** Bytes one `pump()` call reads at most, so the supervisor's other checks run in between. */
 const BUDGET = 64 << 20;
 /** A line longer than this is written in pieces. */
@@ -33,6 +35,11 @@ const EVENT_LINE = /^\u0000airlock:[0-9a-f]+:.*\n?/gm;
 export class LogPump {
   private readonly maxBytes: number;
   private progress: PumpProgress = { offset: 0, lines: 0, written: 0, truncated: false, punched: 0 };
+  /**
+   * The pump's read buffer, kept between reads: a zero-filled megabyte per pump tick was most of a tiny try's garbage.
+   * Each read's bytes are used (masked, written, or copied into `pending`) before the next read reuses it.
+   */
+  private buf: Buffer | null = null;
   /** Bytes read after the last line break, not yet written. */
   private pending: Buffer = Buffer.alloc(0);
   private log: FileHandle | null = null;
@@ -145,12 +152,14 @@ export class LogPump {
         this.pending = Buffer.alloc(0);
         return false;
       }
-      const buf = Buffer.alloc(CHUNK);
       for (let read = 0; read < budget;) {
+        const buf = (this.buf ??= Buffer.allocUnsafe(FIRST_CHUNK));
         const { bytesRead } = await raw.read(buf, 0, buf.length, this.progress.offset + this.pending.length);
         if (bytesRead <= 0) return false;
         read += bytesRead;
         await this.take(buf.subarray(0, bytesRead));
+        // A task that writes a lot gets bigger reads.
+        if (bytesRead === buf.length && buf.length < CHUNK) this.buf = Buffer.allocUnsafe(buf.length * 2);
       }
       return true;
     } finally {
