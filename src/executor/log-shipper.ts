@@ -3,7 +3,7 @@
  * recorded as ended, so the CLI and API on any host can show and follow it, and a worker that dies after a try
  * ended loses none of it. The local file stays the fast path on the host that runs the try.
  */
-import type { Store, TryKeyRef } from "../store/store.js";
+import type { ShippedLogPiece, Store, TryKeyRef } from "../store/store.js";
 
 /** Bytes buffered before a flush is started without waiting for the timer. */
 const EAGER_BYTES = 256 * 1024;
@@ -60,21 +60,9 @@ export class LogShipper {
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       await this.start();
-      if (!this.buffer) return;
-      const text = this.buffer;
-      const bytes = this.bufferBytes;
-      const marks = this.marks;
-      this.buffer = "";
-      this.bufferBytes = 0;
-      this.marks = [];
-      try {
-        await this.store.appendLogChunk(this.key, this.offset, text, marks.map((m) => ({ offset: this.offset + m.offset, ms: m.ms })));
-        this.offset += bytes;
-      } catch {
-        this.buffer = text + this.buffer;
-        this.marks = [...marks, ...this.marks.map((m) => ({ offset: m.offset + bytes, ms: m.ms }))];
-        this.bufferBytes += bytes;
-      }
+      const piece = this.take();
+      if (!piece) return;
+      await this.store.appendLogChunk(this.key, piece.offset, piece.text, piece.times).catch(() => this.giveBack(piece));
     });
     return this.flushing;
   }
@@ -83,21 +71,26 @@ export class LogShipper {
    * Stops the timer and hands over what is not shipped yet, for the caller to store with the try's end (one write
    * instead of two). If that write fails, `giveBack` it and `close()` ships it on its own.
    */
-  async detachTail(): Promise<{ offset: number; text: string; times: Array<{ offset: number; ms: number }> } | null> {
+  async detachTail(): Promise<ShippedLogPiece | null> {
     clearInterval(this.timer);
     await this.flushing;
     await this.start();
+    return this.take();
+  }
+
+  /** Takes what is buffered as the next piece of the shipped log (the offset moves past it). */
+  private take(): ShippedLogPiece | null {
     if (!this.buffer) return null;
-    const tail = { offset: this.offset, text: this.buffer, times: this.marks.map((m) => ({ offset: this.offset + m.offset, ms: m.ms })) };
+    const piece = { offset: this.offset, text: this.buffer, times: this.marks.map((m) => ({ offset: this.offset + m.offset, ms: m.ms })) };
     this.offset += this.bufferBytes;
     this.buffer = "";
     this.bufferBytes = 0;
     this.marks = [];
-    return tail;
+    return piece;
   }
 
-  /** Takes back a tail from `detachTail()` whose write failed (it is shipped by the next flush). */
-  giveBack(tail: { offset: number; text: string; times: Array<{ offset: number; ms: number }> }): void {
+  /** Takes back a piece whose write failed, before anything buffered since (it is shipped by the next flush). */
+  giveBack(tail: ShippedLogPiece): void {
     const bytes = Buffer.byteLength(tail.text);
     this.offset = tail.offset;
     this.buffer = tail.text + this.buffer;

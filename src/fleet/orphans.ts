@@ -7,6 +7,7 @@
 import os from "node:os";
 import type { AirlockContext } from "../core/context.js";
 import { retryDelayMs } from "../executor/supervisor.js";
+import { pidExists } from "../backends/process/proc.js";
 import type { TryFence } from "../store/store.js";
 import type { TaskTry, WorkerRecord } from "../store/types.js";
 
@@ -27,15 +28,6 @@ export interface SweepResult {
   failed: TaskTry[];
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * One sweep. `adopter` is the calling worker (null for a scheduler). A worker registered under the adopter's host
  * name on this very machine whose process is gone is declared lost at once (a restart after kill -9 adopts at once).
@@ -45,7 +37,7 @@ export async function sweepOrphans(ctx: AirlockContext, adopter: Adopter | null,
   const { workerTimeoutMs } = ctx.config.executor;
   const before = await store.listWorkers();
   const dead = adopter
-    ? before.filter((w) => w.state === "live" && w.workerId !== adopter.workerId && w.hostname === adopter.hostname && w.machine === os.hostname() && !processAlive(w.pid)).map((w) => w.workerId)
+    ? before.filter((w) => w.state === "live" && w.workerId !== adopter.workerId && w.hostname === adopter.hostname && w.machine === os.hostname() && !pidExists(w.pid)).map((w) => w.workerId)
     : [];
   const declaredLost = await store.declareLostWorkers(workerTimeoutMs, dead);
   for (const w of declaredLost) process.stderr.write(`airlock: worker ${w.workerId} on ${w.hostname} is lost (last heartbeat ${w.heartbeatAt})\n`);

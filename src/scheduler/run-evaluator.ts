@@ -79,12 +79,10 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
   for (let changed = true; changed; ) {
     changed = false;
     let reread = false;
-    let widened = false;
     const batch: Array<{ taskId: string; mapIndex: number; from: TaskState[]; patch: TaskPatch }> = [];
     for (const id of dag.order) {
       const task = dag.tasks[id];
-      // (After the scope widened to the whole run, the rest of this pass waits for the whole run's rows.)
-      if (!task || (scope && !scope.has(id)) || widened) continue;
+      if (!task || (scope && !scope.has(id))) continue;
       const instances = grouped.byTask.get(id) ?? [];
       let taskChanged = false;
       if (o.routing && !o.queueOverride && grouped.queued.has(id)) {
@@ -142,16 +140,10 @@ export async function evaluateRun(ctx: AirlockContext, run: DagRun, dag: Seriali
         changed = true;
         const summary = grouped.summary.get(id) as TaskInstance;
         grouped.summary.set(id, { ...summary, state: statesOf(grouped.counts.get(id) as Map<TaskState, number>, aggregateStates) });
-        if (scope && FINISHED_TASK_STATES.includes(state(id))) {
-          // What follows a task that ended here is evaluated too (a skip or an empty task's success flows downstream).
-          const before = scope.size;
-          for (const d of task.downstream) scope.add(d);
-          if (readSet(dag, scope).size > MAX_VIEW_TASKS) {
-            scope = null;
-            widened = true;
-          }
-          if (widened || scope?.size !== before) reread = true;
-        }
+        // What follows a task that ended here is evaluated too (a skip or an empty task's success flows downstream):
+        // the next read brings it into the scope.
+        const outside = scope;
+        if (outside && FINISHED_TASK_STATES.includes(state(id)) && task.downstream.some((d) => !outside.has(d))) reread = true;
       }
     }
     if (batch.length > 0) {

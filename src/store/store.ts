@@ -110,7 +110,14 @@ export interface TryOutcome {
    * The last piece of the try's shipped log, stored in the same transaction as its end (whether or not the try
    * still ended: the log is the worker's account of what happened), so that one write records both.
    */
-  logTail?: { offset: number; text: string; times: ShippedTimeMark[] } | null;
+  logTail?: ShippedLogPiece | null;
+}
+
+/** A piece of a try's shipped log: its text, the byte offset it starts at, and when its parts were written. */
+export interface ShippedLogPiece {
+  offset: number;
+  text: string;
+  times: ShippedTimeMark[];
 }
 
 export interface TryKeyRef {

@@ -13,6 +13,16 @@ export function processStartTime(pid: number): number | null {
   }
 }
 
+/** True when a process `pid` exists (also another user's: EPERM), zombies included. */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** True when `pid` is alive and is the same process that started at `startTime`. */
 export function isSameProcess(pid: number, startTime: number): boolean {
   return processStartTime(pid) === startTime;

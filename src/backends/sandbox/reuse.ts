@@ -18,6 +18,7 @@ import type { AirlockConfig } from "../../config/config.js";
 import type { TaskPayload } from "../../runner/protocol.js";
 import type { Resources } from "../../sdk/types.js";
 import { scratchBytes } from "../../environments/resources.js";
+import { pidExists } from "../process/proc.js";
 import type { ReusedRunnerSpec } from "../reuse/runner.js";
 import type { ExitInfo, LaunchRequest } from "../types.js";
 import type { SandboxSpec } from "./bwrap.js";
@@ -120,19 +121,10 @@ export async function sweepDeadRunnerDirs(config: Pick<AirlockConfig, "stateDir"
   }
   for (const name of entries) {
     const pid = Number(name.split("-")[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pidExists(pid)) continue;
     const dir = path.join(reuseRoot(config), name);
     await release(dir).catch(() => undefined);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
